@@ -1,0 +1,50 @@
+# Everything bootstraps itself from python3: a private uv in .tools/, then the locked
+# environment in .venv/ (uv sync --locked fails if uv.lock and pyproject.toml disagree).
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_PYTHON := $(shell command -v $(PYTHON))
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: all env test lint typecheck pytest demo bench generate check clean
+
+all: test
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(BIN)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --locked --quiet
+	touch $@
+
+env: $(BIN)/.synced
+
+lint: env
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: env
+	$(BIN)/mypy
+
+generate: env
+	$(BIN)/exo-spec generate
+
+check: env
+	$(BIN)/exo-spec check spec/runner.yaml
+
+pytest: env
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+demo: env
+	$(BIN)/exo-spec demo
+
+bench: env
+	$(BIN)/python tools/bench/run.py
+
+clean:
+	rm -rf .tools $(VENV) .mypy_cache .ruff_cache
