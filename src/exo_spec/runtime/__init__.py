@@ -1,0 +1,1 @@
+"""The runner runtime: a task loop over the generated machine."""
