@@ -1,0 +1,45 @@
+"""The pure reference semantics of a spec: ``step(spec, state, task, guards) -> outcome``."""
+
+from exo_spec.model.events import Acknowledged, ModelEvent, Progress, RunnerStatus, TaskStatus
+from exo_spec.model.step import (
+    CANCELLED,
+    OK,
+    Accepted,
+    ActionResult,
+    Cancelled,
+    Deferred,
+    ModelError,
+    Raised,
+    Rejected,
+    StepOutcome,
+    Succeeded,
+    allowed_tasks,
+    initial_events,
+    rejection_message,
+    relevant_guards,
+    step,
+)
+
+__all__ = [
+    "CANCELLED",
+    "OK",
+    "Accepted",
+    "Acknowledged",
+    "ActionResult",
+    "Cancelled",
+    "Deferred",
+    "ModelError",
+    "ModelEvent",
+    "Progress",
+    "Raised",
+    "Rejected",
+    "RunnerStatus",
+    "StepOutcome",
+    "Succeeded",
+    "TaskStatus",
+    "allowed_tasks",
+    "initial_events",
+    "rejection_message",
+    "relevant_guards",
+    "step",
+]

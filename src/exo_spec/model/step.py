@@ -1,0 +1,241 @@
+"""The reference semantics: a pure function from (state, task, guards) to an outcome.
+
+``step`` is the oracle that the generated machine, the runtime and the conformance suite are
+checked against. It executes nothing: it says which rule fires, where the runner ends up and
+the exact ordered events the task must produce.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from attrs import frozen
+
+from exo_spec.model.events import Acknowledged, ModelEvent, Progress, RunnerStatus, TaskStatus
+from exo_spec.spec.types import ContractEvent, ContractOutcome, Rule, Spec
+
+__all__ = [
+    "CANCELLED",
+    "OK",
+    "Accepted",
+    "ActionResult",
+    "Cancelled",
+    "Deferred",
+    "ModelError",
+    "Raised",
+    "Rejected",
+    "StepOutcome",
+    "Succeeded",
+    "allowed_tasks",
+    "initial_events",
+    "rejection_message",
+    "relevant_guards",
+    "step",
+]
+
+
+class ModelError(ValueError):
+    """``step`` was asked something the spec cannot answer (unknown name, missing guard value)."""
+
+
+@frozen
+class Succeeded:
+    """The action returned normally."""
+
+
+@frozen
+class Raised:
+    """The action raised; ``message`` is the exception's text."""
+
+    message: str
+
+
+@frozen
+class Cancelled:
+    """A cancellable action stopped early because a ``CancelTask`` asked it to."""
+
+
+ActionResult = Succeeded | Raised | Cancelled
+OK = Succeeded()
+CANCELLED = Cancelled()
+
+
+@frozen
+class Accepted:
+    """A rule fired: the runner moves to ``next_state`` emitting ``events`` in this order."""
+
+    task: str
+    state: str
+    rule: Rule
+    next_state: str
+    events: tuple[ModelEvent, ...]
+
+
+@frozen
+class Deferred:
+    """The task waits in the queue until the runner leaves ``state``; no event yet."""
+
+    task: str
+    state: str
+
+
+@frozen
+class Rejected:
+    """No rule is enabled: the state is unchanged and the task fails with ``reason``."""
+
+    task: str
+    state: str
+    guards: tuple[tuple[str, bool], ...]
+    allowed: tuple[str, ...]
+    reason: str
+    events: tuple[ModelEvent, ...]
+
+
+StepOutcome = Accepted | Deferred | Rejected
+
+
+def initial_events(spec: Spec) -> tuple[ModelEvent, ...]:
+    """What a runner emits before its first task: ``RunnerStatusUpdated(<initial>)``."""
+    return (RunnerStatus(spec.initial, spec.state(spec.initial).status),)
+
+
+def relevant_guards(spec: Spec, state: str, task: str) -> tuple[str, ...]:
+    """The guards that decide the (state, task) cell, in declaration order."""
+    used = {name for rule in spec.rules_for(state, task) for name in rule.when.names()}
+    return tuple(g.name for g in spec.guards if g.name in used)
+
+
+def _check_names(spec: Spec, state: str, task: str) -> None:
+    if not spec.has_state(state):
+        known = ", ".join(s.name for s in spec.states)
+        raise ModelError(f"unknown state {state!r}; the spec declares: {known}")
+    if task not in spec.tasks:
+        raise ModelError(f"unknown task {task!r}; the spec declares: {', '.join(spec.tasks)}")
+    decl = spec.state(state)
+    if not decl.accepts_tasks:
+        why = "final" if decl.final else "transient and not interruptible"
+        raise ModelError(
+            f"state {state!r} handles no tasks ({why}); tasks sent meanwhile wait in the queue"
+        )
+
+
+def _enabled(spec: Spec, rule: Rule, guards: Mapping[str, bool]) -> bool:
+    for name in rule.when.names():
+        if name not in guards:
+            raise ModelError(
+                f"guard {name!r} has no value; rule {rule.index + 1} of {rule.task} "
+                f"(line {rule.loc.line}) needs it: {rule.when}"
+            )
+    return rule.when.evaluate(guards)
+
+
+def allowed_tasks(spec: Spec, state: str, guards: Mapping[str, bool]) -> tuple[str, ...]:
+    """The tasks some rule accepts in ``state`` with these guard values, in spec order."""
+    return tuple(
+        task
+        for task in spec.tasks
+        if any(_enabled(spec, rule, guards) for rule in spec.rules_for(state, task))
+    )
+
+
+def _guard_text(spec: Spec, guards: Mapping[str, bool]) -> tuple[tuple[str, bool], ...]:
+    return tuple((g.name, guards[g.name]) for g in spec.guards if g.name in guards)
+
+
+def rejection_message(spec: Spec, state: str, task: str, guards: Mapping[str, bool]) -> str:
+    """The reason a task is rejected: the state, the guard values, why, and what is allowed."""
+    shown = ", ".join(f"{n}={'true' if v else 'false'}" for n, v in _guard_text(spec, guards))
+    where = f"state {state}" + (f" ({shown})" if shown else "")
+    rules = spec.rules_for(state, task)
+    if rules:
+        needs = " or ".join(f"'{rule.when}'" for rule in rules)
+        why = f"its rules here need {needs}"
+    else:
+        why = f"no rule accepts {task} in {state}"
+    allowed = ", ".join(allowed_tasks(spec, state, guards)) or "none"
+    queued = [t for t in spec.tasks if spec.deferred(state, t)]
+    tail = f"; queued here: {', '.join(queued)}" if queued else ""
+    return f"task {task} rejected in {where}: {why}; allowed here: {allowed}{tail}"
+
+
+def step(
+    spec: Spec,
+    state: str,
+    task: str,
+    guards: Mapping[str, bool],
+    *,
+    result: ActionResult = OK,
+) -> StepOutcome:
+    """The outcome of ``task`` arriving in ``state`` with these guard values.
+
+    ``result`` says how the rule's action ends (it is ignored when the task is deferred or
+    rejected). Rules are tried in the spec's order and the first enabled one fires; the
+    linter proves that at most one can be enabled.
+    """
+    _check_names(spec, state, task)
+    if spec.deferred(state, task):
+        return Deferred(task, state)
+    for rule in spec.rules_for(state, task):
+        if _enabled(spec, rule, guards):
+            return _accept(spec, rule, result)
+    reason = rejection_message(spec, state, task, guards)
+    events = _render(spec, spec.events.of("reject"), None, state, reason)[0]
+    return Rejected(
+        task, state, _guard_text(spec, guards), allowed_tasks(spec, state, guards), reason, events
+    )
+
+
+def _accept(spec: Spec, rule: Rule, result: ActionResult) -> Accepted:
+    if isinstance(result, Raised | Cancelled) and rule.action is None:
+        raise ModelError(f"rule {rule.index + 1} of {rule.task} has no action to raise or cancel")
+    if isinstance(result, Cancelled) and not spec.action(rule.action or "").cancellable:
+        raise ModelError(f"action {rule.action} is not cancellable")
+    events, current = _render(spec, spec.events.accept, rule, rule.source, None)
+    if rule.action is not None and spec.action(rule.action).progress:
+        events += (Progress(rule.action, spec.action(rule.action).progress),)
+    outcome: ContractOutcome
+    message: str | None = None
+    if isinstance(result, Raised):
+        outcome, message = "failure", result.message
+    elif isinstance(result, Cancelled):
+        outcome = "cancelled"
+    else:
+        outcome = "success"
+    tail, current = _render(spec, spec.events.of(outcome), rule, current, message)
+    next_state = spec.on_error if outcome == "failure" else rule.target
+    return Accepted(rule.task, rule.source, rule, next_state, events + tail)
+
+
+def _render(
+    spec: Spec,
+    templates: tuple[ContractEvent, ...],
+    rule: Rule | None,
+    current: str,
+    message: str | None,
+) -> tuple[tuple[ModelEvent, ...], str]:
+    """Instantiate contract templates; a ``RunnerStatusUpdated`` is emitted iff status changes."""
+    out: list[ModelEvent] = []
+    for template in templates:
+        if template.kind == "TaskAcknowledged":
+            out.append(Acknowledged())
+        elif template.kind == "TaskStatusUpdated" and template.arg is not None:
+            status = template.arg
+            failed = status == "Failed"
+            out.append(TaskStatus(status, message if failed else None))  # type: ignore[arg-type]
+        elif template.kind == "RunnerStatusUpdated":
+            target = _resolve(spec, template.arg, rule, current)
+            if target is not None and target != current:
+                failed = target == spec.on_error
+                out.append(
+                    RunnerStatus(target, spec.state(target).status, message if failed else None)
+                )
+                current = target
+    return tuple(out), current
+
+
+def _resolve(spec: Spec, ref: str | None, rule: Rule | None, current: str) -> str | None:
+    if ref == "on_error":
+        return spec.on_error
+    if rule is None:
+        return None
+    return {"via": rule.via, "to": rule.target, "from": rule.source}.get(ref or "")
