@@ -114,14 +114,10 @@ class Engine(Protocol):
         """Run a short generation so the first real request is not slow."""
         ...
 
-    def generate(
-        self, request: ChatRequest, cancelled: Callable[[], bool]
-    ) -> Iterator[TokenChunk]:
+    def generate(self, request: ChatRequest, cancelled: Callable[[], bool]) -> Iterator[TokenChunk]:
         """Stream tokens; stop early (finish ``cancelled``) once ``cancelled()`` is true."""
         ...
 
     def close(self) -> None:
         """Free the model and the group; safe to call more than once."""
         ...
-
-
