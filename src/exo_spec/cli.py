@@ -23,13 +23,13 @@ EXIT_USAGE = 2
 # name -> (module implementing it, one-line help). A module defines
 # ``add_arguments(parser)`` and ``run(args) -> int``.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "check": ("exo_spec.check.command", "lint a spec (and its generated code and bindings)"),
-    "rules": ("exo_spec.check.command_rules", "list the linter's rule codes"),
-    "matrix": ("exo_spec.check.command_matrix", "print a spec's state x task matrix"),
-    "generate": ("exo_spec.codegen.command", "generate the machine, its tests and docs"),
-    "demo": ("exo_spec.demo", "run a full runner lifecycle on the embedded tiny model"),
-    "conformance": ("exo_spec.conformance.command", "check a runner implementation"),
-    "trace-check": ("exo_spec.conformance.command_trace", "check a recorded event log"),
+    "check": ("exo_spec.commands.check", "lint a spec (and its generated code and bindings)"),
+    "rules": ("exo_spec.commands.rules", "list the linter's rule codes"),
+    "matrix": ("exo_spec.commands.matrix", "print a spec's state x task matrix"),
+    "generate": ("exo_spec.commands.generate", "generate the machine, its tests and docs"),
+    "demo": ("exo_spec.commands.demo", "run a full runner lifecycle on the embedded tiny model"),
+    "conformance": ("exo_spec.commands.conformance", "check a runner implementation"),
+    "trace-check": ("exo_spec.commands.trace_check", "check a recorded event log"),
 }
 
 

@@ -1,0 +1,1 @@
+"""One module per ``exo-spec`` subcommand: ``add_arguments(parser)`` and ``run(args) -> int``."""
