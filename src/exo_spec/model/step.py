@@ -112,10 +112,12 @@ def _check_names(spec: Spec, state: str, task: str) -> None:
     if task not in spec.tasks:
         raise ModelError(f"unknown task {task!r}; the spec declares: {', '.join(spec.tasks)}")
     decl = spec.state(state)
+    if decl.final:
+        raise ModelError(f"state {state!r} is final: it handles no tasks")
     if not decl.accepts_tasks:
-        why = "final" if decl.final else "transient and not interruptible"
         raise ModelError(
-            f"state {state!r} handles no tasks ({why}); tasks sent meanwhile wait in the queue"
+            f"state {state!r} is transient and not interruptible: it handles no tasks; "
+            "tasks sent while its action runs wait in the queue"
         )
 
 
