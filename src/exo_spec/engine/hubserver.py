@@ -169,6 +169,12 @@ class HubServer:
         with self._lock:
             return [(r.method, r.path) for r in self._requests]
 
+    @property
+    def range_requests(self) -> list[tuple[str, str]]:
+        """Every request that carried a ``Range`` header, as ``(path, range)``."""
+        with self._lock:
+            return [(r.path, r.range) for r in self._requests if r.range is not None]
+
     def body_bytes(self, path: str) -> int:
         """Bytes of file ``path`` sent in ``GET`` bodies so far (all repos)."""
         with self._lock:

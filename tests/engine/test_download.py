@@ -1,0 +1,301 @@
+"""Model downloads over real HTTP against the local hub (``serve_hub`` on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from exo_spec.engine.download import (
+    CorruptDownloadError,
+    DownloadTimeoutError,
+    HubResponseError,
+    InvalidRepoIdError,
+    OfflineMissingError,
+    RepoNotFoundError,
+    RevisionNotFoundError,
+    TerminalProgress,
+    UnsafePathError,
+    download_model,
+    model_dir_for,
+    models_dir,
+    weights_present,
+)
+from exo_spec.engine.hubserver import HubFaults, HubServer, load_repo, serve_hub
+from exo_spec.runtime.engine_protocol import DownloadProgress, ModelRef
+
+REPO = "exo-test/synthetic"
+MODEL = ModelRef(REPO)
+
+
+def _make_repo(root: Path, weights_size: int = 300_000) -> Path:
+    repo = root / "repo"
+    repo.mkdir()
+    (repo / "config.json").write_text(json.dumps({"model_type": "llama", "vocab_size": 32}))
+    (repo / "tokenizer.json").write_text(json.dumps({"model": {"vocab": {"a": 0, "b": 1}}}))
+    (repo / "model.safetensors").write_bytes(os.urandom(weights_size))
+    (repo / "README.md").write_text("not matched by the default patterns\n")
+    return repo
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HF_ENDPOINT", "HF_TOKEN", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def repo_dir(tmp_path: Path) -> Path:
+    return _make_repo(tmp_path)
+
+
+@pytest.fixture
+def hub(repo_dir: Path) -> Iterator[HubServer]:
+    with serve_hub({REPO: repo_dir}) as server:
+        yield server
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[DownloadProgress] = []
+
+    def __call__(self, p: DownloadProgress) -> None:
+        self.events.append(p)
+
+
+def _download(hub: HubServer, models: Path, **kwargs: object) -> Path:
+    return download_model(MODEL, models, Recorder(), endpoint=hub.url, **kwargs)  # type: ignore[arg-type]
+
+
+def test_clean_download_writes_manifest_and_is_present(
+    hub: HubServer, repo_dir: Path, tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    target = _download(hub, models)
+    assert target == models / "exo-test--synthetic"
+    for name in ("config.json", "tokenizer.json", "model.safetensors"):
+        assert (target / name).read_bytes() == (repo_dir / name).read_bytes()
+    assert not (target / "README.md").exists()
+    manifest = json.loads((target / ".exo-manifest.json").read_text())
+    assert manifest["commit"] == hub.repos[REPO].commit
+    weights = next(f for f in manifest["files"] if f["path"] == "model.safetensors")
+    data = (repo_dir / "model.safetensors").read_bytes()
+    assert weights == {
+        "path": "model.safetensors",
+        "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+    assert weights_present(target).ok
+
+
+def test_second_download_is_one_request(hub: HubServer, tmp_path: Path) -> None:
+    _download(hub, tmp_path / "models")
+    hub.reset_counters()
+    _download(hub, tmp_path / "models")
+    assert [m for m, _ in hub.requests] == ["GET"]
+    assert hub.body_bytes("model.safetensors") == 0
+
+
+def test_progress_is_monotone_and_ends_at_totals(
+    hub: HubServer, repo_dir: Path, tmp_path: Path
+) -> None:
+    rec = Recorder()
+    download_model(MODEL, tmp_path / "models", rec, endpoint=hub.url)
+    sizes = sum((repo_dir / n).stat().st_size for n in ("config.json", "tokenizer.json"))
+    total = sizes + (repo_dir / "model.safetensors").stat().st_size
+    assert len(rec.events) > 2
+    for before, after in zip(rec.events, rec.events[1:], strict=False):
+        assert after.downloaded_bytes >= before.downloaded_bytes
+        assert after.files_done >= before.files_done
+    assert all(e.total_bytes == total and e.total_files == 3 for e in rec.events)
+    assert rec.events[-1] == DownloadProgress(total, total, 3, 3)
+    # real bytes were reported before the end, not only the final jump
+    assert any(0 < e.downloaded_bytes < total for e in rec.events)
+
+
+def test_dropped_connection_resumes_with_range(tmp_path: Path) -> None:
+    # huggingface_hub writes in 10 MiB chunks, so a resume needs a drop past the first chunk.
+    repo = _make_repo(tmp_path, weights_size=12_000_000)
+    faults = HubFaults(drop_after_bytes={"model.safetensors": 11_000_000})
+    with serve_hub({REPO: repo}, faults) as server:
+        target = _download(server, tmp_path / "models")
+        assert faults.dropped == {"model.safetensors"}
+        assert [r for _, r in server.range_requests] == ["bytes=10485760-"]
+        assert server.body_bytes("model.safetensors") < 2 * 12_000_000
+    data = (repo / "model.safetensors").read_bytes()
+    assert (target / "model.safetensors").read_bytes() == data
+    assert weights_present(target).ok
+
+
+def test_failed_file_then_second_call_fetches_only_what_is_missing(
+    repo_dir: Path, tmp_path: Path
+) -> None:
+    faults = HubFaults(fail_files={"model.safetensors"})
+    models = tmp_path / "models"
+    with serve_hub({REPO: repo_dir}, faults) as server:
+        with pytest.raises(HubResponseError, match="HTTP 500") as info:
+            _download(server, models)
+        assert REPO in str(info.value)
+        assert server.url in str(info.value)
+        target = model_dir_for(models, REPO)
+        assert not weights_present(target).ok
+        assert (target / "config.json").is_file()
+        faults.fail_files.clear()
+        server.reset_counters()
+        _download(server, models)
+        assert server.body_bytes("config.json") == 0
+        assert server.body_bytes("tokenizer.json") == 0
+        assert server.body_bytes("model.safetensors") == 300_000
+    assert weights_present(target).ok
+
+
+def test_unknown_repo_raises_repo_not_found(hub: HubServer, tmp_path: Path) -> None:
+    with pytest.raises(RepoNotFoundError, match=r"'exo-test/nope'.*repo not found"):
+        download_model(ModelRef("exo-test/nope"), tmp_path, Recorder(), endpoint=hub.url)
+
+
+def test_wrong_revision_raises_revision_not_found(hub: HubServer, tmp_path: Path) -> None:
+    with pytest.raises(RevisionNotFoundError, match=r"revision 'v9'.*commit sha"):
+        download_model(ModelRef(REPO, revision="v9"), tmp_path, Recorder(), endpoint=hub.url)
+
+
+def test_commit_sha_revision_is_accepted(hub: HubServer, tmp_path: Path) -> None:
+    commit = hub.repos[REPO].commit
+    target = download_model(ModelRef(REPO, revision=commit), tmp_path, Recorder(), endpoint=hub.url)
+    assert weights_present(target).ok
+
+
+def test_slow_server_times_out_naming_endpoint(repo_dir: Path, tmp_path: Path) -> None:
+    with serve_hub({REPO: repo_dir}, HubFaults(delay_s=5.0)) as server:
+        with pytest.raises(DownloadTimeoutError) as info:
+            _download(server, tmp_path / "models", timeout_s=0.2)
+        assert server.url in str(info.value)
+        assert "0.2 s" in str(info.value)
+
+
+def test_endpoint_and_token_from_environment(
+    repo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with serve_hub({REPO: repo_dir}, HubFaults(token="hf_secret")) as server:
+        monkeypatch.setenv("HF_ENDPOINT", server.url)
+        with pytest.raises(RepoNotFoundError, match="HF_TOKEN"):
+            download_model(MODEL, tmp_path / "models", Recorder())
+        monkeypatch.setenv("HF_TOKEN", "hf_secret")
+        target = download_model(MODEL, tmp_path / "models", Recorder())
+    assert weights_present(target).ok
+
+
+def test_offline_with_files_present_makes_no_request(
+    hub: HubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    models = tmp_path / "models"
+    _download(hub, models)
+    hub.reset_counters()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    rec = Recorder()
+    target = download_model(MODEL, models, rec, endpoint=hub.url)
+    assert hub.requests == []
+    assert weights_present(target).ok
+    assert rec.events[-1].files_done == rec.events[-1].total_files == 3
+
+
+def test_offline_without_files_fails_clearly(hub: HubServer, tmp_path: Path) -> None:
+    with pytest.raises(OfflineMissingError, match=r"offline mode.*no manifest"):
+        download_model(MODEL, tmp_path, Recorder(), endpoint=hub.url, offline=True)
+    assert hub.requests == []
+
+
+def test_offline_with_a_damaged_file_names_it(hub: HubServer, tmp_path: Path) -> None:
+    target = _download(hub, tmp_path)
+    (target / "tokenizer.json").unlink()
+    with pytest.raises(OfflineMissingError, match=r"tokenizer\.json: missing"):
+        download_model(MODEL, tmp_path, Recorder(), endpoint=hub.url, offline=True)
+
+
+@pytest.mark.parametrize("bad_name", ["../evil.json", "/tmp/abs-evil.json", "a/../../b.json"])
+def test_path_traversal_names_are_rejected(repo_dir: Path, tmp_path: Path, bad_name: str) -> None:
+    repo = load_repo(REPO, repo_dir, extra_files={bad_name: b'{"pwned": true}'})
+    models = tmp_path / "models"
+    with serve_hub({REPO: repo}) as server:
+        with pytest.raises(UnsafePathError, match="outside") as info:
+            _download(server, models)
+        assert repr(bad_name) in str(info.value)
+        assert not any(m == "HEAD" or "/resolve/" in p for m, p in server.requests)
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and "repo" not in p.parts]
+    assert written == []
+    assert not Path("/tmp/abs-evil.json").exists()
+
+
+def test_corrupt_bytes_from_the_hub_are_rejected(repo_dir: Path, tmp_path: Path) -> None:
+    faults = HubFaults(corrupt_files={"model.safetensors"})
+    with serve_hub({REPO: repo_dir}, faults) as server:
+        with pytest.raises(CorruptDownloadError, match=r"model\.safetensors.*sha256"):
+            _download(server, tmp_path)
+        target = model_dir_for(tmp_path, REPO)
+        assert not (target / "model.safetensors").exists()
+        faults.corrupt_files.clear()
+        _download(server, tmp_path)
+    assert weights_present(target).ok
+
+
+def test_corrupted_file_is_reported(hub: HubServer, tmp_path: Path) -> None:
+    target = _download(hub, tmp_path)
+    path = target / "model.safetensors"
+    data = bytearray(path.read_bytes())
+    data[1000] ^= 0xFF
+    path.write_bytes(bytes(data))
+    check = weights_present(target)
+    assert not check.ok
+    assert len(check.problems) == 1
+    assert check.problems[0].startswith("model.safetensors: sha256 mismatch")
+
+
+def test_truncated_file_is_reported_with_sizes(hub: HubServer, tmp_path: Path) -> None:
+    target = _download(hub, tmp_path)
+    path = target / "model.safetensors"
+    path.write_bytes(path.read_bytes()[:1234])
+    check = weights_present(target)
+    assert check.problems == (
+        "model.safetensors: size 1234 bytes, expected 300000 (truncated or partial)",
+    )
+
+
+def test_missing_manifest_means_not_present(tmp_path: Path) -> None:
+    check = weights_present(tmp_path)
+    assert not check.ok
+    assert "no manifest" in check.problems[0]
+
+
+@pytest.mark.parametrize(
+    "repo_id", ["noslash", "a/b/c", "../x", "/abs/x", "org/..", "org/na me", "a--b/c", ""]
+)
+def test_invalid_repo_ids_are_rejected(repo_id: str, tmp_path: Path) -> None:
+    with pytest.raises(InvalidRepoIdError, match="expected 'org/name'"):
+        model_dir_for(tmp_path, repo_id)
+
+
+def test_models_dir_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EXO_MODELS_DIR", raising=False)
+    assert models_dir() == Path.home() / ".local/share/exo/models"
+    monkeypatch.setenv("EXO_MODELS_DIR", str(tmp_path / "env"))
+    assert models_dir() == tmp_path / "env"
+    assert models_dir(tmp_path / "flag") == tmp_path / "flag"
+
+
+def test_terminal_progress_prints_a_line_per_file() -> None:
+    out = io.StringIO()
+    bar = TerminalProgress("tiny", stream=out)
+    bar(DownloadProgress(0, 2_000_000, 0, 2))
+    bar(DownloadProgress(1_000_000, 2_000_000, 0, 2))
+    bar(DownloadProgress(1_000_000, 2_000_000, 1, 2))
+    bar(DownloadProgress(2_000_000, 2_000_000, 2, 2))
+    assert out.getvalue().splitlines() == [
+        "tiny: 0.0 MB/2.0 MB, 0/2 files",
+        "tiny: 1.0 MB/2.0 MB, 1/2 files",
+        "tiny: 2.0 MB/2.0 MB, 2/2 files",
+    ]
