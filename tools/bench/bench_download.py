@@ -1,0 +1,88 @@
+"""Download throughput from the local hub: ``download_model`` against a raw ``urllib`` GET.
+
+    python tools/bench/bench_download.py --size-mb 50 --repeat 3 --out bench.json
+
+Builds a synthetic repo (config, tokenizer, one weights file of random bytes), serves it with
+``serve_hub`` on 127.0.0.1 and reports MB/s (min / median over the repetitions) for a fresh
+``download_model`` each time, and for a plain ``urllib`` GET of the same bytes as a baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from exo_spec.engine.download import download_model
+from exo_spec.engine.hubserver import serve_hub
+from exo_spec.runtime.engine_protocol import DownloadProgress, ModelRef
+
+REPO = "exo-bench/synthetic"
+
+
+def _make_repo(root: Path, size: int) -> int:
+    root.mkdir(parents=True)
+    (root / "config.json").write_text(json.dumps({"model_type": "llama"}))
+    (root / "tokenizer.json").write_text(json.dumps({"model": {"vocab": {}}}))
+    (root / "model.safetensors").write_bytes(os.urandom(size))
+    return sum(p.stat().st_size for p in root.iterdir())
+
+
+def _ignore(_: DownloadProgress) -> None:
+    return None
+
+
+def _summary(total_bytes: int, seconds: list[float]) -> dict[str, float]:
+    rates = [total_bytes / 1e6 / s for s in seconds]
+    return {"min_mb_s": min(rates), "median_mb_s": statistics.median(rates), "max_mb_s": max(rates)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mb", type=float, default=50.0)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", type=Path, help="write the results as JSON here")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="exo-bench-") as tmp:
+        root = Path(tmp)
+        total = _make_repo(root / "repo", int(args.size_mb * 1e6))
+        with serve_hub({REPO: root / "repo"}) as hub:
+            hub_times: list[float] = []
+            for i in range(args.repeat):
+                start = time.perf_counter()
+                download_model(ModelRef(REPO), root / f"models-{i}", _ignore, endpoint=hub.url)
+                hub_times.append(time.perf_counter() - start)
+            raw_times: list[float] = []
+            names = ("config.json", "tokenizer.json", "model.safetensors")
+            for _ in range(args.repeat):
+                start = time.perf_counter()
+                for name in names:
+                    url = f"{hub.url}/{REPO}/resolve/main/{name}"
+                    with urllib.request.urlopen(url) as response:
+                        while response.read(1 << 20):
+                            pass
+                raw_times.append(time.perf_counter() - start)
+    hub_summary = _summary(total, hub_times)
+    raw_summary = _summary(total, raw_times)
+    result = {
+        "bytes": total,
+        "repeat": args.repeat,
+        "download_model": {"seconds": hub_times, **hub_summary},
+        "urllib_get": {"seconds": raw_times, **raw_summary},
+        "median_ratio": hub_summary["median_mb_s"] / raw_summary["median_mb_s"],
+    }
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out is not None:
+        args.out.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
