@@ -154,7 +154,7 @@ class HubServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="hubserver", daemon=True
+            target=self._httpd.serve_forever, args=(0.05,), name="hubserver", daemon=True
         )
 
     @property
