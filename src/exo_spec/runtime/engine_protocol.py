@@ -102,6 +102,10 @@ class Engine(Protocol):
         """Fetch ``model`` into ``models_dir`` (resuming), return the model directory."""
         ...
 
+    def weights_present(self, model_dir: Path) -> bool:
+        """Every file of the model in ``model_dir`` is on disk and verified (the guard)."""
+        ...
+
     def connect(self, rank: int, peers: Sequence[GroupPeer]) -> None:
         """Join the distributed group of a multi-node instance."""
         ...
