@@ -1,0 +1,79 @@
+"""``lint``: the loader's schema diagnostics, then every semantic rule, sorted and de-duplicated."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import attrs
+
+from exo_spec.check.registry import RULES, all_rules
+from exo_spec.spec.diagnostics import Diagnostic
+from exo_spec.spec.loader import LoadResult, load_spec
+from exo_spec.spec.types import Spec
+
+__all__ = ["finish", "lint", "lint_loaded", "lint_spec", "selected"]
+
+
+def selected(code: str, select: Sequence[str] | None, ignore: Sequence[str] | None) -> bool:
+    """Ruff-style selection by code prefix: ``EXS2`` selects every ``EXS2xx`` code."""
+    if select and not any(code.startswith(p) for p in select):
+        return False
+    return not (ignore and any(code.startswith(p) for p in ignore))
+
+
+def lint_spec(spec: Spec) -> list[Diagnostic]:
+    """Run every semantic rule on a built spec (never raises on a spec with dangling names)."""
+    found: list[Diagnostic] = []
+    for info in all_rules():
+        if info.check is None:
+            continue
+        try:
+            found.extend(info.check(spec))
+        except Exception as exc:  # a rule bug must not hide the other findings
+            found.append(
+                Diagnostic(
+                    info.code,
+                    f"internal error in rule {info.code} ({type(exc).__name__}: {exc}); "
+                    "please report it with this spec",
+                    spec.initial_loc,
+                )
+            )
+    return found
+
+
+def lint_loaded(
+    result: LoadResult,
+    select: Sequence[str] | None = None,
+    ignore: Sequence[str] | None = None,
+) -> list[Diagnostic]:
+    """Findings for an already loaded spec: schema diagnostics, then the semantic rules."""
+    found = list(result.diagnostics)
+    if result.spec is not None:
+        found.extend(lint_spec(result.spec))
+    return finish(found, select, ignore)
+
+
+def finish(
+    found: Iterable[Diagnostic],
+    select: Sequence[str] | None = None,
+    ignore: Sequence[str] | None = None,
+) -> list[Diagnostic]:
+    """Filter by selection, stamp each code's severity, drop repeats and sort."""
+    out: dict[tuple[str, str, str, int, int], Diagnostic] = {}
+    for raw in found:
+        if not selected(raw.code, select, ignore):
+            continue
+        info = RULES.get(raw.code)
+        d = raw if info is None else attrs.evolve(raw, severity=info.severity)
+        out.setdefault((d.code, d.message, d.loc.path, d.loc.line, d.loc.col), d)
+    return sorted(out.values(), key=Diagnostic.sort_key)
+
+
+def lint(
+    path: str | Path,
+    select: Sequence[str] | None = None,
+    ignore: Sequence[str] | None = None,
+) -> list[Diagnostic]:
+    """Lint the spec at ``path``: every problem at once, sorted by location."""
+    return lint_loaded(load_spec(path), select, ignore)

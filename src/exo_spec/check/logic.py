@@ -1,0 +1,106 @@
+"""Guard logic for the linter: partial evaluation and a small search for witness valuations.
+
+Guard expressions are tiny, so a split-and-simplify search is enough: it fixes one guard at a
+time and prunes as soon as an expression is decided, so its cost grows with the number of
+guards the expressions use, never with the number of guards the spec declares.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+
+from exo_spec.spec.expr import And, Expr, Name, Not, Or, TrueExpr
+from exo_spec.spec.types import Spec
+
+__all__ = [
+    "Valuation",
+    "constant_valuations",
+    "names_of",
+    "partial",
+    "show_valuation",
+    "witness",
+]
+
+Valuation = dict[str, bool]
+
+
+def names_of(exprs: Iterable[Expr]) -> tuple[str, ...]:
+    """The guard names the expressions use, in first-use order, without repeats."""
+    return tuple(dict.fromkeys(name for expr in exprs for name in expr.names()))
+
+
+def partial(expr: Expr, values: Mapping[str, bool]) -> bool | None:
+    """Evaluate with some guards unknown: ``None`` when the value depends on them."""
+    if isinstance(expr, TrueExpr):
+        return True
+    if isinstance(expr, Name):
+        return values.get(expr.name)
+    if isinstance(expr, Not):
+        inner = partial(expr.operand, values)
+        return None if inner is None else not inner
+    left = partial(expr.left, values)
+    if isinstance(expr, And):
+        if left is False:
+            return False
+        right = partial(expr.right, values)
+        if right is False:
+            return False
+        return True if left is True and right is True else None
+    assert isinstance(expr, Or)
+    if left is True:
+        return True
+    right = partial(expr.right, values)
+    if right is True:
+        return True
+    return False if left is False and right is False else None
+
+
+def witness(
+    wanted: Sequence[tuple[Expr, bool]], fixed: Mapping[str, bool] | None = None
+) -> Valuation | None:
+    """A valuation under which every ``expr`` evaluates to its wanted value, or ``None``.
+
+    Guards in ``fixed`` keep their value; the others are free. The result names only the
+    guards the expressions use (plus ``fixed``), first false then true, so it is deterministic.
+    """
+    values: Valuation = dict(fixed or {})
+    free = [n for n in names_of(e for e, _ in wanted) if n not in values]
+    return _search(wanted, values, free, 0)
+
+
+def _search(
+    wanted: Sequence[tuple[Expr, bool]], values: Valuation, free: list[str], index: int
+) -> Valuation | None:
+    undecided = False
+    for expr, want in wanted:
+        got = partial(expr, values)
+        if got is None:
+            undecided = True
+        elif got != want:
+            return None
+    if not undecided:
+        return dict(values)
+    if index >= len(free):
+        return None
+    name = free[index]
+    for value in (False, True):
+        values[name] = value
+        found = _search(wanted, values, free, index + 1)
+        del values[name]
+        if found is not None:
+            return found
+    return None
+
+
+def constant_valuations(spec: Spec) -> Iterator[Valuation]:
+    """Every valuation of the constant guards some rule uses (one empty one when none is)."""
+    used = set(names_of(rule.when for rule in spec.rules))
+    names = [name for name in spec.constant_guards() if name in used]
+    for values in itertools.product((False, True), repeat=len(names)):
+        yield dict(zip(names, values, strict=True))
+
+
+def show_valuation(values: Mapping[str, bool]) -> str:
+    """``has_group=true, weights_present=false`` in the order given."""
+    return ", ".join(f"{name}={'true' if value else 'false'}" for name, value in values.items())

@@ -1,0 +1,148 @@
+"""Output formats: ``text`` (like ruff), ``json``, ``sarif`` (2.1.0) and ``github`` annotations.
+
+:func:`render` returns what goes to stdout (the findings) and to stderr (a summary), so the
+command prints results and diagnostics on their own streams.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import PurePath, PurePosixPath
+from typing import Any
+
+from exo_spec import __version__
+from exo_spec.check.registry import RuleInfo, all_rules
+from exo_spec.spec.diagnostics import Diagnostic
+
+__all__ = ["FORMATS", "render", "summary", "to_github", "to_json", "to_sarif", "to_text"]
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/exo-explore/exo"
+
+
+def summary(findings: Sequence[Diagnostic]) -> str:
+    """``Found 3 problems.`` or ``All checks passed.``"""
+    n = len(findings)
+    if n == 0:
+        return "All checks passed."
+    return f"Found {n} problem{'s' if n != 1 else ''}."
+
+
+def to_text(findings: Sequence[Diagnostic]) -> str:
+    return "".join(f"{d}\n" for d in findings)
+
+
+def as_dict(d: Diagnostic) -> dict[str, Any]:
+    return {
+        "code": d.code,
+        "message": d.message,
+        "severity": d.severity,
+        "path": d.loc.path,
+        "line": d.loc.line,
+        "column": d.loc.col,
+    }
+
+
+def to_json(findings: Sequence[Diagnostic]) -> str:
+    return json.dumps([as_dict(d) for d in findings], indent=2, ensure_ascii=False) + "\n"
+
+
+def _uri(path: str) -> str:
+    pure = PurePath(path)
+    if pure.is_absolute():
+        return pure.as_uri()
+    return str(PurePosixPath(*pure.parts)) if pure.parts else path
+
+
+def _level(severity: str) -> str:
+    return "error" if severity == "error" else "warning"
+
+
+def _sarif_rule(info: RuleInfo) -> dict[str, Any]:
+    return {
+        "id": info.code,
+        "name": info.code,
+        "shortDescription": {"text": info.doc},
+        "fullDescription": {"text": f"{info.doc} (reported by the {info.origin})"},
+        "defaultConfiguration": {"level": _level(info.severity)},
+        "helpUri": f"{INFORMATION_URI}#{info.code.lower()}",
+    }
+
+
+def sarif_log(findings: Sequence[Diagnostic]) -> dict[str, Any]:
+    """The SARIF 2.1.0 log object: one run, every rule described, one result per finding."""
+    rules = all_rules()
+    index = {info.code: i for i, info in enumerate(rules)}
+    results: list[dict[str, Any]] = []
+    for d in findings:
+        result: dict[str, Any] = {
+            "ruleId": d.code,
+            "level": _level(d.severity),
+            "message": {"text": d.message},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": _uri(d.loc.path)},
+                        "region": {"startLine": d.loc.line, "startColumn": d.loc.col},
+                    }
+                }
+            ],
+        }
+        if d.code in index:
+            result["ruleIndex"] = index[d.code]
+        results.append(result)
+    driver = {
+        "name": "exo-spec",
+        "version": __version__,
+        "informationUri": INFORMATION_URI,
+        "rules": [_sarif_rule(info) for info in rules],
+    }
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{"tool": {"driver": driver}, "results": results}],
+    }
+
+
+def to_sarif(findings: Sequence[Diagnostic]) -> str:
+    return json.dumps(sarif_log(findings), indent=2, ensure_ascii=False) + "\n"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def to_github(findings: Sequence[Diagnostic]) -> str:
+    """GitHub Actions workflow commands: one ``::error``/``::warning`` annotation per finding."""
+    lines = []
+    for d in findings:
+        props = ",".join(
+            (
+                f"file={_escape_property(d.loc.path)}",
+                f"line={d.loc.line}",
+                f"col={d.loc.col}",
+                f"title={_escape_property(d.code)}",
+            )
+        )
+        lines.append(f"::{_level(d.severity)} {props}::{_escape_data(d.message)}\n")
+    return "".join(lines)
+
+
+FORMATS: dict[str, Callable[[Sequence[Diagnostic]], str]] = {
+    "text": to_text,
+    "json": to_json,
+    "sarif": to_sarif,
+    "github": to_github,
+}
+
+
+def render(findings: Sequence[Diagnostic], fmt: str = "text") -> tuple[str, str]:
+    """``(stdout, stderr)`` for these findings in format ``fmt`` (one of :data:`FORMATS`)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS)}")
+    return FORMATS[fmt](findings), summary(findings) + "\n"

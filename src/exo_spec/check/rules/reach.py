@@ -1,0 +1,165 @@
+"""Reachability: unreachable states, required states, traps, shutdown and dead ends.
+
+Each check is a breadth-first search per valuation of the constant guards (see
+:mod:`exo_spec.check.graph`); dynamic guards are free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from exo_spec.check.graph import can_reach_final, enabled_rules, reachable
+from exo_spec.check.logic import Valuation, constant_valuations, show_valuation, witness
+from exo_spec.check.registry import rule
+from exo_spec.spec.diagnostics import Diagnostic
+from exo_spec.spec.types import Rule, Spec
+
+__all__ = [
+    "dead_end_state",
+    "final_task_missing",
+    "final_tasks",
+    "reach_table",
+    "required_unreachable",
+    "trap_state",
+    "unreachable_state",
+]
+
+
+def _with(values: Valuation) -> str:
+    return f"with {show_valuation(values)}, " if values else ""
+
+
+def reach_table(spec: Spec) -> list[tuple[Valuation, set[str]]]:
+    """Each valuation of the constant guards with the states reachable under it."""
+    return [(values, reachable(spec, values)) for values in constant_valuations(spec)]
+
+
+@rule("EXS201", "state unreachable from the initial state under every guard value")
+def unreachable_state(spec: Spec) -> Iterator[Diagnostic]:
+    if not spec.has_state(spec.initial):
+        return
+    seen: set[str] = set().union(*(found for _, found in reach_table(spec)))
+    for state in spec.states:
+        if state.name not in seen:
+            yield Diagnostic(
+                "EXS201",
+                f"state {state.name} is unreachable from {spec.initial} whatever the guards; "
+                "add a rule that leads to it, or remove it",
+                state.loc,
+            )
+
+
+@rule("EXS202", "a required state unreachable under some value of the constant guards")
+def required_unreachable(spec: Spec) -> Iterator[Diagnostic]:
+    if not spec.has_state(spec.initial):
+        return
+    table = reach_table(spec)
+    for state in spec.states:
+        if not state.required or not any(state.name in found for _, found in table):
+            continue  # never reachable at all is EXS201
+        for values, found in table:
+            if state.name not in found:
+                shown = ", ".join(s.name for s in spec.states if s.name in found)
+                yield Diagnostic(
+                    "EXS202",
+                    f"{_with(values)}state {state.name} is unreachable from {spec.initial} "
+                    f"(required: true); reachable: {shown}",
+                    state.loc,
+                )
+                break
+
+
+@rule("EXS203", "trap state: no final state is reachable from it")
+def trap_state(spec: Spec) -> Iterator[Diagnostic]:
+    if not spec.has_state(spec.initial):
+        return
+    if not any(s.final for s in spec.states):
+        yield Diagnostic(
+            "EXS203",
+            "the spec declares no final state, so a runner can never shut down; "
+            "mark its end state final: true",
+            spec.initial_loc,
+        )
+        return
+    reported: set[str] = set()
+    for values, found in reach_table(spec):
+        ends = can_reach_final(spec, values)
+        for state in spec.states:
+            if state.name in found and state.name not in ends and state.name not in reported:
+                reported.add(state.name)
+                yield Diagnostic(
+                    "EXS203",
+                    f"{_with(values)}no final state is reachable from state {state.name}: a "
+                    "runner there can never shut down; add a rule from it towards a final state",
+                    state.loc,
+                )
+
+
+def _ends(spec: Spec, r: Rule) -> bool:
+    return spec.has_state(r.target) and spec.state(r.target).final
+
+
+def final_tasks(spec: Spec) -> tuple[str, ...]:
+    """The tasks that end the runner: some rule of theirs leads to a final state."""
+    return tuple(dict.fromkeys(r.task for r in spec.rules if _ends(spec, r)))
+
+
+@rule("EXS207", "a task-handling state where the task that ends the runner is not accepted")
+def final_task_missing(spec: Spec) -> Iterator[Diagnostic]:
+    enders = final_tasks(spec)
+    if not enders or not spec.has_state(spec.initial):
+        return
+    seen: set[str] = set().union(*(found for _, found in reach_table(spec)))
+    names = " or ".join(enders)
+    for state in spec.cell_states():
+        if state.name not in seen:
+            continue
+        if state.transient and any(spec.deferred(state.name, t) for t in enders):
+            continue
+        ending = [r for t in enders for r in spec.rules_for(state.name, t) if _ends(spec, r)]
+        gap = witness([(r.when, False) for r in ending])
+        if gap is None:
+            continue
+        how = "accept or defer" if state.transient else "accept"
+        when = f" when {show_valuation(gap)}" if gap else ""
+        yield Diagnostic(
+            "EXS207",
+            f"state {state.name} does not {how} {names}{when}: a runner there can never be "
+            f"shut down; add {state.name} to the 'from' of {enders[0]}'s rule (or use '*')",
+            state.loc,
+        )
+
+
+@rule("EXS218", "dead end: under some guard values a resting state accepts only ending tasks")
+def dead_end_state(spec: Spec) -> Iterator[Diagnostic]:
+    if not spec.has_state(spec.initial):
+        return
+    reported: set[str] = set()
+    for values, found in reach_table(spec):
+        for state in spec.cell_states():
+            if state.transient or state.name not in found or state.name in reported:
+                continue
+            rules = list(enabled_rules(spec, state.name, values))
+            moving = [r for r in rules if not _ends(spec, r)]
+            gap = witness([(r.when, False) for r in moving], values)
+            if gap is None:
+                continue
+            reported.add(state.name)
+            used = {n for r in rules for n in r.when.names()}
+            shown = {n: v for n, v in gap.items() if n in used}
+            left = [r.task for r in rules if r.when.evaluate(_full(gap, r))]
+            only = f"accepts only {', '.join(dict.fromkeys(left))}" if left else "accepts no task"
+            elsewhere = [t for t in spec.tasks if any(r.task == t for r in spec.rules)]
+            other = [t for t in elsewhere if t not in left]
+            yield Diagnostic(
+                "EXS218",
+                f"{_with(shown)}state {state.name} {only}: the runner can only end there; "
+                "accept a task that moves it on"
+                + (f" (accepted elsewhere: {', '.join(other)})" if other else ""),
+                state.loc,
+            )
+
+
+def _full(values: Valuation, r: Rule) -> Valuation:
+    """``values`` with any guard the rule uses and ``values`` lacks set to false."""
+    return {name: values.get(name, False) for name in r.when.names()}

@@ -1,0 +1,112 @@
+"""Names that must refer to something: states, guards, actions and tasks (EXS101-EXS105, EXS211/212)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Iterator
+
+from exo_spec.check.registry import rule
+from exo_spec.spec.diagnostics import Diagnostic
+from exo_spec.spec.types import Spec
+
+__all__ = [
+    "did_you_mean",
+    "unknown_action",
+    "unknown_guard",
+    "unknown_state",
+    "unknown_task_in_defer",
+    "unused_action",
+    "unused_guard",
+]
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``did you mean 'loaded'? known: idle, loaded`` — the tail of an unknown-name message."""
+    options = list(known)
+    close = difflib.get_close_matches(name, options, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"{hint}known: {', '.join(options) or 'none'}"
+
+
+@rule("EXS101", "unknown state reference (initial, from, via, to, on_error, defer)")
+def unknown_state(spec: Spec) -> Iterator[Diagnostic]:
+    known = [s.name for s in spec.states]
+
+    def message(name: str, where: str) -> str:
+        return f"{where} names unknown state {name!r}; {did_you_mean(name, known)}"
+
+    if not spec.has_state(spec.initial):
+        yield Diagnostic("EXS101", message(spec.initial, "initial"), spec.initial_loc)
+    for r in spec.rules:
+        what = f"rule {r.index + 1} of task {r.task}"
+        for field, name in (("from", r.source), ("via", r.via), ("to", r.target)):
+            if name is not None and not spec.has_state(name):
+                yield Diagnostic("EXS101", message(name, f"'{field}' of {what}"), r.loc)
+    if spec.on_error and not spec.has_state(spec.on_error):
+        yield Diagnostic("EXS101", message(spec.on_error, "on_error"), spec.on_error_loc)
+    for state, _task, loc in spec.defer:
+        if not spec.has_state(state):
+            yield Diagnostic("EXS101", message(state, "defer"), loc)
+
+
+@rule("EXS102", "unknown guard in a rule's when")
+def unknown_guard(spec: Spec) -> Iterator[Diagnostic]:
+    known = [g.name for g in spec.guards]
+    for r in spec.rules:
+        for name in dict.fromkeys(r.when.names()):
+            if name not in known:
+                yield Diagnostic(
+                    "EXS102",
+                    f"'when' of rule {r.index + 1} of task {r.task} uses undeclared guard "
+                    f"{name!r}; declare it under guards or {did_you_mean(name, known)}",
+                    r.loc,
+                )
+
+
+@rule("EXS103", "unknown action in a rule's do")
+def unknown_action(spec: Spec) -> Iterator[Diagnostic]:
+    known = [a.name for a in spec.actions]
+    for r in spec.rules:
+        if r.action is not None and r.action not in known:
+            yield Diagnostic(
+                "EXS103",
+                f"'do' of rule {r.index + 1} of task {r.task} names undeclared action "
+                f"{r.action!r}; declare it under actions or {did_you_mean(r.action, known)}",
+                r.loc,
+            )
+
+
+@rule("EXS105", "unknown task in defer")
+def unknown_task_in_defer(spec: Spec) -> Iterator[Diagnostic]:
+    for state, task, loc in spec.defer:
+        if task not in spec.tasks:
+            yield Diagnostic(
+                "EXS105",
+                f"defer of state {state} names unknown task {task!r}; "
+                f"{did_you_mean(task, spec.tasks)}",
+                loc,
+            )
+
+
+@rule("EXS211", "declared guard never used in a when", "warning")
+def unused_guard(spec: Spec) -> Iterator[Diagnostic]:
+    used = {name for r in spec.rules for name in r.when.names()}
+    for guard in spec.guards:
+        if guard.name not in used:
+            yield Diagnostic(
+                "EXS211",
+                f"guard {guard.name} is declared but no rule's 'when' uses it; use it or remove it",
+                guard.loc,
+            )
+
+
+@rule("EXS212", "declared action never used in a do", "warning")
+def unused_action(spec: Spec) -> Iterator[Diagnostic]:
+    used = {r.action for r in spec.rules}
+    for action in spec.actions:
+        if action.name not in used:
+            yield Diagnostic(
+                "EXS212",
+                f"action {action.name} is declared but no rule does it; use it or remove it",
+                action.loc,
+            )

@@ -1,0 +1,140 @@
+"""How states are declared and used: finals, transients, statuses, on_error (EXS204-EXS217)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from exo_spec.check.registry import rule
+from exo_spec.spec.diagnostics import Diagnostic
+from exo_spec.spec.types import Spec
+
+__all__ = [
+    "bad_on_error",
+    "bad_via_or_to",
+    "duplicate_status",
+    "final_with_exits",
+    "source_handles_no_tasks",
+    "transient_without_timeout",
+]
+
+
+@rule("EXS204", "final state with outgoing rules or defers")
+def final_with_exits(spec: Spec) -> Iterator[Diagnostic]:
+    for state in spec.states:
+        if not state.final:
+            continue
+        tasks = [r.task for r in spec.rules if r.source == state.name]
+        tasks += [task for source, task, _ in spec.defer if source == state.name]
+        if tasks:
+            shown = ", ".join(dict.fromkeys(tasks))
+            yield Diagnostic(
+                "EXS204",
+                f"final state {state.name} has rules or defers for {shown}; a final state "
+                "handles no tasks: remove them, or make the state non-final",
+                state.loc,
+            )
+
+
+@rule("EXS205", "transient state without timeout_s or stall_timeout_s")
+def transient_without_timeout(spec: Spec) -> Iterator[Diagnostic]:
+    for state in spec.states:
+        if state.transient and state.timeout_s is None and state.stall_timeout_s is None:
+            yield Diagnostic(
+                "EXS205",
+                f"transient state {state.name} has no timeout_s or stall_timeout_s; the "
+                "supervisor cannot tell a slow action from a hung one: give it a deadline",
+                state.loc,
+            )
+
+
+@rule("EXS214", "a rule or defer whose source handles no tasks (final or transient)")
+def source_handles_no_tasks(spec: Spec) -> Iterator[Diagnostic]:
+    def why(name: str) -> str | None:
+        if not spec.has_state(name):
+            return None
+        decl = spec.state(name)
+        if decl.final:
+            return "final"
+        if decl.transient and not decl.interruptible:
+            return "transient and not interruptible: tasks sent meanwhile wait in the queue"
+        return None
+
+    for r in spec.rules:
+        reason = why(r.source)
+        if reason is not None:
+            yield Diagnostic(
+                "EXS214",
+                f"rule {r.index + 1} of task {r.task} starts from {r.source}, which handles "
+                f"no tasks ({reason}); it can never fire",
+                r.loc,
+            )
+    for state, task, loc in spec.defer:
+        reason = why(state)
+        if reason is not None:
+            yield Diagnostic(
+                "EXS214",
+                f"defer of {task} in state {state} can never apply: {state} handles no tasks "
+                f"({reason})",
+                loc,
+            )
+
+
+@rule("EXS215", "two states report the same status")
+def duplicate_status(spec: Spec) -> Iterator[Diagnostic]:
+    first: dict[str, str] = {}
+    for state in spec.states:
+        if state.status in first:
+            yield Diagnostic(
+                "EXS215",
+                f"states {first[state.status]} and {state.name} both report {state.status}; "
+                "the supervisor could not tell them apart: give each state its own status",
+                state.loc,
+            )
+        else:
+            first[state.status] = state.name
+
+
+@rule("EXS216", "a via state that is not transient, or a to state that is transient")
+def bad_via_or_to(spec: Spec) -> Iterator[Diagnostic]:
+    for r in spec.rules:
+        what = f"rule {r.index + 1} of task {r.task}"
+        if r.via is not None and spec.has_state(r.via) and not spec.state(r.via).transient:
+            yield Diagnostic(
+                "EXS216",
+                f"{what} goes via {r.via}, which is not transient; the runner stays in 'via' "
+                "only while the action runs: mark it transient: true, or use it as 'to'",
+                r.loc,
+            )
+        if r.target != r.source and spec.has_state(r.target) and spec.state(r.target).transient:
+            yield Diagnostic(
+                "EXS216",
+                f"{what} ends in transient state {r.target}; nothing would ever leave it: "
+                "use it as 'via' and end in a resting state",
+                r.loc,
+            )
+
+
+@rule("EXS217", "an action-bearing rule without a usable on_error state")
+def bad_on_error(spec: Spec) -> Iterator[Diagnostic]:
+    acting = next((r for r in spec.rules if r.action is not None), None)
+    if not spec.on_error:
+        if acting is not None:
+            yield Diagnostic(
+                "EXS217",
+                f"rule {acting.index + 1} of task {acting.task} does {acting.action} but the "
+                "spec declares no on_error state; say where a runner goes when an action "
+                "raises (e.g. on_error: failed)",
+                acting.loc,
+            )
+        return
+    if not spec.has_state(spec.on_error):
+        return
+    decl = spec.state(spec.on_error)
+    if decl.final or decl.transient:
+        kind = "final" if decl.final else "transient"
+        yield Diagnostic(
+            "EXS217",
+            f"on_error names {kind} state {decl.name}; a runner whose action raised must rest "
+            "somewhere it can recover from: use a resting, non-final state",
+            spec.on_error_loc,
+        )

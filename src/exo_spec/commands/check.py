@@ -1,0 +1,113 @@
+"""``exo-spec check [PATHS...]``: lint specs (and, when present, their generated code and bindings).
+
+Exit codes: 0 clean, 1 findings, 2 usage or I/O error (a spec that cannot be read, EXS000).
+Results go to stdout in the chosen format, the summary to stderr. This module imports only the
+pure layers; the generated-code check (``exo_spec.codegen.check_generated``) and the binding
+check (``exo_spec.runtime.check_binding``) are imported lazily, and only when asked for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import cast
+
+from exo_spec.check.lint import finish, lint_loaded
+from exo_spec.check.report import FORMATS, render
+from exo_spec.spec.diagnostics import Diagnostic
+from exo_spec.spec.loader import load_spec
+from exo_spec.spec.types import Spec
+
+__all__ = ["DEFAULT_SPEC", "add_arguments", "generated_dir", "run"]
+
+DEFAULT_SPEC = Path("spec/runner.yaml")
+_USAGE = 2
+
+
+def _codes(text: str) -> list[str]:
+    return [code.strip().upper() for code in text.split(",") if code.strip()]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "paths", nargs="*", type=Path, help=f"spec files to check (default: {DEFAULT_SPEC})"
+    )
+    parser.add_argument("--format", choices=sorted(FORMATS), default="text", dest="fmt")
+    parser.add_argument(
+        "--select", type=_codes, default=None, help="only these codes or prefixes (EXS2,EXS101)"
+    )
+    parser.add_argument("--ignore", type=_codes, default=None, help="skip these codes/prefixes")
+    parser.add_argument(
+        "--binding", metavar="MODULE:OBJECT", help="check that a runner binds every guard/action"
+    )
+    parser.add_argument(
+        "--generated", metavar="DIR", type=Path, help="check that generated code is up to date"
+    )
+
+
+def generated_dir(spec_path: Path, explicit: Path | None) -> Path | None:
+    """``--generated DIR``, else ``generated/`` beside the spec's directory when it exists."""
+    if explicit is not None:
+        return explicit
+    guess = spec_path.parent.parent / "generated"
+    return guess if guess.is_dir() else None
+
+
+def _generated(spec_path: Path, out_dir: Path, explicit: bool) -> list[Diagnostic]:
+    try:
+        module = importlib.import_module("exo_spec.codegen")
+        check = cast(Callable[[Path, Path], list[Diagnostic]], module.check_generated)
+    except (ImportError, AttributeError):
+        if explicit:
+            sys.stderr.write("exo-spec check: the code generator is not available; skipped\n")
+        return []
+    return list(check(spec_path, out_dir))
+
+
+class _UsageError(Exception):
+    """A problem with the command line or the environment, not with the spec."""
+
+
+def _binding(spec: Spec, binding: str) -> list[Diagnostic]:
+    if ":" not in binding:
+        raise _UsageError(f"--binding {binding!r} must be MODULE:OBJECT")
+    try:
+        module = importlib.import_module("exo_spec.runtime")
+        check = cast(Callable[[Spec, str], list[Diagnostic]], module.check_binding)
+    except (ImportError, AttributeError) as exc:
+        raise _UsageError(f"--binding needs the runtime, which cannot be imported: {exc}") from exc
+    return list(check(spec, binding))
+
+
+def _check_one(path: Path, args: argparse.Namespace) -> list[Diagnostic]:
+    result = load_spec(path)
+    found = lint_loaded(result, args.select, args.ignore)
+    if result.spec is None:
+        return found
+    extra: list[Diagnostic] = []
+    out_dir = generated_dir(path, args.generated)
+    if out_dir is not None:
+        extra += _generated(path, out_dir, args.generated is not None)
+    if args.binding:
+        extra += _binding(result.spec, args.binding)
+    return finish([*found, *extra], args.select, args.ignore)
+
+
+def run(args: argparse.Namespace) -> int:
+    paths: list[Path] = args.paths or [DEFAULT_SPEC]
+    findings: list[Diagnostic] = []
+    try:
+        for path in paths:
+            findings += _check_one(path, args)
+    except _UsageError as exc:
+        sys.stderr.write(f"exo-spec check: error: {exc}\n")
+        return _USAGE
+    out, err = render(findings, args.fmt)
+    sys.stdout.write(out)
+    sys.stderr.write(err)
+    if any(d.code == "EXS000" for d in findings):
+        return _USAGE
+    return 1 if findings else 0
