@@ -11,6 +11,7 @@ from exo_spec.check.graph import (
     rule_can_fire,
     rule_edges,
     successors,
+    via_edges,
 )
 from exo_spec.check.lint import finish, lint, lint_loaded, lint_spec, selected
 from exo_spec.check.registry import RULES, CheckFn, RuleInfo, all_rules, rule, severity_of
@@ -36,4 +37,5 @@ __all__ = [
     "selected",
     "severity_of",
     "successors",
+    "via_edges",
 ]

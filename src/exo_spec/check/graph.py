@@ -1,9 +1,12 @@
 """The spec as a graph, per valuation of its constant guards: small pure generator functions.
 
 Dynamic guards are free (they may hold any value after any task), constant guards are fixed
-for a runner's life, so each valuation of the constant guards gives one graph. A rule is an
-edge ``source -> via -> target`` when its guard can hold under that valuation; an action that
-raises adds ``-> on_error``. Rules from states that handle no tasks (final, or transient and
+for a runner's life, so each valuation of the constant guards gives one graph. A rule whose
+guard can hold under that valuation adds edges from its source to its ``via`` state, to its
+target and (when it has an action, which may raise) to ``on_error``. A ``via`` state is not a
+hub: two rules through ``downloading`` do not connect each other's sources and targets. Only
+the question "can a final state still be reached from here" follows a rule on from its ``via``
+state (see :func:`via_edges`). Rules from states that handle no tasks (final, or transient and
 not interruptible) never fire, and edges to unknown states are skipped, so every function here
 is safe on a spec that still has dangling references.
 """
@@ -24,6 +27,7 @@ __all__ = [
     "rule_can_fire",
     "rule_edges",
     "successors",
+    "via_edges",
 ]
 
 
@@ -42,14 +46,20 @@ def enabled_rules(spec: Spec, state: str, constants: Mapping[str, bool]) -> Iter
 
 
 def rule_edges(spec: Spec, rule: Rule) -> Iterator[tuple[str, str]]:
-    """The edges one rule adds: through its ``via`` state, and to ``on_error`` if it raises."""
-    last = rule.source
+    """The edges one rule adds from its source: to ``via``, to its target, to ``on_error``."""
     if rule.via is not None:
         yield rule.source, rule.via
-        last = rule.via
-    yield last, rule.target
+    yield rule.source, rule.target
     if rule.action is not None and spec.on_error:
-        yield last, spec.on_error
+        yield rule.source, spec.on_error
+
+
+def via_edges(spec: Spec, rule: Rule) -> Iterator[tuple[str, str]]:
+    """Where a runner in the rule's ``via`` state goes next: the target, or ``on_error``."""
+    if rule.via is not None:
+        yield rule.via, rule.target
+        if rule.action is not None and spec.on_error:
+            yield rule.via, spec.on_error
 
 
 def successors(spec: Spec, state: str, constants: Mapping[str, bool]) -> Iterator[str]:
@@ -71,6 +81,10 @@ def can_reach_final(spec: Spec, constants: Mapping[str, bool]) -> set[str]:
     for source, targets in _adjacency(spec, constants).items():
         for target in targets:
             backwards.setdefault(target, []).append(source)
+    for rule in spec.rules:
+        if rule_can_fire(spec, rule, constants):
+            for source, target in via_edges(spec, rule):
+                backwards.setdefault(target, []).append(source)
     return _bfs([s.name for s in spec.states if s.final], backwards)
 
 

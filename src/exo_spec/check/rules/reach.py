@@ -81,18 +81,25 @@ def trap_state(spec: Spec) -> Iterator[Diagnostic]:
             spec.initial_loc,
         )
         return
-    reported: set[str] = set()
-    for values, found in reach_table(spec):
+    table = reach_table(spec)
+    traps: dict[str, list[Valuation]] = {}
+    for values, found in table:
         ends = can_reach_final(spec, values)
         for state in spec.states:
-            if state.name in found and state.name not in ends and state.name not in reported:
-                reported.add(state.name)
-                yield Diagnostic(
-                    "EXS203",
-                    f"{_with(values)}no final state is reachable from state {state.name}: a "
-                    "runner there can never shut down; add a rule from it towards a final state",
-                    state.loc,
-                )
+            if state.name in found and state.name not in ends:
+                traps.setdefault(state.name, []).append(values)
+    for state in spec.states:
+        where = traps.get(state.name)
+        if not where:
+            continue
+        always = len(where) == sum(1 for _, found in table if state.name in found)
+        yield Diagnostic(
+            "EXS203",
+            f"{'' if always else _with(where[0])}no final state is reachable from state "
+            f"{state.name}: a runner there can never shut down; add a rule from it towards a "
+            "final state",
+            state.loc,
+        )
 
 
 def _ends(spec: Spec, r: Rule) -> bool:
@@ -148,14 +155,16 @@ def dead_end_state(spec: Spec) -> Iterator[Diagnostic]:
             used = {n for r in rules for n in r.when.names()}
             shown = {n: v for n, v in gap.items() if n in used}
             left = [r.task for r in rules if r.when.evaluate(_full(gap, r))]
-            only = f"accepts only {', '.join(dict.fromkeys(left))}" if left else "accepts no task"
-            elsewhere = [t for t in spec.tasks if any(r.task == t for r in spec.rules)]
-            other = [t for t in elsewhere if t not in left]
+            if left:
+                only = f"accepts only {', '.join(dict.fromkeys(left))}: the runner can only end"
+            else:
+                only = "accepts no task: the runner is stuck"
+            movers = dict.fromkeys(r.task for r in spec.rules if not _ends(spec, r))
+            other = [t for t in movers if t not in left]
             yield Diagnostic(
                 "EXS218",
-                f"{_with(shown)}state {state.name} {only}: the runner can only end there; "
-                "accept a task that moves it on"
-                + (f" (accepted elsewhere: {', '.join(other)})" if other else ""),
+                f"{_with(shown)}state {state.name} {only} there; accept a task that moves it on"
+                + (f" (tasks that move a runner elsewhere: {', '.join(other)})" if other else ""),
                 state.loc,
             )
 
