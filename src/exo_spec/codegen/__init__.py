@@ -1,0 +1,16 @@
+"""Spec -> ``generated/``: the transitions machine, its docs and (through tests_gen) its tests.
+
+Pure: imports the spec, model and check layers, never the runtime or mlx. The generated
+machine module imports ``transitions`` and ``exo_spec.model``.
+"""
+
+from exo_spec.codegen.generate import (
+    PACKAGE,
+    GenerateResult,
+    check_generated,
+    generate,
+    render,
+    spec_problems,
+)
+
+__all__ = ["PACKAGE", "GenerateResult", "check_generated", "generate", "render", "spec_problems"]
