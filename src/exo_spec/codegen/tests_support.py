@@ -1,0 +1,206 @@
+"""Render the recording bindings shared by a machine's generated tests.
+
+The bindings implement the machine's bindings protocol: each guard answers from a dictionary
+the test sets, each action records its call and then succeeds, raises or reports
+cancellation as the test asks, and the three event callbacks append plain tuples such as
+``("task_status", "Running", None)``. ``play`` sends one task and returns what happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from exo_spec.codegen.tests_plan import failure_message
+from exo_spec.codegen.tests_pyfmt import str_lit
+from exo_spec.spec import Spec, valid_name
+
+__all__ = ["render_bindings"]
+
+
+def render_bindings(
+    spec: Spec, machine_module: str, prefix: str, header: Callable[[Spec, str], str]
+) -> str:
+    """The ``_<machine>_bindings.py`` module for ``spec``."""
+    for name in (*(g.name for g in spec.guards), *(a.name for a in spec.actions)):
+        if not valid_name(name):
+            raise ValueError(f"{name!r} is not a valid identifier for generated code")
+    state_t, task_t, machine_t = f"{prefix}State", f"{prefix}Task", f"{prefix}Machine"
+    guards = "".join(
+        f"    def {g.name}(self) -> bool:\n        return self.guards[{str_lit(g.name)}]\n\n"
+        for g in spec.guards
+    )
+    actions = "".join(
+        f"    def {a.name}(self, task: object) -> Cancelled | None:\n"
+        f"        return self._act({str_lit(a.name)}, task)\n\n"
+        for a in spec.actions
+    )
+    example = failure_message("ACTION")
+    template = _TEMPLATE.replace("{failure}", str_lit(example).replace("ACTION", "{action}"))
+    return header(spec, f"Recording bindings and helpers for the {spec.machine} machine's tests.") + (
+        template.replace("{module}", machine_module)
+        .replace("{State}", state_t)
+        .replace("{Task}", task_t)
+        .replace("{Machine}", machine_t)
+        .replace("{initial}", f"{state_t}.{spec.initial}")
+        .replace("{initial_name}", str_lit(spec.initial))
+        .replace("{on_error}", f"{state_t}.{spec.on_error}")
+        .replace("    {guards}\n", guards)
+        .replace("    {actions}\n", actions)
+    )
+
+
+_TEMPLATE = '''from dataclasses import dataclass
+from typing import Literal
+
+from {module} import (
+    {Machine},
+    {State},
+    {Task},
+    TaskDeferred,
+    TaskRejected,
+)
+
+from exo_spec.model import CANCELLED, Cancelled
+
+__all__ = [
+    "INITIAL_EVENTS",
+    "ON_ERROR",
+    "Event",
+    "Outcome",
+    "RecordingBindings",
+    "Result",
+    "{Machine}",
+    "{State}",
+    "{Task}",
+    "Step",
+    "accepted",
+    "deferred",
+    "launch",
+    "play",
+    "rejected",
+    "send",
+]
+
+Event = tuple[str | None, ...]
+"""An event as recorded: ("task_status", status, message), ("runner_status", state, message)
+or ("acknowledged",); a callback given another task than the one sent adds "<another task>"."""
+
+Result = Literal["ok", "fail", "cancelled"]
+TaskStatusName = Literal["Running", "Complete", "Failed", "Cancelled"]
+
+INITIAL_EVENTS: tuple[Event, ...] = (("runner_status", {initial_name}, None),)
+ON_ERROR = {on_error}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one task did: its kind, the state after it, the events and the actions called."""
+
+    kind: Literal["accepted", "rejected", "deferred"]
+    state: {State}
+    events: tuple[Event, ...] = ()
+    calls: tuple[str, ...] = ()
+    message: str | None = None
+    allowed: tuple[{Task}, ...] = ()
+
+
+def accepted(state: {State}, *, calls: tuple[str, ...], events: tuple[Event, ...]) -> Outcome:
+    return Outcome("accepted", state, events, calls)
+
+
+def rejected(
+    state: {State}, *, message: str, allowed: tuple[{Task}, ...], events: tuple[Event, ...]
+) -> Outcome:
+    return Outcome("rejected", state, events, (), message, allowed)
+
+
+def deferred(state: {State}) -> Outcome:
+    return Outcome("deferred", state)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One task sent with these guard values and action result, and what it must do."""
+
+    task: {Task}
+    guards: dict[str, bool]
+    result: Result
+    expect: Outcome
+
+
+class RecordingBindings:
+    """Guards answer from ``guards``; actions obey ``result``; events are recorded."""
+
+    def __init__(self) -> None:
+        self.guards: dict[str, bool] = {}
+        self.result: Result = "ok"
+        self.task: object = None
+        self.events: list[Event] = []
+        self.calls: list[str] = []
+
+    {guards}
+    {actions}
+    def task_status(self, task: object, status: TaskStatusName, message: str | None) -> None:
+        self.events.append(("task_status", status, message, *self._other(task)))
+
+    def runner_status(self, state: {State}, message: str | None) -> None:
+        self.events.append(("runner_status", str(state), message))
+
+    def acknowledged(self, task: object) -> None:
+        self.events.append(("acknowledged", *self._other(task)))
+
+    def _other(self, task: object) -> tuple[str, ...]:
+        return () if task is self.task else ("<another task>",)
+
+    def _act(self, action: str, task: object) -> Cancelled | None:
+        self.calls.append(action + "".join(self._other(task)))
+        if self.result == "fail":
+            raise RuntimeError(f{failure})
+        return CANCELLED if self.result == "cancelled" else None
+
+
+def launch(bindings: RecordingBindings, state: {State} | None = None) -> {Machine}:
+    """A machine in the initial state (which it reports), or placed silently in ``state``."""
+    if state is None:
+        machine = {Machine}(bindings)
+        assert machine.current == {initial}
+        return machine
+    return {Machine}(bindings, initial=state, emit_initial=False)
+
+
+def send(
+    machine: {Machine},
+    bindings: RecordingBindings,
+    task: {Task},
+    guards: dict[str, bool],
+    result: Result,
+) -> Outcome:
+    """Dispatch ``task`` with these guard values and action result; return what happened."""
+    bindings.guards = dict(guards)
+    bindings.result = result
+    bindings.task = object()
+    bindings.events = []
+    bindings.calls = []
+    before = machine.current
+    kind: Literal["accepted", "rejected", "deferred"] = "accepted"
+    message: str | None = None
+    allowed: tuple[{Task}, ...] = ()
+    try:
+        returned = machine.dispatch(task, bindings.task)
+    except TaskRejected as rejection:
+        kind, returned = "rejected", rejection.state
+        message, allowed = rejection.message, tuple(rejection.allowed)
+    except TaskDeferred as deferral:
+        kind, returned = "deferred", deferral.state
+    # dispatch's answer (or the exception's state) is the state the machine is in
+    assert returned == machine.current == machine.state
+    if kind != "accepted":
+        assert machine.current == before
+    events, calls = tuple(bindings.events), tuple(bindings.calls)
+    return Outcome(kind, machine.current, events, calls, message, allowed)
+
+
+def play(machine: {Machine}, bindings: RecordingBindings, step: Step) -> Outcome:
+    """``send`` the step's task with its guard values and action result."""
+    return send(machine, bindings, step.task, step.guards, step.result)
+'''
