@@ -18,7 +18,6 @@ from exo_spec.spec.diagnostics import Diagnostic
 __all__ = ["FORMATS", "render", "summary", "to_github", "to_json", "to_sarif", "to_text"]
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/exo-explore/exo"
 
 
 def summary(findings: Sequence[Diagnostic]) -> str:
@@ -66,7 +65,6 @@ def _sarif_rule(info: RuleInfo) -> dict[str, Any]:
         "shortDescription": {"text": info.doc},
         "fullDescription": {"text": f"{info.doc} (reported by the {info.origin})"},
         "defaultConfiguration": {"level": _level(info.severity)},
-        "helpUri": f"{INFORMATION_URI}#{info.code.lower()}",
     }
 
 
@@ -95,7 +93,6 @@ def sarif_log(findings: Sequence[Diagnostic]) -> dict[str, Any]:
     driver = {
         "name": "exo-spec",
         "version": __version__,
-        "informationUri": INFORMATION_URI,
         "rules": [_sarif_rule(info) for info in rules],
     }
     return {
