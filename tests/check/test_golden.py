@@ -144,7 +144,9 @@ def test_sarif_structure(case: str) -> None:
     jsonschema.Draft202012Validator(SARIF_SUBSET).validate(log)
     run = log["runs"][0]
     ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
-    assert ids == sorted(ids) and "EXS210" in ids and "EXS000" in ids
+    assert ids == sorted(ids)
+    assert "EXS210" in ids
+    assert "EXS000" in ids
     for result in run["results"]:
         assert ids[result["ruleIndex"]] == result["ruleId"]
         uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
@@ -153,6 +155,7 @@ def test_sarif_structure(case: str) -> None:
 
 def test_json_shape() -> None:
     rows = json.loads((GOLDEN / "seed002_load_only_from_idle.json").read_text(encoding="utf-8"))
-    assert rows and all(
+    assert rows
+    assert all(
         set(row) == {"code", "message", "severity", "path", "line", "column"} for row in rows
     )
