@@ -19,7 +19,7 @@ import yaml
 from attrs import frozen
 
 from exo_spec.spec.diagnostics import Diagnostic, Loc
-from exo_spec.spec.expr import Expr, ExprSyntaxError, TrueExpr, parse_expr
+from exo_spec.spec.expr import And, Expr, ExprSyntaxError, Not, Or, TrueExpr, parse_expr
 from exo_spec.spec.types import (
     EVENT_KINDS,
     OUTCOMES,
@@ -233,6 +233,10 @@ class _Reader:
             message = f"YAML syntax error: {exc}".splitlines()[0]
             self.diagnostics.append(Diagnostic("EXS001", message, Loc(self.path, 1, 1)))
             return None
+        except RecursionError:
+            message = "the YAML is nested too deeply to read; a spec needs a few levels at most"
+            self.diagnostics.append(Diagnostic("EXS001", message, Loc(self.path, 1, 1)))
+            return None
         if root is None:
             self.error("EXS004", "the spec is empty; it needs " + ", ".join(_TOP_REQUIRED), None)
             return None
@@ -432,7 +436,16 @@ class _Reader:
         if text is None:
             return None, None
         try:
-            return parse_expr(text), text
+            expr = parse_expr(text)
+            if _depth(expr) > _MAX_EXPR_DEPTH:
+                raise ExprSyntaxError(
+                    f"the expression nests more than {_MAX_EXPR_DEPTH} levels; simplify it", 0
+                )
+            return expr, text
+        except RecursionError:
+            message = f"guard expression of {what} is nested too deeply; simplify it"
+            self.error("EXS104", message, node)
+            return None, None
         except ExprSyntaxError as exc:
             loc = self.loc(node)
             style = node.style if isinstance(node, yaml.ScalarNode) else None
@@ -511,6 +524,23 @@ class _Reader:
 
 class _SafeLoader(yaml.SafeLoader):
     """PyYAML's safe loader; only its composer is used (no objects are constructed)."""
+
+
+_MAX_EXPR_DEPTH = 64
+
+
+def _depth(expr: Expr) -> int:
+    """How deeply an expression nests (iteratively, so any parsed expression can be measured)."""
+    deepest = 0
+    stack: list[tuple[Expr, int]] = [(expr, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(node, Not):
+            stack.append((node.operand, level + 1))
+        elif isinstance(node, And | Or):
+            stack += [(node.left, level + 1), (node.right, level + 1)]
+    return deepest
 
 
 def _kind(node: yaml.Node | None) -> str:
