@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: all env test lint typecheck pytest demo bench generate check clean
+.PHONY: all env test lint typecheck pytest demo bench generate gencheck check clean
 
 all: test
 
@@ -32,13 +32,16 @@ typecheck: env
 generate: env
 	$(BIN)/exo-spec generate
 
+gencheck: env
+	$(BIN)/exo-spec generate --check
+
 check: env
 	$(BIN)/exo-spec check spec/runner.yaml
 
 pytest: env
 	$(BIN)/pytest -q
 
-test: lint typecheck pytest
+test: gencheck lint typecheck pytest
 
 demo: env
 	$(BIN)/exo-spec demo

@@ -14,7 +14,7 @@ it) and type-checks under ``mypy --strict``. Its shape:
 
 from __future__ import annotations
 
-from exo_spec.codegen.plan import Op, Phase, RulePlan, conjuncts, plan_rule, reject_phase
+from exo_spec.codegen.plan import Conjunct, Op, Phase, RulePlan, conjuncts, plan_rule, reject_phase
 from exo_spec.codegen.source import comment_lines, header_lines, ident, py_str, spec_path_text
 from exo_spec.spec.expr import And, Expr, Name, Not, Or, TrueExpr
 from exo_spec.spec.types import Rule, Spec
@@ -58,9 +58,7 @@ def _expr_code(expr: Expr, guards: str) -> str:
 
 
 def _paren(expr: Expr, guards: str, context: type[Not] | type[And]) -> str:
-    simple = isinstance(expr, Name | TrueExpr | Not) or (
-        context is And and isinstance(expr, And)
-    )
+    simple = isinstance(expr, Name | TrueExpr | Not) or (context is And and isinstance(expr, And))
     code = _expr_code(expr, guards)
     return code if simple else f"({code})"
 
@@ -124,7 +122,9 @@ class _Module:
             "TaskStatusName",
         ]
         self.w("__all__ = [", *(f"    {py_str(n)}," for n in _all_sorted(exported)), "]", "")
-        self.w(f"SPEC_PATH = {py_str(spec_path_text(spec))}", f"SPEC_SHA256 = {py_str(spec.sha256)}")
+        self.w(
+            f"SPEC_PATH = {py_str(spec_path_text(spec))}", f"SPEC_SHA256 = {py_str(spec.sha256)}"
+        )
         self.enums()
         self.protocols()
         self.exceptions()
@@ -135,7 +135,9 @@ class _Module:
 
     def enums(self) -> None:
         spec, p = self.spec, self.p
-        self.w("", "", f"class {p}State(enum.StrEnum):", '    """Every state, in spec order."""', "")
+        self.w(
+            "", "", f"class {p}State(enum.StrEnum):", '    """Every state, in spec order."""', ""
+        )
         for state in spec.states:
             flags = [
                 f
@@ -169,7 +171,9 @@ class _Module:
         )
         for guard in spec.guards:
             doc = guard.doc + (" (constant)" if guard.constant else "")
-            self.w("", *comment_lines(doc, "    # "), f"    def {ident(guard.name)}(self) -> bool: ...")
+            self.w(
+                "", *comment_lines(doc, "    # "), f"    def {ident(guard.name)}(self) -> bool: ..."
+            )
         if not spec.guards:
             self.w("", "    pass")
         self.w(
@@ -303,7 +307,7 @@ class _Module:
             f"    allowed: tuple[{p}Task, ...],",
             ") -> str:",
             '    """The same text as exo_spec.model.rejection_message."""',
-            '    shown = ", ".join(f"{name}={\'true\' if value else \'false\'}" for name, value in guards)',
+            "    shown = \", \".join(f\"{name}={'true' if value else 'false'}\" for name, value in guards)",
             '    where = f"state {state}" + (f" ({shown})" if shown else "")',
             "    needs = _NEEDS.get(state, {}).get(task)",
             "    if needs:",
@@ -324,11 +328,11 @@ class _Module:
             "        )",
             "",
             "",
-            f"class _StateNode(State):",
+            "class _StateNode(State):",
             '    """A state whose entry emits runner_status: no state change without its event."""',
             "",
             "    def __init__(",
-            f"        self,",
+            "        self,",
             f"        name: {p}State,",
             f"        runner_status: Callable[[{p}State, str | None], None],",
             "        *,",
@@ -353,7 +357,7 @@ class _Module:
             "        return self.guard() == self.target",
             "",
             "",
-            f"_Fire = Callable[[\"{p}Machine\", object], {p}State]",
+            f'_Fire = Callable[["{p}Machine", object], {p}State]',
             "",
             "",
             f"def _leg_only(machine: {p}Machine, task: object) -> {p}State:",
@@ -447,7 +451,10 @@ class _Module:
             self.w(f"        self._s_{n} = _StateNode({p}State.{n}, announce, final={state.final})")
         self.w(
             f"        self._nodes: dict[{p}State, _StateNode] = {{",
-            *(f"            {p}State.{ident(s.name)}: self._s_{ident(s.name)}," for s in spec.states),
+            *(
+                f"            {p}State.{ident(s.name)}: self._s_{ident(s.name)},"
+                for s in spec.states
+            ),
             "        }",
             "        super().__init__(",
             "            states=list(self._nodes.values()),",
@@ -484,7 +491,7 @@ class _Module:
             "        try:",
             "            legs = self._cells[self.state][task_name]",
             "        except KeyError:",
-            f"            known = \", \".join({p}Task)",
+            f'            known = ", ".join({p}Task)',
             '            raise ValueError(f"unknown task {task_name!r}; one of: {known}") from None',
             "        for leg in legs:",
             "            for guard in leg.guards:",
@@ -557,16 +564,15 @@ class _Module:
                 if text not in legs:
                     legs.append(text)
         if leg_events:
-            self.w("        # The legs taken inside a rule, after its first (never triggered alone).")
+            self.w(
+                "        # The legs taken inside a rule, after its first (never triggered alone)."
+            )
             for event in leg_events:
                 self.w(f"        self.events[{py_str(event)}] = _LegEvent({py_str(event)}, self)")
             self.w(*legs)
         del spec
 
-    def guard_func(self, lit: object) -> str:
-        from exo_spec.codegen.plan import Literal_
-
-        assert isinstance(lit, Literal_)
+    def guard_func(self, lit: Conjunct) -> str:
         if lit.guard is not None:
             return f"bindings.{ident(lit.guard)}"
         code = _expr_code(lit.expr, "bindings")

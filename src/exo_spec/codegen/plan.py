@@ -19,7 +19,7 @@ from exo_spec.spec.expr import And, Expr, Name, Not, TrueExpr
 from exo_spec.spec.types import ContractEvent, ContractOutcome, Rule, Spec
 
 __all__ = [
-    "Literal_",
+    "Conjunct",
     "Op",
     "Phase",
     "RulePlan",
@@ -70,7 +70,7 @@ class RulePlan:
 
 
 @frozen
-class Literal_:
+class Conjunct:
     """One conjunct of a guard expression: a guard that must be ``target``, or a whole expr."""
 
     expr: Expr
@@ -78,17 +78,17 @@ class Literal_:
     target: bool
 
 
-def conjuncts(expr: Expr) -> tuple[Literal_, ...]:
+def conjuncts(expr: Expr) -> tuple[Conjunct, ...]:
     """Split ``a and not b and (c or d)`` into ``a``, ``not b``, ``(c or d)``, in order."""
     if isinstance(expr, TrueExpr):
         return ()
     if isinstance(expr, And):
         return conjuncts(expr.left) + conjuncts(expr.right)
     if isinstance(expr, Name):
-        return (Literal_(expr, expr.name, True),)
+        return (Conjunct(expr, expr.name, True),)
     if isinstance(expr, Not) and isinstance(expr.operand, Name):
-        return (Literal_(expr, expr.operand.name, False),)
-    return (Literal_(expr, None, True),)
+        return (Conjunct(expr, expr.operand.name, False),)
+    return (Conjunct(expr, None, True),)
 
 
 def _phase(

@@ -12,7 +12,9 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from exo_spec.codegen.generate import generate, spec_problems, stale_files
 from exo_spec.spec.diagnostics import Diagnostic
+from exo_spec.spec.loader import load_spec
 
 __all__ = ["add_arguments", "run"]
 
@@ -35,9 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from exo_spec.codegen.generate import generate, spec_problems, stale_files
-    from exo_spec.spec.loader import load_spec
-
     spec_path: Path = args.spec
     out: Path = args.out
     if not args.check:
