@@ -113,3 +113,16 @@ def test_examples_generate(tmp_path: Path, example: Path) -> None:
         return
     module = next(p for p in result.written if p.name.endswith("_machine.py"))
     compile(module.read_text(), str(module), "exec")
+
+
+def test_generated_package_ships_and_imports_outside_the_repo(tmp_path: Path) -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '"generated/exo_spec_generated"' in pyproject
+    done = subprocess.run(
+        [sys.executable, "-c", "import exo_spec_generated.runner_machine as m; print(m.__name__)"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "exo_spec_generated.runner_machine"
