@@ -522,8 +522,12 @@ class _Reader:
         return ContractEvent(kind, arg, self.loc(node))
 
 
-class _SafeLoader(yaml.SafeLoader):
-    """PyYAML's safe loader; only its composer is used (no objects are constructed)."""
+_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _SafeLoader(_Base):  # type: ignore[valid-type,misc]
+    """PyYAML's safe loader (libyaml's when available, 4x faster); only its composer is used
+    (no objects are constructed)."""
 
 
 _MAX_EXPR_DEPTH = 64
