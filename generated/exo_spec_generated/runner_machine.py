@@ -23,9 +23,15 @@ from transitions.core import Condition, Event, EventData, MachineError, State, T
 from exo_spec.model import CANCELLED, Cancelled
 
 __all__ = [
+    "ACTIONS",
     "CANCELLED",
+    "CONSTANT_GUARDS",
+    "FINAL_STATES",
+    "GUARDS",
     "SPEC_PATH",
     "SPEC_SHA256",
+    "STATUS_OF",
+    "TIMEOUTS",
     "ActionOutcome",
     "RunnerActions",
     "RunnerBindings",
@@ -152,6 +158,53 @@ class TaskDeferred(Exception):  # noqa: N818
         super().__init__(f"task {task} waits in state {state}: queue it")
         self.state = state
         self.task = task
+
+
+# The status each state reports (the name of its wire type).
+STATUS_OF: dict[RunnerState, str] = {
+    RunnerState.idle: "RunnerIdle",
+    RunnerState.downloading: "RunnerDownloading",
+    RunnerState.connecting: "RunnerConnecting",
+    RunnerState.connected: "RunnerConnected",
+    RunnerState.loading: "RunnerLoading",
+    RunnerState.loaded: "RunnerLoaded",
+    RunnerState.warming_up: "RunnerWarmingUp",
+    RunnerState.ready: "RunnerReady",
+    RunnerState.running: "RunnerRunning",
+    RunnerState.shutting_down: "RunnerShuttingDown",
+    RunnerState.shutdown: "RunnerShutdown",
+    RunnerState.failed: "RunnerFailed",
+}
+# (timeout_s, stall_timeout_s) of each state that has a deadline; None where unset.
+TIMEOUTS: dict[RunnerState, tuple[float | None, float | None]] = {
+    RunnerState.downloading: (3600.0, 120.0),
+    RunnerState.connecting: (120.0, None),
+    RunnerState.loading: (900.0, 300.0),
+    RunnerState.warming_up: (300.0, None),
+    RunnerState.running: (None, 60.0),
+    RunnerState.shutting_down: (15.0, None),
+}
+FINAL_STATES: frozenset[RunnerState] = frozenset(
+    {
+        RunnerState.shutdown,
+    }
+)
+GUARDS: tuple[str, ...] = (
+    "has_group",
+    "weights_present",
+)
+CONSTANT_GUARDS: tuple[str, ...] = (
+    "has_group",
+)
+ACTIONS: tuple[str, ...] = (
+    "download",
+    "connect",
+    "load",
+    "warmup",
+    "generate",
+    "cancel",
+    "shutdown",
+)
 
 
 # States whose tasks wait in the queue (transient and not interruptible).

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from exo_spec.model import CANCELLED, Cancelled
 from exo_spec_generated.runner_machine import (
     RunnerMachine,
     RunnerState,
@@ -16,8 +17,6 @@ from exo_spec_generated.runner_machine import (
     TaskDeferred,
     TaskRejected,
 )
-
-from exo_spec.model import CANCELLED, Cancelled
 
 __all__ = [
     "INITIAL_EVENTS",

@@ -106,7 +106,13 @@ class _Module:
             "",
         )
         exported = [
+            "ACTIONS",
             "CANCELLED",
+            "CONSTANT_GUARDS",
+            "FINAL_STATES",
+            "GUARDS",
+            "STATUS_OF",
+            "TIMEOUTS",
             "SPEC_PATH",
             "SPEC_SHA256",
             "ActionOutcome",
@@ -128,6 +134,7 @@ class _Module:
         self.enums()
         self.protocols()
         self.exceptions()
+        self.public_tables()
         self.tables()
         self.support()
         self.machine()
@@ -239,6 +246,38 @@ class _Module:
             '        super().__init__(f"task {task} waits in state {state}: queue it")',
             "        self.state = state",
             "        self.task = task",
+        )
+
+    def public_tables(self) -> None:
+        """The facts of the spec a runtime and a supervisor need, without reading the YAML."""
+        spec, p = self.spec, self.p
+
+        def seconds(value: float | None) -> str:
+            return "None" if value is None else repr(float(value))
+
+        timed = [s for s in spec.states if s.timeout_s is not None or s.stall_timeout_s is not None]
+        self.w(
+            "",
+            "",
+            "# The status each state reports (the name of its wire type).",
+            f"STATUS_OF: dict[{p}State, str] = {{",
+            *(f"    {p}State.{ident(s.name)}: {py_str(ident(s.status))}," for s in spec.states),
+            "}",
+            "# (timeout_s, stall_timeout_s) of each state that has a deadline; None where unset.",
+            f"TIMEOUTS: dict[{p}State, tuple[float | None, float | None]] = {{",
+            *(
+                f"    {p}State.{ident(s.name)}: ({seconds(s.timeout_s)}, {seconds(s.stall_timeout_s)}),"
+                for s in timed
+            ),
+            "}",
+            f"FINAL_STATES: frozenset[{p}State] = frozenset(",
+            "    {",
+            *(f"        {p}State.{ident(s.name)}," for s in spec.states if s.final),
+            "    }",
+            ")",
+            *_str_tuple("GUARDS", [g.name for g in spec.guards]),
+            *_str_tuple("CONSTANT_GUARDS", list(spec.constant_guards())),
+            *_str_tuple("ACTIONS", [a.name for a in spec.actions]),
         )
 
     def tables(self) -> None:
@@ -632,6 +671,13 @@ class _Module:
     def finish(self, phase: Phase, message: str, indent: str) -> None:
         self.ops(phase.ops, message, indent)
         self.w(f"{indent}return {self.p}State.{ident(phase.end)}")
+
+
+def _str_tuple(name: str, items: list[str]) -> list[str]:
+    """A ``tuple[str, ...]`` constant in the layout ruff format keeps (magic trailing comma)."""
+    if not items:
+        return [f"{name}: tuple[str, ...] = ()"]
+    return [f"{name}: tuple[str, ...] = (", *(f"    {py_str(ident(i))}," for i in items), ")"]
 
 
 def render_machine(spec: Spec) -> str:
