@@ -29,7 +29,7 @@ def _where(spec: Spec, outcome: ContractOutcome) -> Loc:
 
 
 def _cancellable(spec: Spec, r: Rule) -> bool:
-    return any(a.name == r.action and a.cancellable for a in spec.actions)
+    return r.action is not None and any(a.name == r.action and a.cancellable for a in spec.actions)
 
 
 def _names(rules: list[Rule]) -> str:

@@ -29,9 +29,19 @@ def _with(values: Valuation) -> str:
     return f"with {show_valuation(values)}, " if values else ""
 
 
+_TABLES: dict[int, tuple[Spec, list[tuple[Valuation, set[str]]]]] = {}
+
+
 def reach_table(spec: Spec) -> list[tuple[Valuation, set[str]]]:
-    """Each valuation of the constant guards with the states reachable under it."""
-    return [(values, reachable(spec, values)) for values in constant_valuations(spec)]
+    """Each valuation of the constant guards with the states reachable under it (memoised)."""
+    hit = _TABLES.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    table = [(values, reachable(spec, values)) for values in constant_valuations(spec)]
+    if len(_TABLES) > 16:
+        _TABLES.clear()
+    _TABLES[id(spec)] = (spec, table)
+    return table
 
 
 @rule("EXS201", "state unreachable from the initial state under every guard value")
