@@ -177,3 +177,16 @@ def test_cold_start_imports_nothing_heavy(where: str, tmp_path: Path) -> None:
     modules = eval(proc.stdout.strip().splitlines()[-1])  # a printed list of str
     heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY or m.startswith(HEAVY))
     assert heavy == []
+
+
+def test_binding_hook_reports_exs401(clean_spec: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--binding`` asks the runtime (imported only then) whether every guard/action is bound."""
+    import importlib.util
+
+    if importlib.util.find_spec("exo_spec.runtime.binding") is None:
+        pytest.skip("the runtime offers no binding check yet")
+    code = main(["check", "--binding", "no_such_module_xyz:run", str(clean_spec)])
+    out, err = capsys.readouterr()
+    assert code in (1, 2)
+    assert "Traceback" not in out + err
+    assert "no_such_module_xyz" in out + err

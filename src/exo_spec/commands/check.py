@@ -17,7 +17,7 @@ from typing import cast
 
 from exo_spec.check.lint import finish, lint_loaded
 from exo_spec.check.report import FORMATS, render
-from exo_spec.spec.diagnostics import Diagnostic
+from exo_spec.spec.diagnostics import Diagnostic, Loc
 from exo_spec.spec.loader import load_spec
 from exo_spec.spec.types import Spec
 
@@ -64,7 +64,11 @@ def _generated(spec_path: Path, out_dir: Path, explicit: bool) -> list[Diagnosti
         if explicit:
             sys.stderr.write("exo-spec check: the code generator is not available; skipped\n")
         return []
-    return list(check(spec_path, out_dir))
+    try:
+        return list(check(spec_path, out_dir))
+    except Exception as exc:  # a generator failure is a finding, never a traceback
+        message = f"cannot check the generated code in {out_dir}: {type(exc).__name__}: {exc}"
+        return [Diagnostic("EXS301", message, Loc(str(spec_path), 1, 1))]
 
 
 class _UsageError(Exception):
@@ -79,7 +83,10 @@ def _binding(spec: Spec, binding: str) -> list[Diagnostic]:
         check = cast(Callable[[Spec, str], list[Diagnostic]], module.check_binding)
     except (ImportError, AttributeError) as exc:
         raise _UsageError(f"--binding needs the runtime, which cannot be imported: {exc}") from exc
-    return list(check(spec, binding))
+    try:
+        return list(check(spec, binding))
+    except Exception as exc:  # the bound code may raise anything while it is imported
+        raise _UsageError(f"--binding {binding}: {type(exc).__name__}: {exc}") from exc
 
 
 def _check_one(path: Path, args: argparse.Namespace) -> list[Diagnostic]:
