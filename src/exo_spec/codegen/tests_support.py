@@ -52,6 +52,7 @@ def render_bindings(
 _TEMPLATE = '''from dataclasses import dataclass
 from typing import Literal
 
+from exo_spec.model import CANCELLED, Cancelled
 from {module} import (
     {Machine},
     {State},
@@ -59,8 +60,6 @@ from {module} import (
     TaskDeferred,
     TaskRejected,
 )
-
-from exo_spec.model import CANCELLED, Cancelled
 
 __all__ = [
     "INITIAL_EVENTS",
