@@ -1,0 +1,251 @@
+"""Compare a runner's events with the expected trace; name the spec rule each mismatch breaks.
+
+Matching walks both traces in order; a progress item absorbs zero or more progress events of
+its task. At the first divergence the mismatch is classified (a status change with no
+``RunnerStatusUpdated``, a missing final status, events out of order, a legal task rejected,
+an illegal task accepted, a redundant status event, a loop that died or hung) and reported with
+the template or rule it comes from and its line in the spec.
+"""
+
+from __future__ import annotations
+
+from attrs import frozen
+
+from exo_spec.conformance.execute import RunResult
+from exo_spec.conformance.oracle import Expectation, Expected
+from exo_spec.runtime.trace import describe_event
+from exo_spec.runtime.wire import (
+    ChunkGenerated,
+    DownloadProgressed,
+    RunnerStatusUpdated,
+    TaskAcknowledged,
+    TaskStatusUpdated,
+)
+from exo_spec.spec import Spec
+from exo_spec.spec.diagnostics import Loc
+
+__all__ = ["FINAL", "Finding", "Observed", "diagnose", "find_divergence", "observe"]
+
+FINAL = frozenset({"Complete", "Failed", "Cancelled"})
+
+
+@frozen
+class Observed:
+    """An emitted event reduced to what the contract constrains."""
+
+    kind: str  # runner, task, ack, chunk, download, invalid
+    task_id: str | None
+    status: str | None
+    text: str
+
+
+@frozen
+class Finding:
+    """One broken rule: a stable category, the spec rule and where it is written, the text."""
+
+    category: str
+    rule: str
+    loc: str
+    message: str
+    index: int  # position in the actual trace (len(actual) when something is missing at the end)
+
+
+def observe(event: object) -> Observed:
+    """The comparable form of one emitted event; anything that is not an event is ``invalid``."""
+    if isinstance(event, RunnerStatusUpdated):
+        text = describe_event(event)
+        return Observed("runner", None, type(event.runner_status).__name__, text)
+    if isinstance(event, TaskStatusUpdated):
+        return Observed("task", event.task_id, event.task_status, describe_event(event))
+    if isinstance(event, TaskAcknowledged):
+        return Observed("ack", event.task_id, None, describe_event(event))
+    if isinstance(event, ChunkGenerated):
+        return Observed("chunk", event.task_id, None, describe_event(event))
+    if isinstance(event, DownloadProgressed):
+        return Observed("download", event.task_id, None, describe_event(event))
+    return Observed("invalid", None, None, f"not an event: {event!r}"[:120])
+
+
+_PROGRESS_KIND = {"ChunkGenerated": "chunk", "DownloadProgress": "download"}
+
+
+def _matches(item: Expected, obs: Observed) -> bool:
+    if item.kind == "runner":
+        return obs.kind == "runner" and obs.status == item.status
+    if item.kind == "task":
+        return obs.kind == "task" and obs.task_id == item.task_id and obs.status == item.status
+    if item.kind == "ack":
+        return obs.kind == "ack" and obs.task_id == item.task_id
+    return _progress(item, obs)
+
+
+def _progress(item: Expected, obs: Observed) -> bool:
+    if obs.kind == "runner":
+        return "RunnerStatusUpdated" in item.progress and obs.status == item.status
+    return obs.task_id == item.task_id and any(_PROGRESS_KIND.get(k) == obs.kind for k in item.progress)
+
+
+def find_divergence(items: tuple[Expected, ...], actual: tuple[Observed, ...]) -> tuple[int, int] | None:
+    """``(j, i)``: the first expected item and actual event that disagree, or ``None``."""
+    i = j = 0
+    while j < len(items):
+        item = items[j]
+        if item.kind == "progress":
+            while i < len(actual) and _progress(item, actual[i]):
+                i += 1
+            j += 1
+        elif i < len(actual) and _matches(item, actual[i]):
+            i, j = i + 1, j + 1
+        else:
+            return j, i
+    return None if i == len(actual) else (j, i)
+
+
+def _where(loc: Loc) -> str:
+    return f"{loc.path}:{loc.line}"
+
+
+def _missing(items: tuple[Expected, ...], j: int, obs: Observed | None) -> bool:
+    """Whether ``items[j]`` was left out (the actual event belongs to something later)."""
+    if obs is None:
+        return True
+    return any(_matches(later, obs) for later in items[j + 1 : j + 5])
+
+
+def diagnose(
+    spec: Spec, expectation: Expectation, actual: tuple[Observed, ...], run: RunResult | None
+) -> list[Finding]:
+    """The findings for one run: the first divergence, then a dead or hung loop."""
+    items = expectation.items
+    where = find_divergence(items, actual)
+    findings: list[Finding] = []
+    if where is not None:
+        findings.append(_classify(spec, items, actual, *where, run))
+    if run is not None and where is not None:
+        if run.timed_out and findings[0].category != "hang":
+            findings.append(_dead(spec, items, expectation, run, "hang"))
+        elif run.error and findings[0].category != "loop-died":
+            findings.append(_dead(spec, items, expectation, run, "loop-died"))
+    return findings
+
+
+def _current_status(items: tuple[Expected, ...], actual: tuple[Observed, ...], i: int) -> str | None:
+    return next((o.status for o in reversed(actual[:i]) if o.kind == "runner"), None)
+
+
+def _classify(
+    spec: Spec,
+    items: tuple[Expected, ...],
+    actual: tuple[Observed, ...],
+    j: int,
+    i: int,
+    run: RunResult | None,
+) -> Finding:
+    obs = actual[i] if i < len(actual) else None
+    if j >= len(items):
+        assert obs is not None
+        return _extra(spec, items, actual, i, obs)
+    item = items[j]
+    rule, loc = f"events.{item.phase}", _where(item.loc)
+    if item.phase == "initial":
+        rule = "initial"
+    got = obs.text if obs is not None else "nothing"
+    if obs is None and run is not None and (run.timed_out or run.error):
+        return _dead(spec, items, None, run, "hang" if run.timed_out else "loop-died", item)
+    if item.kind == "task" and item.status == "Running" and obs is not None:
+        if obs.kind == "task" and obs.task_id == item.task_id and obs.status in FINAL:
+            return Finding(
+                "rejected-legal-task", item.rule_ref, _where(item.rule_loc or item.loc),
+                f"{item.context}: the spec accepts it, but the runner sent {got}", i,
+            )
+    if item.kind == "task" and item.decision == "rejected" and obs is not None:
+        if obs.kind == "task" and obs.task_id == item.task_id and obs.status == "Running":
+            return Finding(
+                "accepted-illegal-task", rule, loc,
+                f"{item.context}: the spec rejects it, but the runner sent {got} "
+                "(the guard must be checked before the task is reported running)", i,
+            )
+    later = next((k for k in range(j + 1, len(items)) if obs is not None and _matches(items[k], obs)), None)
+    if later is not None and any(_matches(item, o) for o in actual[i + 1 :]):
+        return Finding(
+            "out-of-order", rule, loc,
+            f"{item.context}: events out of order: {got} came before {item}", i,
+        )
+    if obs is not None and obs.kind == "runner" and obs.status == _current_status(items, actual, i):
+        if not _missing(items, j, None) or item.kind != "runner":
+            return Finding(
+                "redundant-runner-status", "events", _where(spec.events.loc),
+                f"{item.context}: {got} without a status change "
+                "(RunnerStatusUpdated is sent only when the status changes)", i,
+            )
+    if _missing(items, j, obs):
+        if item.kind == "runner":
+            return Finding(
+                "missing-runner-status", rule, loc,
+                f"status change to {item.state} without RunnerStatusUpdated ({item.context}; "
+                f"expected {item}, got {got})", i,
+            )
+        if item.kind == "task" and item.status in FINAL:
+            return Finding(
+                "no-final-status", rule, loc,
+                f"{item.context}: no final status (expected {item}, got {got})", i,
+            )
+        return Finding("missing-event", rule, loc, f"{item.context}: expected {item}, got {got}", i)
+    if item.kind == "runner" and obs is not None and obs.kind == "runner":
+        return Finding(
+            "wrong-runner-status", rule, loc,
+            f"{item.context}: {got} where the spec says {item}", i,
+        )
+    return Finding("unexpected-event", rule, loc, f"{item.context}: expected {item}, got {got}", i)
+
+
+def _extra(
+    spec: Spec, items: tuple[Expected, ...], actual: tuple[Observed, ...], i: int, obs: Observed
+) -> Finding:
+    if obs.kind == "runner" and obs.status == _current_status(items, actual, i):
+        return Finding(
+            "redundant-runner-status", "events", _where(spec.events.loc),
+            f"{obs.text} without a status change after the last task", i,
+        )
+    if obs.kind == "task" and any(
+        o.kind == "task" and o.task_id == obs.task_id and o.status in FINAL for o in actual[:i]
+    ):
+        return Finding(
+            "second-final-status", "events", _where(spec.events.loc),
+            f"task {obs.task_id} got a second status after its final one: {obs.text}", i,
+        )
+    return Finding(
+        "unexpected-event", "events", _where(spec.events.loc),
+        f"unexpected event after the expected trace ended: {obs.text}", i,
+    )
+
+
+def _dead(
+    spec: Spec,
+    items: tuple[Expected, ...],
+    expectation: Expectation | None,
+    run: RunResult,
+    category: str,
+    item: Expected | None = None,
+) -> Finding:
+    last = run.received[-1] if run.received else None
+    if item is None:
+        item = next((x for x in items if x.task_id == last and x.kind != "progress"), items[0])
+    task_items = [x for x in items if x.task_id == item.task_id]
+    if any(x.phase == "failure" for x in task_items):
+        rule, loc = "on_error", _where(spec.on_error_loc)
+    elif item.decision == "rejected":
+        rule, loc = "events.reject", _where(item.loc)
+    else:
+        rule, loc = item.rule_ref or f"events.{item.phase}", _where(item.rule_loc or item.loc)
+    what = (
+        "the runner did not return in time"
+        if category == "hang"
+        else f"the runner's loop died ({run.error})"
+    )
+    return Finding(
+        category, rule, loc,
+        f"{what} while handling {item.context}; the loop must report the task and keep serving "
+        f"(expected next: {item})",
+        len(run.events),
+    )
