@@ -1,0 +1,136 @@
+"""Delivery of events to the supervisor's callers: blocking iterators, callbacks, asyncio.
+
+Every subscriber sees the same events in the same order. A subscription ends (its iterator
+stops) when the supervisor closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import TypeVar
+
+from exo_spec.runtime.wire import Event
+
+__all__ = ["AsyncSubscription", "Fanout", "Subscription"]
+
+_END = object()
+
+
+class Subscription:
+    """A blocking stream of events: iterate, or ``get(timeout)`` one at a time."""
+
+    def __init__(self, fanout: Fanout) -> None:
+        self._fanout = fanout
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+
+    def put(self, item: object) -> None:
+        self._queue.put(item)
+
+    def get(self, timeout: float | None = None) -> Event | None:
+        """The next event; ``None`` once the supervisor has closed; ``TimeoutError`` if none
+        arrives within ``timeout`` seconds."""
+        try:
+            item = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError(f"no event within {timeout} s") from None
+        if item is _END:
+            self._queue.put(_END)  # later calls end too
+            return None
+        return item  # type: ignore[return-value]
+
+    def __iter__(self) -> Iterator[Event]:
+        while (event := self.get()) is not None:
+            yield event
+
+    def close(self) -> None:
+        self._fanout.unsubscribe(self)
+
+
+class AsyncSubscription:
+    """An asyncio stream of events, fed from the supervisor's threads."""
+
+    def __init__(self, fanout: Fanout, loop: asyncio.AbstractEventLoop) -> None:
+        self._fanout = fanout
+        self._loop = loop
+        self._queue: asyncio.Queue[object] = asyncio.Queue()
+
+    def put(self, item: object) -> None:
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is listening
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Event]:
+        try:
+            while (item := await self._queue.get()) is not _END:
+                yield item  # type: ignore[misc]
+        finally:
+            self._fanout.unsubscribe(self)
+
+    async def get(self, timeout: float | None = None) -> Event | None:
+        """The next event, ``None`` once the supervisor has closed."""
+        item = await asyncio.wait_for(self._queue.get(), timeout)
+        return None if item is _END else item  # type: ignore[return-value]
+
+    def close(self) -> None:
+        self._fanout.unsubscribe(self)
+
+
+_Sink = Subscription | AsyncSubscription
+_S = TypeVar("_S", Subscription, AsyncSubscription)
+
+
+class Fanout:
+    """Sends each published event to every subscriber and callback, in publication order."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sinks: list[_Sink] = []
+        self._callbacks: list[Callable[[Event], None]] = []
+        self._ended = False
+
+    def subscribe(self) -> Subscription:
+        return self._add(Subscription(self))
+
+    def subscribe_async(self) -> AsyncSubscription:
+        return self._add(AsyncSubscription(self, asyncio.get_running_loop()))
+
+    def add_callback(self, callback: Callable[[Event], None]) -> None:
+        with self._lock:
+            self._callbacks.append(callback)
+
+    def unsubscribe(self, sink: _Sink) -> None:
+        with self._lock:
+            if sink in self._sinks:
+                self._sinks.remove(sink)
+
+    def publish(self, events: list[Event]) -> None:
+        """Deliver ``events``; callers hold the supervisor's order (one publisher at a time)."""
+        with self._lock:
+            sinks, callbacks = list(self._sinks), list(self._callbacks)
+        for event in events:
+            for sink in sinks:
+                sink.put(event)
+            for callback in callbacks:
+                callback(event)
+
+    def end(self) -> None:
+        """No more events: every subscription's iterator stops."""
+        with self._lock:
+            self._ended = True
+            sinks = list(self._sinks)
+        for sink in sinks:
+            sink.put(_END)
+
+    def _add(self, sink: _S) -> _S:
+        with self._lock:
+            if self._ended:
+                sink.put(_END)
+            else:
+                self._sinks.append(sink)
+        return sink

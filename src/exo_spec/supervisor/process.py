@@ -1,0 +1,152 @@
+"""One runner process: spawn it, watch it, stop it with escalation, describe how it ended.
+
+Reaping a child (``join``, ``is_alive``) from two threads at once can lose its exit status, so
+every such call goes through :class:`RunnerProcess` under one lock; waiting for the exit uses
+the process sentinel, which does not reap. A signal is sent only to a live process, once.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import threading
+import time
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+
+from exo_spec.runtime.wire import RunnerContext
+from exo_spec.supervisor.child import (
+    EXIT_CHANNEL_FAULT,
+    EXIT_ENGINE_FAULT,
+    EngineFactory,
+    runner_main,
+)
+
+__all__ = ["RunnerProcess", "describe_exit"]
+
+_EXIT_MEANING = {
+    EXIT_CHANNEL_FAULT: "channel fault",
+    EXIT_ENGINE_FAULT: "the engine could not be built",
+}
+
+
+def describe_exit(pid: int | None, exitcode: int | None) -> str:
+    """``runner process 42 killed by SIGKILL`` / ``... exited with code 3 (channel fault)``."""
+    who = f"runner process {pid}"
+    if exitcode is None:
+        return f"{who} did not exit"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        return f"{who} killed by {name}"
+    meaning = _EXIT_MEANING.get(exitcode)
+    return f"{who} exited with code {exitcode}" + (f" ({meaning})" if meaning else "")
+
+
+class RunnerProcess:
+    """A spawned runner process and the supervisor's end of its pipe."""
+
+    def __init__(self, context: RunnerContext, factory: EngineFactory) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe(duplex=True)
+        self._process: BaseProcess = ctx.Process(
+            target=runner_main,
+            args=(child, context, factory),
+            name=f"exo-runner-{context.runner_id}",
+            daemon=True,
+        )
+        self._lock = threading.RLock()
+        self._send_lock = threading.Lock()
+        self._conn_closed = False
+        self.signals_sent: list[str] = []
+        self._process.start()
+        child.close()
+        self.started_at = time.monotonic()
+        self.pid: int | None = self._process.pid
+        self.sentinel: int = self._process.sentinel
+        self.finished = False  # set by the supervisor once this process's end is reported
+        self._released = False
+        self._exitcode: int | None = None
+
+    def send(self, data: bytes) -> bool:
+        """Send one message; ``False`` when the pipe is closed or broken."""
+        with self._send_lock:
+            if self._conn_closed:
+                return False
+            try:
+                self.conn.send_bytes(data)
+            except (OSError, ValueError):
+                return False
+            return True
+
+    def exited(self, timeout: float = 0.0) -> bool:
+        """Whether the process has ended, waiting up to ``timeout`` seconds (no reaping)."""
+        with self._lock:
+            if self._released:
+                return True
+        return bool(wait([self.sentinel], timeout))
+
+    def exitcode(self) -> int | None:
+        """The exit code once the process has ended (reaps it)."""
+        with self._lock:
+            if not self._released:
+                self._reap(0.0)
+            return self._exitcode
+
+    def signal(self, how: str, bound_s: float) -> bool:
+        """``terminate`` or ``kill`` the process if it is alive, then wait up to ``bound_s``
+        for it to end; whether it has ended."""
+        with self._lock:
+            if self._released:
+                return True
+            if self._process.exitcode is None and not self.exited():
+                self.signals_sent.append("SIGTERM" if how == "terminate" else "SIGKILL")
+                if how == "terminate":
+                    self._process.terminate()
+                else:
+                    self._process.kill()
+            return self._reap(bound_s)
+
+    def _reap(self, timeout: float) -> bool:
+        """Collect the exit status if the process ends within ``timeout`` (lock held). The
+        sentinel fires as the process exits, a moment before it can be reaped: then wait."""
+        if wait([self.sentinel], timeout):
+            self._process.join()
+        self._exitcode = self._process.exitcode
+        return self._exitcode is not None
+
+    def stop(self, grace_s: float, terminate_s: float, kill_s: float) -> str | None:
+        """Wait ``grace_s`` for a clean exit, then terminate, then kill, each bounded; the
+        escalation used (``None`` when the process ended by itself)."""
+        if self.exited(grace_s):
+            self.exitcode()
+            return None
+        if self.signal("terminate", terminate_s):
+            return f"terminated after {grace_s:g} s"
+        self.signal("kill", kill_s)
+        return f"killed after {grace_s:g} s + {terminate_s:g} s"
+
+    def close_pipe(self) -> None:
+        """Close the supervisor's end of the pipe (idempotent)."""
+        with self._send_lock:
+            if not self._conn_closed:
+                self._conn_closed = True
+                self.conn.close()
+        with self._lock:
+            if not self._released and self.exitcode() is not None:
+                self._released = True
+                self._process.close()  # releases the sentinel
+
+    def message_waiting(self) -> bool:
+        try:
+            return not self._conn_closed and self.conn.poll(0)
+        except (OSError, EOFError, ValueError):
+            return False
+
+
+def wait_any(conn: Connection, sentinel: int, timeout: float | None) -> tuple[bool, bool]:
+    """Wait for a message or the process's end: (message ready, process ended)."""
+    ready = wait([conn, sentinel], timeout)
+    return conn in ready, sentinel in ready

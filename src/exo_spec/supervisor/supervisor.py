@@ -1,0 +1,452 @@
+"""RunnerSupervisor: the runner in its own process, its deadlines, crashes, restarts, shutdown.
+
+One watcher thread per supervisor reads the runner's events and waits on the process sentinel
+together with the pipe, so a runner that dies is reported at once: an ``ErrorChunk`` to every
+running stream, ``RunnerFailed`` with the exit cause, then ``TaskStatusUpdated(Failed)`` for
+every unfinished task. Each task submitted ends with exactly one final status, whatever happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any
+
+from attrs import frozen
+from loguru import logger
+
+from exo_spec.runtime.wire import (
+    Event,
+    RunnerContext,
+    RunnerFailed,
+    RunnerShutdown,
+    RunnerShuttingDown,
+    RunnerStatus,
+    Shutdown,
+    Task,
+    TaskId,
+    TaskStatus,
+    TaskStatusUpdated,
+    WireError,
+    event_from_json,
+    task_to_json,
+)
+from exo_spec.supervisor.child import EngineFactory
+from exo_spec.supervisor.deadlines import Deadline, DeadlineClock, spec_deadlines
+from exo_spec.supervisor.fanout import AsyncSubscription, Fanout, Subscription
+from exo_spec.supervisor.health import Health, health_of
+from exo_spec.supervisor.mirror import Change, Mirror
+from exo_spec.supervisor.process import RunnerProcess, describe_exit, wait_any
+from exo_spec_generated.runner_machine import RunnerState
+
+__all__ = ["RestartPolicy", "RunnerSupervisor", "StopBounds", "SupervisorError"]
+
+
+class SupervisorError(Exception):
+    """A misuse of the supervisor (a duplicate task id, a start after close)."""
+
+
+@frozen
+class RestartPolicy:
+    """Restart a runner that crashed or overran a deadline, ``max_restarts`` times in a row,
+    after ``backoff_s`` doubling up to ``max_backoff_s``; a completed task resets the count."""
+
+    max_restarts: int = 3
+    backoff_s: float = 0.5
+    max_backoff_s: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        return float(min(self.max_backoff_s, self.backoff_s * 2 ** max(0, attempt - 1)))
+
+
+@frozen
+class StopBounds:
+    """Shutdown escalation: the Shutdown task gets ``shutdown_s`` (default: the spec's
+    ``shutting_down`` timeout), then SIGTERM gets ``terminate_s``, then SIGKILL ``kill_s``."""
+
+    shutdown_s: float | None = None
+    terminate_s: float = 2.0
+    kill_s: float = 2.0
+
+
+_CLOSED_REASON = "the runner was shut down by its supervisor"
+_EOF = "the channel"
+
+
+class RunnerSupervisor:
+    """Runs one runner in a spawned process; serves blocking and asyncio callers."""
+
+    def __init__(
+        self,
+        context: RunnerContext,
+        factory: EngineFactory | None = None,
+        *,
+        deadlines: Mapping[RunnerState | str, Deadline] | None = None,
+        restart: RestartPolicy | None = None,
+        bounds: StopBounds | None = None,
+        history: int = 4096,
+    ) -> None:
+        self.context = context
+        self.runner_id = context.runner_id
+        self.factory = factory or EngineFactory()
+        self.restart = restart or RestartPolicy()
+        self.bounds = bounds or StopBounds()
+        self._clock = DeadlineClock(spec_deadlines(deadlines))
+        self._mirror = Mirror(history=history)
+        self._fanout = Fanout()
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._publish_lock = threading.RLock()
+        self._closing = threading.Event()
+        self._closed = threading.Event()
+        self._close_claimed = False
+        self._process: RunnerProcess | None = None
+        self._watcher: threading.Thread | None = None
+        self._restarts = 0
+        self._failures_in_a_row = 0
+        self._budget_spent = False
+        self._signals: list[str] = []
+        self._log = logger.bind(runner_id=self.runner_id)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> RunnerSupervisor:
+        """Spawn the runner process and start watching it; returns at once."""
+        with self._lock:
+            if self._closing.is_set():
+                raise SupervisorError(f"runner {self.runner_id}: cannot start after close")
+            if self._watcher is not None:
+                return self
+            self._process = RunnerProcess(self.context, self.factory)
+            self._watcher = threading.Thread(
+                target=self._watch, name=f"supervisor-{self.runner_id}", daemon=True
+            )
+            self._watcher.start()
+        self._log.info("runner process {} spawned", self._process.pid)
+        return self
+
+    def close(self) -> None:
+        """Shut the runner down: the Shutdown task, then SIGTERM, then SIGKILL, each bounded.
+        Idempotent; concurrent calls all return once it is done, none raises."""
+        with self._lock:
+            first, self._close_claimed = not self._close_claimed, True
+            self._closing.set()
+            self._changed.notify_all()
+        if not first:
+            self._closed.wait()
+            return
+        try:
+            self._shut_down()
+        finally:
+            self._fanout.end()
+            self._closed.set()
+
+    async def aclose(self) -> None:
+        """:meth:`close` for asyncio callers (runs in a worker thread)."""
+        await asyncio.to_thread(self.close)
+
+    def __enter__(self) -> RunnerSupervisor:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> RunnerSupervisor:
+        return self.start()
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    # -- tasks and events --------------------------------------------------------------------
+
+    def submit(self, task: Task) -> TaskId:
+        """Send ``task`` to the runner; it is Pending until acknowledged. A task the runner can
+        no longer take fails at once with the reason."""
+        with self._publish_lock, self._lock:
+            if self._mirror.lookup(task.task_id) is not None:
+                raise SupervisorError(f"runner {self.runner_id}: task id {task.task_id} reused")
+            self._mirror.submitted(task)
+            process = self._process
+            if process is None or process.finished or self._closing.is_set():
+                self._publish_built(lambda: self._fail_one(task.task_id))
+                return task.task_id
+        data = json.dumps(task_to_json(task), separators=(",", ":")).encode()
+        process.send(data)  # a broken pipe means the process is ending: the watcher reports it
+        return task.task_id
+
+    def subscribe(self) -> Subscription:
+        """A blocking stream of every event from now on (iterate it, or ``get(timeout)``)."""
+        return self._fanout.subscribe()
+
+    def subscribe_async(self) -> AsyncSubscription:
+        """An asyncio stream of every event from now on (``async for``)."""
+        return self._fanout.subscribe_async()
+
+    def on_event(self, callback: Callable[[Event], None]) -> None:
+        """Call ``callback`` with every event, on the supervisor's thread, in order."""
+        self._fanout.add_callback(callback)
+
+    def wait_task(self, task_id: TaskId, timeout: float | None = None) -> TaskStatus:
+        """Block until the task has its final status; ``TimeoutError`` after ``timeout``."""
+        with self._changed:
+            if self._mirror.lookup(task_id) is None:
+                raise KeyError(f"runner {self.runner_id} was never given task {task_id}")
+            if not self._changed.wait_for(lambda: self._is_final(task_id), timeout):
+                status = self.task_status(task_id)
+                raise TimeoutError(f"task {task_id} still {status} after {timeout} s")
+            record = self._mirror.lookup(task_id)
+            return "Failed" if record is None else record.status
+
+    async def await_task(self, task_id: TaskId, timeout: float | None = None) -> TaskStatus:
+        return await asyncio.to_thread(self.wait_task, task_id, timeout)
+
+    def wait_status(
+        self, match: str | Callable[[RunnerStatus], bool], timeout: float | None = None
+    ) -> RunnerStatus:
+        """Block until the runner's status matches (a class name such as ``"RunnerIdle"``, or a
+        predicate); ``TimeoutError`` after ``timeout``."""
+
+        def matches() -> bool:
+            status = self._mirror.status
+            if status is None:
+                return False
+            return type(status).__name__ == match if isinstance(match, str) else match(status)
+
+        with self._changed:
+            if not self._changed.wait_for(matches, timeout):
+                raise TimeoutError(
+                    f"runner {self.runner_id} status is {self._mirror.status}, "
+                    f"not {match} after {timeout} s"
+                )
+            assert self._mirror.status is not None
+            return self._mirror.status
+
+    def task_status(self, task_id: TaskId) -> TaskStatus | None:
+        with self._lock:
+            record = self._mirror.lookup(task_id)
+            return None if record is None else record.status
+
+    @property
+    def status(self) -> RunnerStatus | None:
+        with self._lock:
+            return self._mirror.status
+
+    @property
+    def pid(self) -> int | None:
+        with self._lock:
+            return None if self._process is None else self._process.pid
+
+    @property
+    def signals_sent(self) -> tuple[str, ...]:
+        """Every signal this supervisor sent to its runner processes, in order."""
+        with self._lock:
+            current = [] if self._process is None else self._process.signals_sent
+            return (*self._signals, *current)
+
+    def health(self) -> dict[str, Any]:
+        """A JSON snapshot (str keys only; ``json.dumps`` cannot fail on it)."""
+        return self.health_snapshot().to_json()
+
+    def health_snapshot(self) -> Health:
+        with self._lock:
+            process = self._process
+            alive = process is not None and not process.finished
+            return health_of(
+                self._mirror,
+                runner_id=self.runner_id,
+                pid=None if process is None else process.pid,
+                alive=alive,
+                uptime_s=time.monotonic() - process.started_at if alive and process else 0.0,
+                restarts=self._restarts,
+                restart_budget_left=self.restart.max_restarts - self._failures_in_a_row,
+                restart_budget_spent=self._budget_spent,
+            )
+
+    # -- the watcher -------------------------------------------------------------------------
+
+    def _watch(self) -> None:
+        while True:
+            process = self._process
+            assert process is not None
+            cause, clean = self._watch_process(process)
+            if not self._ended(process, cause, clean):
+                return
+
+    def _watch_process(self, process: RunnerProcess) -> tuple[str, bool]:
+        """Serve one process until it ends or must be stopped: (cause, ended cleanly)."""
+        while True:
+            now = time.monotonic()
+            with self._lock:
+                overrun = self._clock.expired(now)
+                expiry = self._clock.next_expiry()
+            if overrun is not None:
+                self._kill(process)
+                return overrun, False
+            timeout = None if expiry is None else max(0.0, expiry - now)
+            message, exited = wait_any(process.conn, process.sentinel, timeout)
+            if message:
+                fault = self._receive(process)
+                if fault is None:
+                    continue
+                if fault.startswith(_EOF) and process.exited(self._exit_wait()):
+                    return self._exit_cause(process)  # the pipe ended because the process did
+                self._kill(process)
+                return fault, False
+            if exited:
+                self._drain(process)
+                return self._exit_cause(process)
+
+    def _receive(self, process: RunnerProcess) -> str | None:
+        """Take one message from the runner; the channel fault it revealed, if any."""
+        try:
+            data = process.conn.recv_bytes()
+        except (EOFError, OSError):
+            return f"{_EOF} from runner process {process.pid} closed"
+        try:
+            event = event_from_json(json.loads(data))
+        except (ValueError, WireError) as exc:
+            return f"malformed message from runner process {process.pid}: {exc}"
+        self._publish_runner_event(event)
+        return None
+
+    def _exit_wait(self) -> float:
+        """How long to wait for the process to end after its pipe closed: a moment, or the
+        terminate bound when it is shutting down."""
+        with self._lock:
+            ending = isinstance(self._mirror.status, RunnerShutdown | RunnerShuttingDown)
+        return self.bounds.terminate_s if ending or self._closing.is_set() else 0.05
+
+    def _drain(self, process: RunnerProcess) -> None:
+        while process.message_waiting():
+            if self._receive(process) is not None:
+                return
+
+    def _exit_cause(self, process: RunnerProcess) -> tuple[str, bool]:
+        code = process.exitcode()
+        with self._lock:
+            shut_down = isinstance(self._mirror.status, RunnerShutdown)
+        return describe_exit(process.pid, code), (code == 0 and shut_down) or self._closing.is_set()
+
+    def _kill(self, process: RunnerProcess) -> None:
+        process.signal("kill", self.bounds.kill_s)
+
+    def _ended(self, process: RunnerProcess, cause: str, clean: bool) -> bool:
+        """Report the end of ``process``; whether a fresh one was started to replace it."""
+        process.close_pipe()
+        restart = False
+        with self._lock:
+            self._clock.stop()
+            if clean:
+                status: RunnerStatus | None = None
+                if not isinstance(self._mirror.status, RunnerShutdown):
+                    status = RunnerShutdown()
+                reason = _CLOSED_REASON if self._closing.is_set() else "the runner has shut down"
+            else:
+                self._failures_in_a_row += 1
+                restart = (
+                    not self._closing.is_set()
+                    and not isinstance(self._mirror.status, RunnerShuttingDown)
+                    and self._failures_in_a_row <= self.restart.max_restarts
+                )
+                message = cause
+                if not restart and not self._closing.is_set():
+                    self._budget_spent = True
+                    message = (
+                        f"{cause}; not restarted: restart budget of "
+                        f"{self.restart.max_restarts} spent"
+                    )
+                status, reason = RunnerFailed(message), cause
+        self._log.bind(clean=clean).warning("runner process {} ended: {}", process.pid, cause)
+        self._publish_built(lambda: self._finish(process, status, reason))
+        if not restart:
+            return False
+        delay = self.restart.delay(self._failures_in_a_row)
+        self._log.info("restarting runner in {:g} s (attempt {})", delay, self._failures_in_a_row)
+        if self._closing.wait(delay):
+            return False
+        with self._lock:
+            if self._closing.is_set():
+                return False
+            self._signals.extend(process.signals_sent)
+            self._process = RunnerProcess(self.context, self.factory)
+            self._restarts += 1
+            self._changed.notify_all()
+        return True
+
+    def _finish(
+        self, process: RunnerProcess, status: RunnerStatus | None, reason: str
+    ) -> list[Event]:
+        process.finished = True
+        return self._mirror.fail_all(self.runner_id, status, reason)
+
+    # -- shutdown ----------------------------------------------------------------------------
+
+    def _shut_down(self) -> None:
+        with self._lock:
+            process = self._process
+            watcher = self._watcher
+        if process is not None and not process.finished:
+            shutdown = Shutdown(TaskId(f"{self.runner_id}:shutdown"))
+            with self._publish_lock, self._lock:
+                if self._mirror.lookup(shutdown.task_id) is None:
+                    self._mirror.submitted(shutdown)
+            process.send(json.dumps(task_to_json(shutdown)).encode())
+            grace = self.bounds.shutdown_s
+            if grace is None:
+                grace = self._clock.table.get(RunnerState.shutting_down, Deadline(15.0)).timeout_s
+            escalation = process.stop(grace or 0.0, self.bounds.terminate_s, self.bounds.kill_s)
+            if escalation is not None:
+                self._log.warning("runner process {} {}", process.pid, escalation)
+        if watcher is not None and watcher is not threading.current_thread():
+            watcher.join(self.bounds.kill_s + 5.0)
+        with self._lock:
+            final = self._process
+        if final is not None and not final.finished:
+            final.close_pipe()
+            self._publish_built(lambda: self._finish(final, None, _CLOSED_REASON))
+        elif final is None:
+            self._publish_built(lambda: self._mirror.fail_all(self.runner_id, None, _CLOSED_REASON))
+
+    # -- publication -------------------------------------------------------------------------
+
+    def _publish_runner_event(self, event: Event) -> None:
+        with self._publish_lock:
+            with self._lock:
+                change = self._mirror.apply(event)
+                now = time.monotonic()
+                if change is Change.ENTERED and self._mirror.state is not None:
+                    self._clock.enter(self._mirror.state, now)
+                elif change is Change.PROGRESS:
+                    self._clock.progress(now)
+                if isinstance(event, TaskStatusUpdated) and event.task_status == "Complete":
+                    self._failures_in_a_row = 0
+                self._changed.notify_all()
+            self._fanout.publish([event])
+
+    def _publish_built(self, build: Callable[[], list[Event]]) -> None:
+        with self._publish_lock:
+            with self._lock:
+                events = build()
+                self._changed.notify_all()
+            self._fanout.publish(events)
+
+    def _fail_one(self, task_id: TaskId) -> list[Event]:
+        status = self._mirror.status
+        why = "closed" if self._closing.is_set() else f"in status {type(status).__name__}"
+        if isinstance(status, RunnerFailed) and status.error_message:
+            why += f": {status.error_message}"
+        event = TaskStatusUpdated(
+            task_id, "Failed", f"runner {self.runner_id} is not running ({why})"
+        )
+        self._mirror.apply(event)
+        return [event]
+
+    def _is_final(self, task_id: TaskId) -> bool:
+        record = self._mirror.lookup(task_id)
+        return record is None or record.final
