@@ -1,0 +1,135 @@
+"""The suite's report as text, JSON or JUnit XML; a violation's reproducer as a pytest test."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+
+from exo_spec.conformance.check import Violation
+from exo_spec.conformance.suite import Report
+
+__all__ = ["reproducer_test", "to_json", "to_junit", "to_text"]
+
+
+def reproducer_test(violation: Violation, runner: str, spec_path: str) -> str:
+    """A ready-to-paste pytest test that fails while the violation is there."""
+    module, _, attribute = runner.partition(":")
+    name = re.sub(r"\W+", "_", f"{violation.category}_{violation.rule}").strip("_").lower()
+    scenario = violation.reproducer
+    return (
+        f"def test_conformance_{name}() -> None:\n"
+        f'    """{violation.message.replace(chr(34) * 3, "")} ({violation.rule}, {violation.loc})"""\n'
+        f"    from exo_spec.conformance import Scenario, Send, check_scenario\n"
+        f"    from exo_spec.spec import load_spec\n"
+        f"    from {module} import {attribute.split('.')[0]}\n\n"
+        f"    spec = load_spec({spec_path!r}).spec\n"
+        f"    assert spec is not None\n"
+        f"    scenario = {scenario!r}\n"
+        f"    assert [v.headline for v in check_scenario({attribute}, spec, scenario)] == []\n"
+    )
+
+
+def _groups(report: Report) -> dict[tuple[str, str], list[Violation]]:
+    groups: dict[tuple[str, str], list[Violation]] = {}
+    for violation in report.violations:
+        groups.setdefault((violation.category, violation.rule), []).append(violation)
+    return groups
+
+
+def _window(lines: tuple[str, ...], index: int) -> str:
+    lo = max(0, index - 4)
+    shown = [f"      {'>' if k == index else ' '} {k:3d} {line}" for k, line in enumerate(lines[lo : index + 3], lo)]
+    return "\n".join(shown) if shown else "      (none)"
+
+
+def to_text(report: Report) -> str:
+    counts = ", ".join(f"{n} {kind}" for kind, n in report.counts().items())
+    head = (
+        f"exo-spec conformance: {report.runner} against {report.spec}\n"
+        f"{len(report.results)} scenarios ({counts}; {report.walks} random walks, seed "
+        f"{report.seed}); {len(report.unreachable)} generated paths no runner can reach\n"
+    )
+    if report.conformant:
+        return head + f"conformant ({report.seconds:.1f}s)\n"
+    out = [head]
+    for (category, rule), group in _groups(report).items():
+        first = group[0]
+        out.append(
+            f"\nVIOLATION {category} ({rule}, {first.loc}) in {len(group)} scenario(s)\n"
+            f"  {first.headline}\n"
+            f"  reproduce with: {first.reproducer.describe()}\n"
+            f"  actual events (> marks the first wrong one):\n{_window(first.actual, first.index)}\n"
+            f"  expected events:\n{_window(first.expected, min(first.index, len(first.expected) - 1))}\n"
+            "  as a test:\n\n"
+            + "\n".join("    " + line if line else "" for line in reproducer_test(first, report.runner, report.spec).splitlines())
+            + "\n"
+        )
+        others = [v.scenario for v in group[1:6]]
+        if others:
+            out.append(f"  also in: {', '.join(others)}{' ...' if len(group) > 6 else ''}\n")
+    out.append(
+        f"\n{len(report.violations)} violation(s) of {len(_groups(report))} rule(s) "
+        f"in {sum(1 for r in report.results if r.violations)} scenario(s) ({report.seconds:.1f}s)\n"
+    )
+    return "".join(out)
+
+
+def _violation_json(violation: Violation, report: Report) -> dict[str, object]:
+    return {
+        "scenario": violation.scenario,
+        "category": violation.category,
+        "rule": violation.rule,
+        "location": violation.loc,
+        "message": violation.message,
+        "expected": list(violation.expected),
+        "actual": list(violation.actual),
+        "index": violation.index,
+        "reproducer": violation.reproducer.describe(),
+        "test": reproducer_test(violation, report.runner, report.spec),
+    }
+
+
+def to_json(report: Report) -> str:
+    data = {
+        "runner": report.runner,
+        "spec": report.spec,
+        "conformant": report.conformant,
+        "scenarios": len(report.results),
+        "counts": report.counts(),
+        "walks": report.walks,
+        "seed": report.seed,
+        "unreachable": list(report.unreachable),
+        "seconds": round(report.seconds, 3),
+        "violations": [_violation_json(v, report) for v in report.violations],
+    }
+    return json.dumps(data, indent=2) + "\n"
+
+
+def to_junit(report: Report) -> str:
+    failures = sum(1 for r in report.results if r.violations)
+    suite = ET.Element(
+        "testsuite",
+        name=f"exo-spec conformance {report.runner}",
+        tests=str(len(report.results)),
+        failures=str(failures),
+        errors="0",
+        time=f"{report.seconds:.3f}",
+    )
+    for result in report.results:
+        case = ET.SubElement(
+            suite, "testcase", classname=f"conformance.{result.kind}", name=result.id,
+            time=f"{result.seconds:.3f}",
+        )
+        for violation in result.violations:
+            failure = ET.SubElement(
+                case, "failure", message=f"{violation.message} ({violation.rule}, {violation.loc})",
+                type=violation.category,
+            )
+            failure.text = (
+                "expected:\n  " + "\n  ".join(violation.expected)
+                + "\nactual:\n  " + "\n  ".join(violation.actual)
+                + "\n\n" + reproducer_test(violation, report.runner, report.spec)
+            )
+    ET.indent(suite)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"

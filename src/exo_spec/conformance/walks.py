@@ -1,0 +1,120 @@
+"""Random walks with hypothesis: long task sequences, mostly legal, with faults and cancels.
+
+Each step draws the dynamic guard's value, then a task (usually one the spec allows in the
+current state, sometimes any), whether its action raises, and for a chat the tasks that arrive
+while it generates. Hypothesis shrinks a failing walk; the suite then shrinks it further by
+deleting tasks while the same rule stays broken.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis import strategies as st
+
+from exo_spec.conformance.check import Outcome, run_scenario
+from exo_spec.conformance.execute import RunnerCallable
+from exo_spec.conformance.oracle import expect
+from exo_spec.conformance.scenario import ActionOutcome, Scenario, Send
+from exo_spec.model import allowed_tasks
+from exo_spec.spec import Spec
+
+__all__ = ["WalkResult", "run_walks", "walks"]
+
+MAX_TASKS = 12
+
+
+def walks(spec: Spec, max_tasks: int = MAX_TASKS) -> st.SearchStrategy[Scenario]:
+    """Scenarios that wander through ``spec``, biased towards the tasks it allows."""
+
+    @st.composite
+    def walk(draw: Callable[[st.SearchStrategy[object]], object]) -> Scenario:
+        has_group = bool(draw(st.booleans()))
+        ids = (f"t{n}" for n in itertools.count(1))
+        sends: list[Send] = []
+        state = spec.initial
+        length = int(draw(st.integers(1, max_tasks)))  # type: ignore[call-overload]
+        for _ in range(length):
+            weights = bool(draw(st.booleans()))
+            guards = {"has_group": has_group, "weights_present": weights}
+            guards = {g.name: guards.get(g.name, False) for g in spec.guards}
+            legal = allowed_tasks(spec, state, guards) if spec.state(state).accepts_tasks else ()
+            legal_pick = bool(draw(st.integers(0, 9).map(lambda n: n < 8)))
+            pool = legal if legal and legal_pick else spec.tasks
+            task = str(draw(st.sampled_from(pool)))
+            result: ActionOutcome = "fail" if draw(st.integers(0, 11)) == 0 else "ok"
+            task_id = next(ids)
+            during: tuple[Send, ...] = ()
+            if task == "ChatCompletion":
+                arriving = draw(
+                    st.lists(st.sampled_from(("CancelTask", "ChatCompletion", "Shutdown", "LoadModel")), max_size=2)
+                )
+                assert isinstance(arriving, list)
+                during = tuple(
+                    Send(next(ids), str(t), target=task_id if t == "CancelTask" else None)
+                    for t in arriving
+                )
+            target = sends[-1].id if task == "CancelTask" and sends else None
+            sends.append(Send(task_id, task, weights, result, during, target))
+            state = expect(spec, Scenario("walk", "walk", has_group, tuple(sends))).final_state
+            if spec.state(state).final:
+                break
+        return Scenario("walk", "walk", has_group, tuple(sends))
+
+    return walk()
+
+
+class _Found(Exception):
+    """A walk broke a rule (raised so that hypothesis shrinks it)."""
+
+
+class WalkResult:
+    """How many walks ran and the smallest failing one hypothesis found, if any."""
+
+    def __init__(self) -> None:
+        self.examples = 0
+        self.failing: Outcome | None = None
+
+
+def run_walks(
+    runner: RunnerCallable,
+    spec: Spec,
+    *,
+    examples: int,
+    walk_seed: int,
+    timeout_s: float,
+) -> WalkResult:
+    """Run ``examples`` random walks (seeded); keep the shrunk failing one."""
+    result = WalkResult()
+    if examples <= 0:
+        return result
+    name = f"walk[seed={walk_seed}]"
+
+    @seed(walk_seed)
+    @settings(
+        max_examples=examples,
+        database=None,
+        deadline=None,
+        derandomize=False,
+        verbosity=Verbosity.quiet,
+        report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck),
+        phases=(Phase.generate, Phase.shrink),
+        print_blob=False,
+    )
+    @given(walks(spec))
+    def one_walk(scenario: Scenario) -> None:
+        result.examples += 1
+        named = Scenario(name, "walk", scenario.has_group, scenario.sends)
+        outcome = run_scenario(runner, spec, named, timeout_s=timeout_s)
+        if outcome.findings:
+            result.failing = outcome
+            raise _Found(outcome.findings[0].message)
+
+    try:
+        one_walk()
+    except _Found:
+        pass
+    return result
