@@ -1,0 +1,324 @@
+"""``MlxEngine``: the engine protocol on mlx and mlx_lm, single-node.
+
+This is the only module of exo-spec that imports ``mlx``. It loads a model directory lazily
+and materialises it one transformer layer at a time (so ``load`` reports real progress),
+streams tokens with ``mlx_lm.generate.generate_step`` and handles EOS, ``max_tokens``, stop
+strings and cancellation between tokens.
+
+The tiny model embedded in the package (``EMBEDDED_MODEL_DIR``, hub id ``exo-spec/tiny-kjv``)
+runs on any CPU in well under a second per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import mlx.core as mx
+from loguru import logger
+from mlx.utils import tree_flatten
+from mlx_lm.generate import generate_step
+from mlx_lm.sample_utils import make_sampler
+from mlx_lm.utils import load_model, load_tokenizer
+
+from exo_spec.runtime.engine_protocol import (
+    ChatRequest,
+    DownloadProgress,
+    GroupPeer,
+    LoadProgress,
+    ModelRef,
+    TokenChunk,
+)
+
+if TYPE_CHECKING:
+    from exo_spec.runtime.engine_protocol import Engine
+
+__all__ = [
+    "EMBEDDED_MODEL_DIR",
+    "EMBEDDED_MODEL_REPO_ID",
+    "EngineError",
+    "EngineNotSupported",
+    "MlxEngine",
+    "ModelLoadError",
+    "ModelNotLoadedError",
+]
+
+EMBEDDED_MODEL_DIR: Path = Path(__file__).resolve().parent / "models" / "tiny-kjv"
+"""The tiny chat model shipped inside the package (llama, ~1M parameters, KJV English)."""
+
+EMBEDDED_MODEL_REPO_ID = "exo-spec/tiny-kjv"
+"""The hub id under which the embedded model is published (and served by the local hub)."""
+
+WARMUP_TOKENS = 4
+_EMBEDDED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
+
+
+class EngineError(Exception):
+    """An engine action failed."""
+
+
+class EngineNotSupported(EngineError):  # noqa: N818 (the name the runtime matches on)
+    """The engine was asked for something it does not do (yet)."""
+
+
+class ModelNotLoadedError(EngineError):
+    """An action that needs a model ran before ``load`` finished, or after ``close``."""
+
+
+class ModelLoadError(EngineError):
+    """The model directory is missing, incomplete or not loadable by mlx_lm."""
+
+
+class _Loaded:
+    """A loaded model: the mlx module, the tokenizer wrapper and what generation needs."""
+
+    __slots__ = ("eos_token_ids", "model", "model_dir", "tokenizer")
+
+    def __init__(self, model_dir: Path, model: Any, tokenizer: Any, *, ignore_eos: bool) -> None:
+        self.model_dir = model_dir
+        self.model = model
+        self.tokenizer = tokenizer
+        eos = () if ignore_eos else tokenizer.eos_token_ids
+        self.eos_token_ids: frozenset[int] = frozenset(int(t) for t in eos)
+
+
+class MlxEngine:
+    """The engine protocol on mlx/mlx_lm for single-node instances."""
+
+    def __init__(self, *, ignore_eos: bool = False) -> None:
+        """``ignore_eos=True`` generates until ``max_tokens`` or a stop string (benchmarks)."""
+        self._loaded: _Loaded | None = None
+        self._closed = False
+        self._ignore_eos = ignore_eos
+
+    # -- download / connect -------------------------------------------------------------
+
+    def download(
+        self, model: ModelRef, models_dir: Path, progress: Callable[[DownloadProgress], None]
+    ) -> Path:
+        """Fetch ``model`` into ``models_dir`` (see ``exo_spec.engine.download``)."""
+        from exo_spec.engine.download import download_model  # noqa: PLC0415 (optional module)
+
+        return download_model(model, models_dir, progress)
+
+    def weights_present(self, model_dir: Path) -> bool:
+        """Every file of the model in ``model_dir`` is on disk and matches its manifest.
+
+        The embedded model ships inside the package without a download manifest: it is present
+        when its config and weights are.
+        """
+        if Path(model_dir).resolve() == EMBEDDED_MODEL_DIR:
+            return all((EMBEDDED_MODEL_DIR / f).is_file() for f in _EMBEDDED_FILES)
+        from exo_spec.engine.weights import weights_present  # noqa: PLC0415 (keep imports light)
+
+        check = weights_present(Path(model_dir))
+        if not check.ok:
+            logger.bind(model_dir=str(model_dir)).debug(
+                "weights not present: {}", "; ".join(check.problems)
+            )
+        return check.ok
+
+    def connect(self, rank: int, peers: Sequence[GroupPeer]) -> None:
+        """Multi-node groups are not supported: always raises ``EngineNotSupported``."""
+        raise EngineNotSupported(
+            f"MlxEngine cannot join a multi-node group (rank {rank} of {len(peers)} peers): "
+            "multi-node instances are not supported yet; place the model as a single-node "
+            "instance (no group) instead"
+        )
+
+    # -- load / warmup --------------------------------------------------------------------
+
+    @property
+    def loaded(self) -> bool:
+        """Whether a model is loaded and ready to generate."""
+        return self._loaded is not None
+
+    def load(self, model_dir: Path) -> Iterator[LoadProgress]:
+        """Load ``model_dir``, yielding ``LoadProgress(k, n)`` as layer ``k`` of ``n`` is read."""
+        model_dir = Path(model_dir)
+        config_path = model_dir / "config.json"
+        if not config_path.is_file():
+            raise ModelLoadError(
+                f"{model_dir}: no config.json; expected an mlx_lm model directory "
+                "(config.json, *.safetensors, tokenizer files), e.g. the result of download"
+            )
+        self.close()
+        try:
+            model, _config = load_model(model_dir, lazy=True)
+        except (FileNotFoundError, ValueError) as exc:
+            raise ModelLoadError(f"{model_dir}: {exc}") from exc
+        layers = list(_layers_of(model))
+        total = len(layers)
+        # Everything outside the transformer layers (embeddings, final norm, head) first.
+        mx.eval(_params_outside_layers(model))
+        for k, layer in enumerate(layers, 1):
+            mx.eval(layer.parameters())
+            yield LoadProgress(layers_loaded=k, total_layers=total)
+        try:
+            tokenizer = load_tokenizer(  # type: ignore[no-untyped-call]
+                model_dir, eos_token_ids=_config.get("eos_token_id")
+            )
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(f"{model_dir}: tokenizer not loadable: {exc}") from exc
+        self._loaded = _Loaded(model_dir, model, tokenizer, ignore_eos=self._ignore_eos)
+        self._closed = False
+
+    def warmup(self) -> None:
+        """Generate a few tokens so that the first real request does not pay for setup."""
+        loaded = self._require_loaded("warmup")
+        prompt = mx.array(loaded.tokenizer.encode("warmup", add_special_tokens=False))
+        for _ in zip(range(WARMUP_TOKENS), generate_step(prompt, loaded.model), strict=False):
+            pass
+
+    # -- generate ---------------------------------------------------------------------
+
+    def generate(self, request: ChatRequest, cancelled: Callable[[], bool]) -> Iterator[TokenChunk]:
+        """Stream the reply to ``request``; the last chunk carries the finish reason."""
+        loaded = self._require_loaded("generate")
+        if request.max_tokens < 1:
+            raise EngineError(f"max_tokens is {request.max_tokens}; expected at least 1")
+        prompt = self._prompt_ids(loaded, request)
+        if request.seed is not None:
+            mx.random.seed(request.seed)
+        sampler = make_sampler(
+            temp=request.temperature, top_p=request.top_p if request.top_p < 1.0 else 0.0
+        )
+        return _stream(loaded, prompt, request, sampler, cancelled)
+
+    def _prompt_ids(self, loaded: _Loaded, request: ChatRequest) -> mx.array:
+        messages = [{"role": m.role, "content": m.content} for m in request.messages]
+        ids = loaded.tokenizer.apply_chat_template(messages, add_generation_prompt=True)
+        return mx.array([int(i) for i in ids])
+
+    # -- close ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Drop the model and free mlx's buffer cache; a no-op when nothing is loaded."""
+        if self._loaded is not None:
+            self._loaded = None
+            self._closed = True
+            mx.clear_cache()
+
+    def _require_loaded(self, action: str) -> _Loaded:
+        if self._loaded is None:
+            when = "after close()" if self._closed else "before load()"
+            raise ModelNotLoadedError(
+                f"{action} called {when}: no model is loaded; run load(model_dir) first"
+            )
+        return self._loaded
+
+
+def _stream(
+    loaded: _Loaded,
+    prompt: mx.array,
+    request: ChatRequest,
+    sampler: Callable[[mx.array], mx.array],
+    cancelled: Callable[[], bool],
+) -> Iterator[TokenChunk]:
+    """The token loop: one chunk per token, stop strings held back until they can't match."""
+    detok = loaded.tokenizer.detokenizer
+    detok.reset()
+    stops = _StopMatcher(request.stop)
+    eos = loaded.eos_token_ids
+    max_tokens = request.max_tokens
+    token_id = -1
+    steps = generate_step(prompt, loaded.model, max_tokens=max_tokens, sampler=sampler)
+    try:
+        n = 0
+        while True:
+            if cancelled():
+                detok.finalize()
+                yield TokenChunk(stops.flush(detok.last_segment), token_id, "cancelled")
+                return
+            step = next(steps, None)
+            if step is None:  # generate_step ended early; nothing more will come
+                detok.finalize()
+                yield TokenChunk(stops.flush(detok.last_segment), token_id, "length")
+                return
+            token_id = int(step[0])
+            n += 1
+            if token_id in eos:
+                detok.finalize()
+                yield TokenChunk(stops.flush(detok.last_segment), token_id, "stop")
+                return
+            detok.add_token(token_id)
+            last = n >= max_tokens
+            if last:
+                detok.finalize()
+            text, hit = stops.feed(detok.last_segment)
+            if hit:
+                yield TokenChunk(text, token_id, "stop")
+                return
+            if last:
+                yield TokenChunk(text + stops.flush(""), token_id, "length")
+                return
+            yield TokenChunk(text, token_id)
+    finally:
+        steps.close()
+
+
+class _StopMatcher:
+    """Finds stop strings in streamed text, even when one is split across tokens.
+
+    ``feed`` returns the text that is safe to emit now: everything except a tail that may
+    still grow into a stop string. On a match it returns the text before the stop string.
+    """
+
+    __slots__ = ("_held", "_longest", "_stops")
+
+    def __init__(self, stops: Sequence[str]) -> None:
+        self._stops = tuple(s for s in stops if s)
+        self._longest = max((len(s) for s in self._stops), default=0)
+        self._held = ""
+
+    def feed(self, segment: str) -> tuple[str, bool]:
+        if not self._stops:
+            return segment, False
+        text = self._held + segment
+        cut = min((i for s in self._stops if (i := text.find(s)) >= 0), default=-1)
+        if cut >= 0:
+            self._held = ""
+            return text[:cut], True
+        keep = self._partial_suffix(text)
+        self._held = text[len(text) - keep :] if keep else ""
+        return text[: len(text) - keep], False
+
+    def flush(self, segment: str) -> str:
+        text, hit = self.feed(segment)
+        if hit:
+            return text
+        text, self._held = text + self._held, ""
+        return text
+
+    def _partial_suffix(self, text: str) -> int:
+        """Length of the longest suffix of ``text`` that is a proper prefix of a stop string."""
+        for k in range(min(len(text), self._longest - 1), 0, -1):
+            tail = text[-k:]
+            if any(s.startswith(tail) for s in self._stops):
+                return k
+        return 0
+
+
+def _layers_of(model: Any) -> Sequence[Any]:
+    layers = getattr(model, "layers", None)
+    if layers is None:
+        raise ModelLoadError(
+            f"model class {type(model).__name__} has no `layers`; expected an mlx_lm "
+            "transformer (llama, qwen2, mistral, ...)"
+        )
+    return list(layers)
+
+
+def _params_outside_layers(model: Any) -> list[Any]:
+    """Every parameter array of ``model`` that is not inside one of its layers."""
+    inside = {id(v) for layer in _layers_of(model) for v in _leaves(layer.parameters())}
+    return [v for v in _leaves(model.parameters()) if id(v) not in inside]
+
+
+def _leaves(tree: Any) -> list[Any]:
+    return [pair[1] for pair in tree_flatten(tree)]
+
+
+if TYPE_CHECKING:
+    _check: Engine = MlxEngine()
