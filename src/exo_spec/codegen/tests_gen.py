@@ -151,7 +151,8 @@ _HELPER_NAMES = (
 
 def _finish(parts: list[str], helper: str, names: _Names) -> str:
     """Join a test module, importing from the helper exactly the names its body uses."""
-    body = "".join(part for part in parts if part != _IMPORTS)
+    text = "".join(part for part in parts if part != _IMPORTS)
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
     candidates = (*_HELPER_NAMES, names.state_enum, names.task_enum)
     used = [n for n in candidates if re.search(rf"\b{n}\b", body)]
     listed = "".join(f"    {name},\n" for name in sorted(used, key=_isort_key))
@@ -174,7 +175,9 @@ def _assign(name: str, annotation: str, value: Literal) -> str:
 def _render_cells(spec: Spec, names: _Names, helper: str) -> str:
     rows = cell_rows(spec)
     state_t, task_t = names.state_enum, names.task_enum
-    cells: dict[str, Literal] = {row.id: (names.state(row.state), names.step(row.step)) for row in rows}
+    cells: dict[str, Literal] = {
+        row.id: (names.state(row.state), names.step(row.step)) for row in rows
+    }
     allowed: dict[str, Literal] = {
         label: (names.state(state), names.guards(guards), tuple(names.task(t) for t in tasks))
         for label, state, guards, tasks in state_allowed_rows(spec)
@@ -193,7 +196,11 @@ def _render_cells(spec: Spec, names: _Names, helper: str) -> str:
         _cell_test.format(state_t=state_t),
         "\n",
         "\n",
-        _assign("ALLOWED", f"dict[str, tuple[{state_t}, dict[str, bool], tuple[{task_t}, ...]]]", allowed),
+        _assign(
+            "ALLOWED",
+            f"dict[str, tuple[{state_t}, dict[str, bool], tuple[{task_t}, ...]]]",
+            allowed,
+        ),
         "\n",
         "\n",
         _allowed_test.format(allowed_def=_allowed_def(state_t, task_t)),
@@ -202,24 +209,23 @@ def _render_cells(spec: Spec, names: _Names, helper: str) -> str:
     ]
     if lonely:
         out.append(f"# Guards that decide no cell: {', '.join(lonely)}\n")
-    out += [
-        _assign("GUARD_OUTCOMES", "dict[str, tuple[str, str]]", deciding),
-        "\n",
-        "\n",
-        _guard_test,
-        "\n",
-        "\n",
-        _assign("DEFERRED", "tuple[str, ...]", deferred),
-        "\n",
-        "\n",
-        _defer_test,
-        "\n",
-        "\n",
-        _assign("ON_ERROR_PATHS", "dict[str, str]", on_error),
-        "\n",
-        "\n",
-        _on_error_test,
+    tables: list[tuple[str, str, Literal, str, str]] = [
+        (
+            "GUARD_OUTCOMES",
+            "dict[str, tuple[str, str]]",
+            deciding,
+            _guard_test,
+            "no guard decides a cell",
+        ),
+        ("DEFERRED", "tuple[str, ...]", deferred, _defer_test, "no deferred cells"),
+        ("ON_ERROR_PATHS", "dict[str, str]", on_error, _on_error_test, "no actions"),
     ]
+    for name, annotation, table, test, empty in tables:
+        if not table:
+            out.append(f"# {name}: {empty}, nothing to test\n")
+            continue
+        out += [_assign(name, annotation, table), "\n", "\n", test, "\n", "\n"]
+    out[-2:] = [] if out[-1] == "\n" else out[-2:]
     return _finish(out, helper, names)
 
 
@@ -302,7 +308,11 @@ def _guard_outcomes(spec: Spec, rows: tuple[Row, ...]) -> dict[str, Literal]:
                     when_true.step.task,
                     when_true.step.result,
                 )
-                if same_cell and when_false.step.guards == flipped and _differ(when_true, when_false):
+                if (
+                    same_cell
+                    and when_false.step.guards == flipped
+                    and _differ(when_true, when_false)
+                ):
                     found[guard.name] = (when_true.id, when_false.id)
                     break
             if guard.name in found:
@@ -401,12 +411,16 @@ def _render_trace(spec: Spec, names: _Names, helper: str) -> str:
         flags = ",".join(f"{n}={int(v)}" for n, v in constants)
         final_steps = tuple(names.step(s) for s in path)
         finals[final + (f"/{flags}" if flags else "")] = (names.state(final), final_steps)
-    out += [
-        _assign("FINAL_PATHS", f"dict[str, tuple[{state_t}, tuple[Step, ...]]]", finals),
-        "\n",
-        "\n",
-        _final_test,
-    ]
+    if not finals:
+        out.append("# FINAL_PATHS: no final state is reachable\n")
+        out[-2:-1] = [] if out[-2] == "\n" else out[-2:-1]
+    else:
+        out += [
+            _assign("FINAL_PATHS", f"dict[str, tuple[{state_t}, tuple[Step, ...]]]", finals),
+            "\n",
+            "\n",
+            _final_test,
+        ]
     return _finish(out, helper, names)
 
 

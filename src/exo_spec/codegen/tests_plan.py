@@ -59,7 +59,14 @@ Event = tuple[str | None, ...]
 GuardValues = tuple[tuple[str, bool], ...]
 """A full valuation of the spec's guards, in declaration order."""
 
-EXO_TRACE = ("DownloadModel", "LoadModel", "StartWarmup", "ChatCompletion", "ChatCompletion", "Shutdown")
+EXO_TRACE = (
+    "DownloadModel",
+    "LoadModel",
+    "StartWarmup",
+    "ChatCompletion",
+    "ChatCompletion",
+    "Shutdown",
+)
 """The tasks of one runner's life as exo's own tests assert it."""
 
 
@@ -153,7 +160,9 @@ def _flag(values: Mapping[str, bool], names: tuple[str, ...]) -> str:
 def run_step(spec: Spec, state: str, task: str, guards: GuardValues, result: Result) -> Step:
     outcome = step(spec, state, task, dict(guards))
     if isinstance(outcome, Accepted):
-        outcome = step(spec, state, task, dict(guards), result=_model_result(result, outcome.rule.action))
+        outcome = step(
+            spec, state, task, dict(guards), result=_model_result(result, outcome.rule.action)
+        )
     return Step(task, guards, result, expect_of(outcome))
 
 

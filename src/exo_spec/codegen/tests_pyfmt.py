@@ -35,7 +35,17 @@ class Call:
     args: tuple[tuple[str | None, Literal], ...]
 
 
-Literal = str | bool | int | None | Code | Call | tuple["Literal", ...] | list["Literal"] | dict[str, "Literal"]
+Literal = (
+    str
+    | bool
+    | int
+    | None
+    | Code
+    | Call
+    | tuple["Literal", ...]
+    | list["Literal"]
+    | dict[str, "Literal"]
+)
 
 
 def attr(owner: str, name: str) -> Code:

@@ -36,8 +36,13 @@ def render_bindings(
     )
     example = failure_message("ACTION")
     template = _TEMPLATE.replace("{failure}", str_lit(example).replace("ACTION", "{action}"))
-    return header(spec, f"Recording bindings and helpers for the {spec.machine} machine's tests.") + (
+    machine_imports = sorted([machine_t, state_t, task_t, "TaskDeferred", "TaskRejected"])
+    exports = sorted([*_EXPORTS, machine_t, state_t, task_t], key=_isort_key)
+    doc = f"Recording bindings and helpers for the {spec.machine} machine's tests."
+    return header(spec, doc) + (
         template.replace("{module}", machine_module)
+        .replace("{machine_imports}", "".join(f"    {name},\n" for name in machine_imports))
+        .replace("{exports}", "".join(f"    {str_lit(name)},\n" for name in exports))
         .replace("{State}", state_t)
         .replace("{Task}", task_t)
         .replace("{Machine}", machine_t)
@@ -49,28 +54,13 @@ def render_bindings(
     )
 
 
-_TEMPLATE = '''from dataclasses import dataclass
-from typing import Literal
-
-from exo_spec.model import CANCELLED, Cancelled
-from {module} import (
-    {Machine},
-    {State},
-    {Task},
-    TaskDeferred,
-    TaskRejected,
-)
-
-__all__ = [
+_EXPORTS = (
     "INITIAL_EVENTS",
     "ON_ERROR",
     "Event",
     "Outcome",
     "RecordingBindings",
     "Result",
-    "{Machine}",
-    "{State}",
-    "{Task}",
     "Step",
     "accepted",
     "deferred",
@@ -78,7 +68,25 @@ __all__ = [
     "play",
     "rejected",
     "send",
-]
+)
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    """ruff's order for names: CONSTANTS, then Classes, then functions."""
+    if name.isupper():
+        return (0, name)
+    return (1 if name[:1].isupper() else 2, name)
+
+
+_TEMPLATE = '''from dataclasses import dataclass
+from typing import Literal
+
+from exo_spec.model import CANCELLED, Cancelled
+from {module} import (
+{machine_imports})
+
+__all__ = [
+{exports}]
 
 Event = tuple[str | None, ...]
 """An event as recorded: ("task_status", status, message), ("runner_status", state, message)

@@ -26,7 +26,15 @@ def render_walk(spec: Spec, prefix: str, helper: str, header: Callable[[Spec, st
     start_list = start_list.replace('"', "")
     constants = lit(spec.constant_guards(), 0, len("CONSTANT_GUARDS: tuple[str, ...] = "), 0)
     dynamic = lit(spec.dynamic_guards(), 0, len("DYNAMIC_GUARDS: tuple[str, ...] = "), 0)
-    imports = ["Event", "Outcome", "RecordingBindings", "Result", f"{prefix}Machine", state_t, task_t]
+    imports = [
+        "Event",
+        "Outcome",
+        "RecordingBindings",
+        "Result",
+        f"{prefix}Machine",
+        state_t,
+        task_t,
+    ]
     imports = [*sorted(imports), "send"]
     text = (
         _TEMPLATE.replace("{helper}", helper)
@@ -41,7 +49,9 @@ def render_walk(spec: Spec, prefix: str, helper: str, header: Callable[[Spec, st
         .replace("{Walk}", f"{prefix}Walk")
         .replace("{Machine}", f"{prefix}Machine")
     )
-    return header(spec, f"A random walk of the {spec.machine} machine checked against step().") + text
+    return (
+        header(spec, f"A random walk of the {spec.machine} machine checked against step().") + text
+    )
 
 
 _TEMPLATE = '''from functools import cache
