@@ -59,7 +59,7 @@ def chat(task_id: str) -> ChatCompletion:
     return ChatCompletion(TaskId(task_id), ChatRequest((ChatMessage("user", "hi"),)))
 
 
-_MAKE: dict[str, Callable[[str], Task]] = {
+MAKE: dict[str, Callable[[str], Task]] = {
     "download": lambda i: DownloadModel(TaskId(i), MODEL),
     "connect": lambda i: ConnectToGroup(TaskId(i)),
     "load": lambda i: LoadModel(TaskId(i)),
@@ -169,13 +169,13 @@ def run_cell(state: RunnerState, fault: str) -> Cell:
         supervisor.wait_status("RunnerIdle", BOUND)
         cell.pid = supervisor.pid
         for index, action in enumerate(route.done):
-            task_id = supervisor.submit(_MAKE[action](f"{action}-{index}"))
+            task_id = supervisor.submit(MAKE[action](f"{action}-{index}"))
             submitted.append(task_id)
             if supervisor.wait_task(task_id, BOUND) != "Complete":
                 cell.problems.append(f"route task {task_id} did not complete")
         if not route.transient:
             supervisor.wait_status(STATUS_OF[state], BOUND)
-        last = _MAKE[route.action]("in-state")
+        last = MAKE[route.action]("in-state")
         if route.transient or fault in ("raises", "stalls"):
             submitted.append(supervisor.submit(last))
             if route.transient and fault not in ("raises", "stalls"):

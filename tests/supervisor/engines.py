@@ -78,6 +78,7 @@ class ScriptedEngine:
         fail: dict[str, str] | None = None,
         block: Sequence[str] = (),
         sabotage: bool = True,
+        ignore_sigterm: bool = False,
     ) -> None:
         self.layers = layers
         self.tokens = tokens
@@ -87,6 +88,8 @@ class ScriptedEngine:
         if sabotage:
             signal.signal(signal.SIGUSR1, _send_garbage)
             signal.signal(signal.SIGUSR2, _close_channel)
+        if ignore_sigterm:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
     def _call(self, name: str) -> None:
         if name in self.fail:
