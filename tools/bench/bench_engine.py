@@ -4,21 +4,25 @@
         [--repeat 7] [--out tools/bench/out/bench_engine.json]
 
 Both sides run the same model, the same chat-templated prompt, greedy sampling and the same
-number of tokens (EOS is ignored on both sides so that lengths match), interleaved repetition by
-repetition after one warm-up each. Reported: tokens/s (generated tokens over the whole call,
-prompt included) and time to first token, min and median, and the ratio engine/direct.
+number of tokens (EOS is ignored on both sides so that lengths match), interleaved repetition
+by repetition (alternating which goes first) after one warm-up each. Reported: tokens/s
+(generated tokens over the whole call, prompt included) and time to first token, min and
+median; decode tok/s from the median gap between consecutive tokens over all runs, and tokens
+per CPU second of this process (both less sensitive to other load on the machine); and the
+ratios engine/direct.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import mlx.core as mx
 from mlx_lm import load, stream_generate
@@ -34,16 +38,27 @@ def never() -> bool:
     return False
 
 
-def timed(stream: Iterator[object]) -> tuple[int, float, float]:
-    """Drain ``stream``: (items, seconds to the first item, total seconds)."""
+class Run(NamedTuple):
+    """One drained stream: items, seconds to the first, wall and CPU seconds, gaps."""
+
+    items: int
+    first_s: float
+    total_s: float
+    cpu_s: float
+    gaps: list[float]
+
+
+def timed(stream: Iterator[object]) -> Run:
+    """Drain ``stream``, timing it."""
+    c0 = time.process_time()
     t0 = time.perf_counter()
-    first = 0.0
-    n = 0
+    stamps: list[float] = []
     for _ in stream:
-        if n == 0:
-            first = time.perf_counter() - t0
-        n += 1
-    return n, first, time.perf_counter() - t0
+        stamps.append(time.perf_counter())
+    first = stamps[0] - t0 if stamps else 0.0
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    total = time.perf_counter() - t0
+    return Run(len(stamps), first, total, time.process_time() - c0, gaps)
 
 
 def bench(model_dir: Path, max_tokens: int, repeat: int) -> dict[str, Any]:
@@ -72,11 +87,12 @@ def bench(model_dir: Path, max_tokens: int, repeat: int) -> dict[str, Any]:
         "mlx_lm.stream_generate": direct,
         "MlxEngine.generate": via_engine,
     }
-    runs: dict[str, list[tuple[int, float, float]]] = {name: [] for name in sides}
+    runs: dict[str, list[Run]] = {name: [] for name in sides}
     for fn in sides.values():  # warm-up: compile kernels, fill caches
         timed(fn())
-    for _ in range(repeat):
-        for name, fn in sides.items():
+    order = list(sides.items())
+    for i in range(repeat):  # ABBA order: neither side always runs right after the other
+        for name, fn in order if i % 2 == 0 else order[::-1]:
             mx.clear_cache()
             runs[name].append(timed(fn()))
 
@@ -89,19 +105,25 @@ def bench(model_dir: Path, max_tokens: int, repeat: int) -> dict[str, Any]:
         "sides": {},
     }
     for name, samples in runs.items():
-        counts = {n for n, _, _ in samples}
-        tps = [n / total for n, _, total in samples]
-        ttft = [first * 1000 for _, first, _ in samples]
+        counts = {r.items for r in samples}
+        tps = [r.items / r.total_s for r in samples]
+        ttft = [r.first_s * 1000 for r in samples]
+        gaps = [g for r in samples for g in r.gaps]
+        cpu_tps = [r.items / r.cpu_s for r in samples]
         result["sides"][name] = {
             "tokens": sorted(counts),
             "tok_s_max": max(tps),
             "tok_s_median": statistics.median(tps),
             "ttft_ms_min": min(ttft),
             "ttft_ms_median": statistics.median(ttft),
+            "decode_tok_s": 1.0 / statistics.median(gaps),
+            "cpu_tok_s_median": statistics.median(cpu_tps),
         }
     eng, ref = result["sides"]["MlxEngine.generate"], result["sides"]["mlx_lm.stream_generate"]
     result["ratio_tok_s_median"] = eng["tok_s_median"] / ref["tok_s_median"]
     result["ratio_tok_s_best"] = eng["tok_s_max"] / ref["tok_s_max"]
+    result["ratio_decode_tok_s"] = eng["decode_tok_s"] / ref["decode_tok_s"]
+    result["ratio_cpu_tok_s"] = eng["cpu_tok_s_median"] / ref["cpu_tok_s_median"]
     engine.close()
     return result
 
@@ -112,16 +134,21 @@ def print_table(result: dict[str, Any]) -> None:
         f"{result['repeat']} interleaved repetitions, {result['device']}"
     )
     header = f"{'':24} {'tokens':>7} {'tok/s best':>11} {'tok/s med':>10} "
-    print(header + f"{'TTFT min ms':>12} {'TTFT med ms':>12}")
+    print(
+        header + f"{'TTFT min ms':>12} {'TTFT med ms':>12} {'decode tok/s':>13} {'tok/CPU-s':>10}"
+    )
     for name, s in result["sides"].items():
         tokens = ",".join(str(t) for t in s["tokens"])
         print(
             f"{name:24} {tokens:>7} {s['tok_s_max']:>11.1f} {s['tok_s_median']:>10.1f} "
-            f"{s['ttft_ms_min']:>12.2f} {s['ttft_ms_median']:>12.2f}"
+            f"{s['ttft_ms_min']:>12.2f} {s['ttft_ms_median']:>12.2f} {s['decode_tok_s']:>13.1f} "
+            f"{s['cpu_tok_s_median']:>10.1f}"
         )
     print(
         f"ratio engine/direct: median {result['ratio_tok_s_median']:.3f}, "
-        f"best {result['ratio_tok_s_best']:.3f}"
+        f"best {result['ratio_tok_s_best']:.3f}, "
+        f"decode (median gap between tokens) {result['ratio_decode_tok_s']:.3f}, "
+        f"per CPU second {result['ratio_cpu_tok_s']:.3f}"
     )
 
 
