@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import TextIO
 
 from exo_spec.runtime.trace import describe_event
-from exo_spec.runtime.wire import ChunkGenerated, Event, TextChunk, event_to_json
+from exo_spec.runtime.wire import (
+    ChatCompletion,
+    ChunkGenerated,
+    Event,
+    Task,
+    TextChunk,
+    event_to_json,
+)
 
 __all__ = ["add_arguments", "demo_tasks", "run"]
 
@@ -61,7 +68,10 @@ def demo_tasks(repo_id: str, max_tokens: int) -> list[object]:
         StartWarmup(TaskId("warmup")),
         *(chat(n, prompt) for n, prompt in enumerate(PROMPTS, start=1)),
         LoadModel(TaskId("load-again")),  # illegal in ready: rejected, state unchanged
-        ChatCompletion(TaskId("chat-empty"), ChatRequest(())),  # the engine raises: task fails
+        # the engine refuses max_tokens=0: the task fails, the runner reports Failed
+        ChatCompletion(
+            TaskId("chat-bad"), ChatRequest((ChatMessage("user", "Amen"),), max_tokens=0)
+        ),
         DownloadModel(TaskId("recover"), model),  # failed -> idle: the runner keeps serving
         LoadModel(TaskId("reload")),
         StartWarmup(TaskId("rewarm")),
@@ -103,6 +113,13 @@ class _Printer:
         self.out.flush()
 
 
+def _describe_task(task: Task) -> str:
+    text = f"{type(task).__name__} ({task.task_id})"
+    if isinstance(task, ChatCompletion) and task.request.messages:
+        text += f": {task.request.messages[-1].content!r}"
+    return text
+
+
 @contextmanager
 def _models_dir(chosen: Path | None) -> Iterator[Path]:
     if chosen is not None:
@@ -117,32 +134,32 @@ def run(args: argparse.Namespace) -> int:
 
     from exo_spec.engine.download import model_dir_for
     from exo_spec.engine.hubserver import serve_hub
-    from exo_spec.engine.mlx_engine import EMBEDDED_MODEL_DIR, EMBEDDED_REPO_ID, MlxEngine
+    from exo_spec.engine.mlx_engine import EMBEDDED_MODEL_DIR, EMBEDDED_MODEL_REPO_ID, MlxEngine
     from exo_spec.runtime.engine_protocol import ModelRef
     from exo_spec.runtime.runner import Runner
-    from exo_spec.runtime.wire import BoundInstance, InstanceId, RunnerContext, RunnerId, Task
+    from exo_spec.runtime.wire import BoundInstance, InstanceId, RunnerContext, RunnerId
 
     logger.remove()
     err = sys.stderr
     started = time.perf_counter()
     printer = _Printer(sys.stdout, args.json)
     with (
-        serve_hub({EMBEDDED_REPO_ID: EMBEDDED_MODEL_DIR}) as hub,
+        serve_hub({EMBEDDED_MODEL_REPO_ID: EMBEDDED_MODEL_DIR}) as hub,
         _models_dir(args.models_dir) as models,
     ):
         err.write(f"exo-spec demo: local hub at {hub.url}, models in {models}\n")
         context = RunnerContext(
             RunnerId("runner-1"),
-            BoundInstance(InstanceId("instance-1"), ModelRef(EMBEDDED_REPO_ID)),
+            BoundInstance(InstanceId("instance-1"), ModelRef(EMBEDDED_MODEL_REPO_ID)),
             models,
-            model_dir_for(models, EMBEDDED_REPO_ID),
+            model_dir_for(models, EMBEDDED_MODEL_REPO_ID),
         )
         engine = MlxEngine(endpoint=hub.url)
         runner = Runner(context, engine, printer)
-        tasks: list[Task] = demo_tasks(EMBEDDED_REPO_ID, args.max_tokens)  # type: ignore[assignment]
+        tasks: list[Task] = demo_tasks(EMBEDDED_MODEL_REPO_ID, args.max_tokens)  # type: ignore[assignment]
         for task in tasks:
             if not args.json:
-                sys.stdout.write(f"\u25b6 {type(task).__name__} ({task.task_id})\n")
+                sys.stdout.write(f"\u25b6 {_describe_task(task)}\n")
             runner.handle(task)
             if runner.finished:
                 break

@@ -86,8 +86,11 @@ class _Loaded:
 class MlxEngine:
     """The engine protocol on mlx/mlx_lm for single-node instances."""
 
-    def __init__(self, *, ignore_eos: bool = False) -> None:
-        """``ignore_eos=True`` generates until ``max_tokens`` or a stop string (benchmarks)."""
+    def __init__(self, *, endpoint: str | None = None, ignore_eos: bool = False) -> None:
+        """``endpoint`` is the hub to download from (default ``$HF_ENDPOINT``, then the Hugging
+        Face hub); ``ignore_eos=True`` generates until ``max_tokens`` or a stop string (benchmarks).
+        """
+        self._endpoint = endpoint
         self._loaded: _Loaded | None = None
         self._closed = False
         self._ignore_eos = ignore_eos
@@ -100,7 +103,7 @@ class MlxEngine:
         """Fetch ``model`` into ``models_dir`` (see ``exo_spec.engine.download``)."""
         from exo_spec.engine.download import download_model  # noqa: PLC0415 (optional module)
 
-        return download_model(model, models_dir, progress)
+        return download_model(model, models_dir, progress, endpoint=self._endpoint)
 
     def weights_present(self, model_dir: Path) -> bool:
         """Every file of the model in ``model_dir`` is on disk and matches its manifest.
