@@ -39,7 +39,7 @@ check: env
 	$(BIN)/exo-spec check spec/runner.yaml
 
 pytest: env
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow"
 
 test: gencheck lint typecheck pytest
 
