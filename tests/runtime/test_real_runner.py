@@ -30,6 +30,7 @@ from exo_spec.runtime.wire import (
     RunnerStatusUpdated,
     Shutdown,
     StartWarmup,
+    Task,
     TaskId,
     TextChunk,
 )
@@ -101,7 +102,7 @@ def test_real_runner_reproduces_exo_trace(hub: HubServer, tmp_path: Path) -> Non
         model_dir_for(tmp_path, EMBEDDED_MODEL_REPO_ID),
     )
     request = ChatRequest((ChatMessage("user", "And God said,"),), max_tokens=12)
-    tasks = [
+    tasks: list[Task] = [
         DownloadModel(TaskId("d"), model),
         LoadModel(TaskId("l")),
         StartWarmup(TaskId("w")),
