@@ -7,16 +7,6 @@ from typing import cast
 
 import pytest
 import transitions
-from exo_spec_generated.runner_machine import (
-    ActionOutcome,
-    RunnerBindings,
-    RunnerMachine,
-    RunnerState,
-    RunnerTask,
-    TaskDeferred,
-    TaskRejected,
-    TaskStatusName,
-)
 
 from exo_spec.model import (
     CANCELLED,
@@ -32,6 +22,16 @@ from exo_spec.model import (
     step,
 )
 from exo_spec.spec import Spec
+from exo_spec_generated.runner_machine import (
+    ActionOutcome,
+    RunnerBindings,
+    RunnerMachine,
+    RunnerState,
+    RunnerTask,
+    TaskDeferred,
+    TaskRejected,
+    TaskStatusName,
+)
 
 
 class Recorder:

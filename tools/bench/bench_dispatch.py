@@ -28,6 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import transitions
+
+from exo_spec.model import CANCELLED
 from exo_spec_generated.runner_machine import (
     ActionOutcome,
     RunnerMachine,
@@ -35,8 +37,6 @@ from exo_spec_generated.runner_machine import (
     RunnerTask,
     TaskStatusName,
 )
-
-from exo_spec.model import CANCELLED
 
 TASK = object()
 
