@@ -14,15 +14,23 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--runner", required=True, metavar="MODULE:CALLABLE",
-                        help="the runner: run(context, engine, tasks, emit)")
+    parser.add_argument(
+        "--runner",
+        required=True,
+        metavar="MODULE:CALLABLE",
+        help="the runner: run(context, engine, tasks, emit)",
+    )
     parser.add_argument("--spec", type=Path, default=Path("spec/runner.yaml"))
     parser.add_argument("--format", choices=("text", "json", "junit"), default="text")
     parser.add_argument("--output", type=Path, default=None, help="write the report here")
     parser.add_argument("--examples", type=int, default=100, help="random walks (default 100)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random walks")
-    parser.add_argument("--timeout", type=float, default=2.0,
-                        help="seconds a runner may take on one scenario (default 2)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=2.0,
+        help="seconds a runner may take on one scenario (default 2)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,8 +54,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         report = run_suite(
-            runner, loaded.spec, runner_name=args.runner, examples=args.examples,
-            walk_seed=args.seed, timeout_s=args.timeout,
+            runner,
+            loaded.spec,
+            runner_name=args.runner,
+            examples=args.examples,
+            walk_seed=args.seed,
+            timeout_s=args.timeout,
         )
     except ScenarioError as exc:
         sys.stderr.write(f"exo-spec conformance: {exc}\n")

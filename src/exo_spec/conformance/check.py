@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from attrs import evolve, frozen
 
-from exo_spec.conformance.execute import DEFAULT_TIMEOUT_S, RunnerCallable, RunResult, execute
 from exo_spec.conformance.engine import EngineScript
+from exo_spec.conformance.execute import DEFAULT_TIMEOUT_S, RunnerCallable, RunResult, execute
 from exo_spec.conformance.oracle import Expectation, expect
 from exo_spec.conformance.scenario import Scenario, Send
 from exo_spec.conformance.verify import Finding, diagnose, observe
@@ -120,8 +120,15 @@ def violations_of(
             reproducer = shrink(runner, spec, outcome.scenario, _key(finding), timeout_s=bound)
         out.append(
             Violation(
-                outcome.scenario.id, finding.category, finding.rule, finding.loc, finding.message,
-                expected, actual, finding.index, reproducer,
+                outcome.scenario.id,
+                finding.category,
+                finding.rule,
+                finding.loc,
+                finding.message,
+                expected,
+                actual,
+                finding.index,
+                reproducer,
             )
         )
     return out

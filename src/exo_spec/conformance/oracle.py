@@ -98,7 +98,12 @@ class _Simulation:
         assert isinstance(init, RunnerStatus)
         self.items.append(
             Expected(
-                "runner", None, init.status, init.state, "initial", spec.initial_loc,
+                "runner",
+                None,
+                init.status,
+                init.state,
+                "initial",
+                spec.initial_loc,
                 f"the runner starts in {spec.initial}",
             )
         )
@@ -119,9 +124,7 @@ class _Simulation:
                 pending.extend(left)
         for send in self.deferred:
             self.items.append(self._leftover(send))
-        return Expectation(
-            tuple(self.items), tuple(self.received), self.state, tuple(self.calls)
-        )
+        return Expectation(tuple(self.items), tuple(self.received), self.state, tuple(self.calls))
 
     def drain(self) -> None:
         while self.deferred and not self.finished:
@@ -134,8 +137,14 @@ class _Simulation:
     def _leftover(self, send: Send) -> Expected:
         loc = next((loc for state, task, loc in self.spec.defer if task == send.task), None)
         return Expected(
-            "task", send.id, "Failed", None, "leftover", loc or self.spec.events.loc,
-            f"{send.task} {send.id} deferred and never run (the runner shut down)", send.task,
+            "task",
+            send.id,
+            "Failed",
+            None,
+            "leftover",
+            loc or self.spec.events.loc,
+            f"{send.task} {send.id} deferred and never run (the runner shut down)",
+            send.task,
         )
 
     def handle(self, send: Send, *, redelivered: bool = False) -> tuple[Send, ...]:
@@ -151,7 +160,9 @@ class _Simulation:
             return send.during
         if isinstance(outcome, Rejected):
             loc = self.spec.task_locs[self.spec.tasks.index(send.task)]
-            self._emit(outcome.events, send, "reject", context, "rejected", f"tasks.{send.task}", loc)
+            self._emit(
+                outcome.events, send, "reject", context, "rejected", f"tasks.{send.task}", loc
+            )
             return send.during
         rule = outcome.rule
         action = rule.action
@@ -183,7 +194,11 @@ class _Simulation:
             if progress is not None:
                 self._progress(progress, send)
         phase: ContractOutcome = (
-            "failure" if isinstance(result, Raised) else "cancelled" if result is CANCELLED else "success"
+            "failure"
+            if isinstance(result, Raised)
+            else "cancelled"
+            if result is CANCELLED
+            else "success"
         )
         self._emit(tail, send, phase, context, "accepted", ref, rule_loc)
         self.state = outcome.next_state
@@ -198,7 +213,9 @@ class _Simulation:
             return
         if isinstance(outcome, Rejected):
             loc = self.spec.task_locs[self.spec.tasks.index(send.task)]
-            self._emit(outcome.events, send, "reject", context, "rejected", f"tasks.{send.task}", loc)
+            self._emit(
+                outcome.events, send, "reject", context, "rejected", f"tasks.{send.task}", loc
+            )
             return
         events = outcome.events
         ref, rule_loc = f"tasks.{send.task}", outcome.rule.loc
@@ -211,9 +228,14 @@ class _Simulation:
             self.deferred.remove(target)
             self.items.append(
                 Expected(
-                    "task", target.id, "Cancelled", None, "cancelled",
+                    "task",
+                    target.id,
+                    "Cancelled",
+                    None,
+                    "cancelled",
                     self._template_loc("cancelled", "TaskStatusUpdated"),
-                    f"{target.task} {target.id} queued, cancelled by {send.id}", target.task,
+                    f"{target.task} {target.id} queued, cancelled by {send.id}",
+                    target.task,
                 )
             )
         self._emit(events[cut:], send, "success", context, "accepted", ref, rule_loc)
@@ -232,8 +254,14 @@ class _Simulation:
                 break
         self.items.append(
             Expected(
-                "progress", send.id, via_status, None, "progress", self.spec.action(progress.action).loc,
-                f"progress of {progress.action} for {send.task} {send.id}", send.task,
+                "progress",
+                send.id,
+                via_status,
+                None,
+                "progress",
+                self.spec.action(progress.action).loc,
+                f"progress of {progress.action} for {send.task} {send.id}",
+                send.task,
                 progress=progress.kinds,
             )
         )
@@ -251,7 +279,12 @@ class _Simulation:
         for event in events:
             if isinstance(event, TaskStatus):
                 kind: ExpectedKind = "task"
-                status, state, loc = event.status, None, self._template_loc(phase, "TaskStatusUpdated")
+                status: str | None
+                status, state, loc = (
+                    event.status,
+                    None,
+                    self._template_loc(phase, "TaskStatusUpdated"),
+                )
             elif isinstance(event, RunnerStatus):
                 kind, status, state = "runner", event.status, event.state
                 loc = self._template_loc(phase, "RunnerStatusUpdated")
@@ -262,8 +295,17 @@ class _Simulation:
                 continue
             self.items.append(
                 Expected(
-                    kind, send.id, status, state, phase, loc, context, send.task,
-                    decision=decision, rule_ref=ref, rule_loc=rule_loc,
+                    kind,
+                    send.id,
+                    status,
+                    state,
+                    phase,
+                    loc,
+                    context,
+                    send.task,
+                    decision=decision,
+                    rule_ref=ref,
+                    rule_loc=rule_loc,
                 )
             )
 

@@ -39,7 +39,10 @@ def _groups(report: Report) -> dict[tuple[str, str], list[Violation]]:
 
 def _window(lines: tuple[str, ...], index: int) -> str:
     lo = max(0, index - 4)
-    shown = [f"      {'>' if k == index else ' '} {k:3d} {line}" for k, line in enumerate(lines[lo : index + 3], lo)]
+    shown = [
+        f"      {'>' if k == index else ' '} {k:3d} {line}"
+        for k, line in enumerate(lines[lo : index + 3], lo)
+    ]
     return "\n".join(shown) if shown else "      (none)"
 
 
@@ -62,7 +65,10 @@ def to_text(report: Report) -> str:
             f"  actual events (> marks the first wrong one):\n{_window(first.actual, first.index)}\n"
             f"  expected events:\n{_window(first.expected, min(first.index, len(first.expected) - 1))}\n"
             "  as a test:\n\n"
-            + "\n".join("    " + line if line else "" for line in reproducer_test(first, report.runner, report.spec).splitlines())
+            + "\n".join(
+                "    " + line if line else ""
+                for line in reproducer_test(first, report.runner, report.spec).splitlines()
+            )
             + "\n"
         )
         others = [v.scenario for v in group[1:6]]
@@ -118,18 +124,28 @@ def to_junit(report: Report) -> str:
     )
     for result in report.results:
         case = ET.SubElement(
-            suite, "testcase", classname=f"conformance.{result.kind}", name=result.id,
+            suite,
+            "testcase",
+            classname=f"conformance.{result.kind}",
+            name=result.id,
             time=f"{result.seconds:.3f}",
         )
         for violation in result.violations:
             failure = ET.SubElement(
-                case, "failure", message=f"{violation.message} ({violation.rule}, {violation.loc})",
+                case,
+                "failure",
+                message=f"{violation.message} ({violation.rule}, {violation.loc})",
                 type=violation.category,
             )
             failure.text = (
-                "expected:\n  " + "\n  ".join(violation.expected)
-                + "\nactual:\n  " + "\n  ".join(violation.actual)
-                + "\n\n" + reproducer_test(violation, report.runner, report.spec)
+                "expected:\n  "
+                + "\n  ".join(violation.expected)
+                + "\nactual:\n  "
+                + "\n  ".join(violation.actual)
+                + "\n\n"
+                + reproducer_test(violation, report.runner, report.spec)
             )
     ET.indent(suite)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
+    )

@@ -141,7 +141,10 @@ def _trace(spec: Spec) -> Iterator[Scenario]:
         constants, path = found
         ids = _Ids()
         yield Scenario(
-            "trace[exo-lifecycle]", "trace", _has_group(constants), tuple(_send(s, ids) for s in path)
+            "trace[exo-lifecycle]",
+            "trace",
+            _has_group(constants),
+            tuple(_send(s, ids) for s in path),
         )
 
 
@@ -158,8 +161,16 @@ def _extras(spec: Spec) -> Iterator[Scenario]:
     shapes: dict[str, tuple[str, list[tuple[str, str | None]], bool]] = {
         # id: (kind, tasks during the first chat as (task, cancel target), then Shutdown)
         "defer[chat-during-chat]": ("defer", [("ChatCompletion", None)], True),
-        "defer[shutdown-during-chat]": ("defer", [("Shutdown", None), ("ChatCompletion", None)], False),
-        "defer[cancel-queued-chat]": ("defer", [("ChatCompletion", None), ("CancelTask", "queued")], True),
+        "defer[shutdown-during-chat]": (
+            "defer",
+            [("Shutdown", None), ("ChatCompletion", None)],
+            False,
+        ),
+        "defer[cancel-queued-chat]": (
+            "defer",
+            [("ChatCompletion", None), ("CancelTask", "queued")],
+            True,
+        ),
         "defer[rejected-during-chat]": ("defer", [("StartWarmup", None)], True),
         "cancel[running-chat]": ("cancel", [("CancelTask", "host")], True),
         "cancel[unknown-task]": ("cancel", [("CancelTask", "nobody")], True),
@@ -186,13 +197,13 @@ def _extras(spec: Spec) -> Iterator[Scenario]:
     ids = _Ids()
     path = _ready_path(spec, ids)
     if path is not None:
-        sends = (*path, Send(ids(), "ChatCompletion"), Send(ids(), "Shutdown"))
-        yield Scenario("slow[engine]", "slow", False, sends, (("load", 0.01), ("generate", 0.01)))
+        slow = (*path, Send(ids(), "ChatCompletion"), Send(ids(), "Shutdown"))
+        yield Scenario("slow[engine]", "slow", False, slow, (("load", 0.01), ("generate", 0.01)))
     ids = _Ids()
     ready = _ready_path(spec, ids)
     if ready is not None:
-        sends = (*ready, Send(ids(), "CancelTask", target="t1"))
-        yield Scenario("cancel[ready-rejected]", "cancel", False, sends)
+        rejected = (*ready, Send(ids(), "CancelTask", target="t1"))
+        yield Scenario("cancel[ready-rejected]", "cancel", False, rejected)
 
 
 def plan_scenarios(spec: Spec) -> Plan:
@@ -204,5 +215,10 @@ def plan_scenarios(spec: Spec) -> Plan:
             f"{', '.join(unknown)}"
         )
     unreachable: list[str] = []
-    scenarios = [*_trace(spec), *_cells(spec, unreachable), *_pairs(spec, unreachable), *_extras(spec)]
+    scenarios = [
+        *_trace(spec),
+        *_cells(spec, unreachable),
+        *_pairs(spec, unreachable),
+        *_extras(spec),
+    ]
     return Plan(tuple(scenarios), tuple(unreachable))

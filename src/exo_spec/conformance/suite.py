@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from typing import cast
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 from exo_spec.conformance.check import Violation, run_scenario, shrink, violations_of
 from exo_spec.conformance.execute import DEFAULT_TIMEOUT_S, RunnerCallable
@@ -58,7 +59,7 @@ def resolve_runner(reference: str) -> RunnerCallable:
     value = resolve_object(reference)
     if not callable(value):
         raise ValueError(f"{reference} is a {type(value).__name__}, not a callable")
-    return value  # type: ignore[return-value]
+    return cast(RunnerCallable, value)
 
 
 def run_suite(
@@ -85,13 +86,13 @@ def run_suite(
             if minimise and key not in shrunk:
                 bound = min(timeout_s, 1.0) if violation.category == "hang" else timeout_s
                 small = shrink(runner, spec, violation.reproducer, key, timeout_s=bound)
-                shrunk[key] = violation
-                violation = _with(violation, small)
-                shrunk[key] = violation
-            elif key in shrunk:
-                violation = _with(violation, shrunk[key].reproducer)
-            final.append(violation)
-        results.append(ScenarioResult(scenario.id, scenario.kind, outcome.run.seconds, tuple(final)))
+                shrunk[key] = evolve(violation, reproducer=small)
+            final.append(
+                evolve(violation, reproducer=shrunk[key].reproducer) if key in shrunk else violation
+            )
+        results.append(
+            ScenarioResult(scenario.id, scenario.kind, outcome.run.seconds, tuple(final))
+        )
     walked = run_walks(runner, spec, examples=examples, walk_seed=walk_seed, timeout_s=timeout_s)
     if walked.failing is not None:
         found = violations_of(runner, spec, walked.failing, minimise=minimise, timeout_s=timeout_s)
@@ -107,9 +108,3 @@ def run_suite(
         walk_seed,
         time.perf_counter() - start,
     )
-
-
-def _with(violation: Violation, reproducer: object) -> Violation:
-    from attrs import evolve
-
-    return evolve(violation, reproducer=reproducer)

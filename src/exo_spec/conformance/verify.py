@@ -9,6 +9,7 @@ the template or rule it comes from and its line in the spec.
 
 from __future__ import annotations
 
+# ruff: noqa: SIM102
 from attrs import frozen
 
 from exo_spec.conformance.execute import RunResult
@@ -82,12 +83,15 @@ def _matches(item: Expected, obs: Observed) -> bool:
 def _progress(item: Expected, obs: Observed) -> bool:
     if obs.kind == "runner":
         return "RunnerStatusUpdated" in item.progress and obs.status == item.status
-    return obs.task_id == item.task_id and any(_PROGRESS_KIND.get(k) == obs.kind for k in item.progress)
+    return obs.task_id == item.task_id and any(
+        _PROGRESS_KIND.get(k) == obs.kind for k in item.progress
+    )
 
 
-def find_divergence(items: tuple[Expected, ...], actual: tuple[Observed, ...]) -> tuple[int, int] | None:
+def find_divergence(
+    items: tuple[Expected, ...], actual: tuple[Observed, ...], j: int = 0, i: int = 0
+) -> tuple[int, int] | None:
     """``(j, i)``: the first expected item and actual event that disagree, or ``None``."""
-    i = j = 0
     while j < len(items):
         item = items[j]
         if item.kind == "progress":
@@ -117,11 +121,22 @@ def diagnose(
 ) -> list[Finding]:
     """The findings for one run: the first divergence, then a dead or hung loop."""
     items = expectation.items
-    where = find_divergence(items, actual)
+    first = where = find_divergence(items, actual)
     findings: list[Finding] = []
-    if where is not None:
-        findings.append(_classify(spec, items, actual, *where, run))
-    if run is not None and where is not None:
+    keys: set[tuple[str, str]] = set()
+    while where is not None and len(findings) < 6:
+        finding = _classify(spec, items, actual, *where, run)
+        if (finding.category, finding.rule) not in keys:
+            keys.add((finding.category, finding.rule))
+            findings.append(finding)
+        j, i = where
+        if finding.category in _SKIP_EXPECTED and j < len(items):
+            where = find_divergence(items, actual, j + 1, i)
+        elif finding.category in _SKIP_ACTUAL and i < len(actual):
+            where = find_divergence(items, actual, j, i + 1)
+        else:
+            break
+    if run is not None and first is not None:
         if run.timed_out and findings[0].category != "hang":
             findings.append(_dead(spec, items, expectation, run, "hang"))
         elif run.error and findings[0].category != "loop-died":
@@ -129,7 +144,13 @@ def diagnose(
     return findings
 
 
-def _current_status(items: tuple[Expected, ...], actual: tuple[Observed, ...], i: int) -> str | None:
+_SKIP_EXPECTED = frozenset({"missing-event", "missing-runner-status", "no-final-status"})
+_SKIP_ACTUAL = frozenset({"redundant-runner-status", "unexpected-event"})
+
+
+def _current_status(
+    items: tuple[Expected, ...], actual: tuple[Observed, ...], i: int
+) -> str | None:
     return next((o.status for o in reversed(actual[:i]) if o.kind == "runner"), None)
 
 
@@ -153,49 +174,90 @@ def _classify(
     if obs is None and run is not None and (run.timed_out or run.error):
         return _dead(spec, items, None, run, "hang" if run.timed_out else "loop-died", item)
     if item.kind == "task" and item.status == "Running" and obs is not None:
-        if obs.kind == "task" and obs.task_id == item.task_id and obs.status in FINAL:
+        if obs.kind == "task" and obs.task_id == item.task_id and obs.status == "Failed":
             return Finding(
-                "rejected-legal-task", item.rule_ref, _where(item.rule_loc or item.loc),
-                f"{item.context}: the spec accepts it, but the runner sent {got}", i,
+                "rejected-legal-task",
+                item.rule_ref,
+                _where(item.rule_loc or item.loc),
+                f"{item.context}: the spec accepts it, but the runner sent {got}",
+                i,
             )
     if item.kind == "task" and item.decision == "rejected" and obs is not None:
         if obs.kind == "task" and obs.task_id == item.task_id and obs.status == "Running":
+            after = actual[i + 1] if i + 1 < len(actual) else None
+            if after is None or (after.task_id == item.task_id and after.status == "Failed"):
+                return Finding(
+                    "running-before-guard",
+                    rule,
+                    loc,
+                    f"{item.context}: the spec rejects it, but the runner first sent {got} "
+                    "(the guard must be checked before a task is reported running)",
+                    i,
+                )
             return Finding(
-                "accepted-illegal-task", rule, loc,
-                f"{item.context}: the spec rejects it, but the runner sent {got} "
-                "(the guard must be checked before the task is reported running)", i,
+                "accepted-illegal-task",
+                rule,
+                loc,
+                f"{item.context}: the spec rejects it, but the runner ran it: {got}, "
+                f"then {after.text}",
+                i,
             )
-    later = next((k for k in range(j + 1, len(items)) if obs is not None and _matches(items[k], obs)), None)
+    later = next(
+        (k for k in range(j + 1, len(items)) if obs is not None and _matches(items[k], obs)), None
+    )
     if later is not None and any(_matches(item, o) for o in actual[i + 1 :]):
         return Finding(
-            "out-of-order", rule, loc,
-            f"{item.context}: events out of order: {got} came before {item}", i,
+            "out-of-order",
+            rule,
+            loc,
+            f"{item.context}: events out of order: {got} came before {item}",
+            i,
         )
     if obs is not None and obs.kind == "runner" and obs.status == _current_status(items, actual, i):
         if not _missing(items, j, None) or item.kind != "runner":
             return Finding(
-                "redundant-runner-status", "events", _where(spec.events.loc),
+                "redundant-runner-status",
+                "events",
+                _where(spec.events.loc),
                 f"{item.context}: {got} without a status change "
-                "(RunnerStatusUpdated is sent only when the status changes)", i,
+                "(RunnerStatusUpdated is sent only when the status changes)",
+                i,
             )
-    if _missing(items, j, obs):
-        if item.kind == "runner":
+    if item.kind == "runner":
+        if obs is not None and obs.kind == "runner" and not _missing(items, j, obs):
             return Finding(
-                "missing-runner-status", rule, loc,
-                f"status change to {item.state} without RunnerStatusUpdated ({item.context}; "
-                f"expected {item}, got {got})", i,
+                "wrong-runner-status",
+                rule,
+                loc,
+                f"{item.context}: {got} where the spec says {item}",
+                i,
             )
-        if item.kind == "task" and item.status in FINAL:
-            return Finding(
-                "no-final-status", rule, loc,
-                f"{item.context}: no final status (expected {item}, got {got})", i,
-            )
-        return Finding("missing-event", rule, loc, f"{item.context}: expected {item}, got {got}", i)
-    if item.kind == "runner" and obs is not None and obs.kind == "runner":
         return Finding(
-            "wrong-runner-status", rule, loc,
-            f"{item.context}: {got} where the spec says {item}", i,
+            "missing-runner-status",
+            rule,
+            loc,
+            f"status change to {item.state} without RunnerStatusUpdated ({item.context}; "
+            f"expected {item}, got {got})",
+            i,
         )
+    if item.kind == "task" and item.status in FINAL:
+        if obs is not None and obs.kind == "task" and obs.task_id == item.task_id:
+            return Finding(
+                "wrong-final-status",
+                rule,
+                loc,
+                f"{item.context}: {got} where the spec says {item}",
+                i,
+            )
+        return Finding(
+            "no-final-status",
+            rule,
+            loc,
+            f"{item.context}: no final status (expected {item}, got {got})",
+            i,
+        )
+    if _missing(items, j, obs):
+        return Finding("missing-event", rule, loc, f"{item.context}: expected {item}, got {got}", i)
     return Finding("unexpected-event", rule, loc, f"{item.context}: expected {item}, got {got}", i)
 
 
@@ -204,19 +266,28 @@ def _extra(
 ) -> Finding:
     if obs.kind == "runner" and obs.status == _current_status(items, actual, i):
         return Finding(
-            "redundant-runner-status", "events", _where(spec.events.loc),
-            f"{obs.text} without a status change after the last task", i,
+            "redundant-runner-status",
+            "events",
+            _where(spec.events.loc),
+            f"{obs.text} without a status change after the last task",
+            i,
         )
     if obs.kind == "task" and any(
         o.kind == "task" and o.task_id == obs.task_id and o.status in FINAL for o in actual[:i]
     ):
         return Finding(
-            "second-final-status", "events", _where(spec.events.loc),
-            f"task {obs.task_id} got a second status after its final one: {obs.text}", i,
+            "second-final-status",
+            "events",
+            _where(spec.events.loc),
+            f"task {obs.task_id} got a second status after its final one: {obs.text}",
+            i,
         )
     return Finding(
-        "unexpected-event", "events", _where(spec.events.loc),
-        f"unexpected event after the expected trace ended: {obs.text}", i,
+        "unexpected-event",
+        "events",
+        _where(spec.events.loc),
+        f"unexpected event after the expected trace ended: {obs.text}",
+        i,
     )
 
 
@@ -232,7 +303,8 @@ def _dead(
     if item is None:
         item = next((x for x in items if x.task_id == last and x.kind != "progress"), items[0])
     task_items = [x for x in items if x.task_id == item.task_id]
-    if any(x.phase == "failure" for x in task_items):
+    raised = "ScriptedEngineError" in (run.error or "")
+    if raised and any(x.phase == "failure" for x in task_items):
         rule, loc = "on_error", _where(spec.on_error_loc)
     elif item.decision == "rejected":
         rule, loc = "events.reject", _where(item.loc)
@@ -244,7 +316,9 @@ def _dead(
         else f"the runner's loop died ({run.error})"
     )
     return Finding(
-        category, rule, loc,
+        category,
+        rule,
+        loc,
         f"{what} while handling {item.context}; the loop must report the task and keep serving "
         f"(expected next: {item})",
         len(run.events),

@@ -8,6 +8,7 @@ deleting tasks while the same rule stays broken.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Callable
 
@@ -49,7 +50,10 @@ def walks(spec: Spec, max_tasks: int = MAX_TASKS) -> st.SearchStrategy[Scenario]
             during: tuple[Send, ...] = ()
             if task == "ChatCompletion":
                 arriving = draw(
-                    st.lists(st.sampled_from(("CancelTask", "ChatCompletion", "Shutdown", "LoadModel")), max_size=2)
+                    st.lists(
+                        st.sampled_from(("CancelTask", "ChatCompletion", "Shutdown", "LoadModel")),
+                        max_size=2,
+                    )
                 )
                 assert isinstance(arriving, list)
                 during = tuple(
@@ -66,7 +70,7 @@ def walks(spec: Spec, max_tasks: int = MAX_TASKS) -> st.SearchStrategy[Scenario]
     return walk()
 
 
-class _Found(Exception):
+class _FoundError(Exception):
     """A walk broke a rule (raised so that hypothesis shrinks it)."""
 
 
@@ -111,10 +115,8 @@ def run_walks(
         outcome = run_scenario(runner, spec, named, timeout_s=timeout_s)
         if outcome.findings:
             result.failing = outcome
-            raise _Found(outcome.findings[0].message)
+            raise _FoundError(outcome.findings[0].message)
 
-    try:
+    with contextlib.suppress(_FoundError):
         one_walk()
-    except _Found:
-        pass
     return result
