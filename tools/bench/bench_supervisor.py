@@ -35,10 +35,12 @@ def _ready(supervisor: RunnerSupervisor) -> None:
         supervisor.wait_task(supervisor.submit(MAKE[name](name)), BOUND)
 
 
-def _ms(values: list[float]) -> dict[str, float]:
+def _ms(values: list[float]) -> dict[str, float | list[float]]:
     return {
+        "min_ms": round(min(values) * 1000, 2),
         "median_ms": round(statistics.median(values) * 1000, 2),
         "max_ms": round(max(values) * 1000, 2),
+        "samples_ms": [round(v * 1000, 2) for v in values],
     }
 
 
