@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Protocol, cast
@@ -48,18 +48,6 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-def _available() -> dict[str, tuple[str, str]]:
-    out: dict[str, tuple[str, str]] = {}
-    for name, (module, help_text) in COMMANDS.items():
-        try:
-            found = importlib.util.find_spec(module) is not None
-        except ModuleNotFoundError:
-            found = False
-        if found:
-            out[name] = (module, help_text)
-    return out
-
-
 def _load(module: str) -> _Command:
     return cast(_Command, importlib.import_module(module))
 
@@ -78,7 +66,11 @@ def build_parser(commands: dict[str, tuple[str, str]]) -> argparse.ArgumentParse
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    commands = _available()
+    commands = COMMANDS
+    # `--runner module:callable` and `--binding module:object` name modules of the project the
+    # command runs in, as `python -m` would find them: the working directory comes first.
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     parser = build_parser(commands)
     name = next((a for a in args_list if not a.startswith("-")), None)
     if name in commands:
