@@ -1,0 +1,89 @@
+"""``tools/bench/run.py --quick``: every benchmark runs and writes well-formed results.
+
+The quick mode is a smoke test of the harness (tiny sizes, one repetition, a temp dir); the
+measurements themselves run only under ``make bench``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN = ROOT / "tools" / "bench" / "run.py"
+BENCHMARKS = {
+    "dispatch",
+    "machine",
+    "imports",
+    "stream",
+    "check",
+    "supervisor",
+    "suites",
+    "download",
+}
+BOUND_S = 60.0
+
+
+def _metric_problems(bench: str, m: Any, names: set[str]) -> list[str]:
+    if not isinstance(m, dict):
+        return [f"{bench}: a metric is not an object"]
+    where = f"{bench}/{m.get('name')}"
+    problems = [
+        f"{where}: no string {key!r}"
+        for key in ("name", "unit", "better")
+        if not isinstance(m.get(key), str)
+    ]
+    problems += [
+        f"{where}: no number {key!r}"
+        for key in ("min", "median")
+        if not isinstance(m.get(key), int | float)
+    ]
+    if "baseline" not in m or "ratio" not in m:
+        return [*problems, f"{where}: no 'baseline' or 'ratio'"]
+    if m["baseline"] is not None:
+        if m["baseline"] not in names:
+            problems.append(f"{where}: baseline {m['baseline']!r} is not a metric of {bench}")
+        if not isinstance(m["ratio"], int | float):
+            problems.append(f"{where}: compared with {m['baseline']!r} but has no ratio")
+    return problems
+
+
+def test_quick_run_writes_every_benchmark(tmp_path: Path) -> None:
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, str(RUN), "--quick", "--out-dir", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=4 * BOUND_S,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    assert results["quick"] is True
+    assert results["machine"]["cpu"]
+    by_name = {b["name"]: b for b in results["benchmarks"]}
+    assert set(by_name) == BENCHMARKS
+    problems: list[str] = []
+    for name, bench in by_name.items():
+        if bench["status"] != "ok":
+            problems.append(f"{name}: {bench['error']}")
+            continue
+        metrics = bench["metrics"]
+        names: set[str] = {
+            m["name"] for m in metrics if isinstance(m, dict) and isinstance(m.get("name"), str)
+        }
+        for m in metrics:
+            problems += _metric_problems(name, m, names)
+        if not any(m.get("baseline") for m in metrics):
+            problems.append(f"{name}: nothing is compared with a baseline")
+    assert problems == []
+    markdown = (tmp_path / "BENCHMARKS.md").read_text(encoding="utf-8")
+    assert all(f"## {name}:" in markdown for name in BENCHMARKS)
+    assert (tmp_path / "linter_scaling.svg").read_text(encoding="utf-8").startswith("<svg")
+    assert elapsed <= BOUND_S, f"the quick run took {elapsed:.0f} s"

@@ -1,0 +1,334 @@
+"""Render BENCHMARKS.md and the linter scaling plot (SVG, written by hand) from results.json.
+
+    python tools/bench/render.py [tools/bench/results.json] [--markdown BENCHMARKS.md]
+
+The output depends on the results file only, so the committed Markdown can be checked
+against the committed results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+SVG_NAME = "linter_scaling.svg"
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+
+GPU_RECIPE = """\
+No GPU was lent to the run above, so there are no GPU figures here (none are estimated).
+The recipe that would measure the same streaming benchmark on the lent NVIDIA machine
+(`/work/shared/GPU.md` has the details; MLX 0.32.4 with `mlx-cuda-13`):
+
+1. Here, with network: `pip download --no-deps --only-binary=:all: --python-version 3.12
+   --platform manylinux_2_35_x86_64 -d .gpu/wheels mlx==0.32.4 mlx-cuda-13==0.32.4`, the same
+   for `mlx-lm` and the pure-Python packages it imports if the machine lacks them; split the
+   86 MiB CUDA wheel (`split -b 40M`) because one call carries at most 64 MiB.
+2. There: carry the parts in two calls into a folder outside the tree, `cat` them back into
+   the wheel, `pip install --no-index --no-deps --target "$SITE"` and check that
+   `mx.default_device()` is `Device(gpu, 0)`.
+3. Run `PYTHONPATH="$SITE:src:generated" python3 tools/bench/bench_stream.py --out
+   "$OUT/stream.json"` and fold the JSON into `results.json` as a `stream-gpu` entry.
+"""
+
+
+def _num(value: object) -> str:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return "—"
+    v = float(value)
+    if v == 0:
+        return "0"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    if abs(v) >= 100:
+        return f"{v:.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    if abs(v) >= 1:
+        return f"{v:.2f}"
+    return f"{v:.3g}"
+
+
+def _ratio(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, int | float) else "—"
+
+
+def _target(m: dict[str, Any]) -> str:
+    t = m.get("target")
+    return f"{'≤' if t['op'] == '<=' else '≥'} {t['value']:g}" if t else "—"
+
+
+def _met(m: dict[str, Any]) -> str:
+    met = m.get("met")
+    return "—" if met is None else ("yes" if met else "**no**")
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def metric_table(bench: dict[str, Any]) -> list[str]:
+    lines = [
+        "| metric | unit | min | median | baseline | ratio (median) | ratio (best) | target "
+        "| met? |",
+        "|---|---|---:|---:|---|---:|---:|---|---|",
+    ]
+    for m in bench["metrics"]:
+        base = m["baseline"]
+        name = _cell(m["name"]) + (f" ({_cell(m['note'])})" if m.get("note") else "")
+        lines.append(
+            f"| {name} | {m['unit']} | {_num(m['min'])} | {_num(m['median'])} | "
+            f"{_cell(base) if base else '*baseline*'} | {_ratio(m['ratio'])} | "
+            f"{_ratio(m['ratio_best'])} | {_target(m)} | {_met(m)} |"
+        )
+    return lines
+
+
+def _details(bench: dict[str, Any]) -> list[str]:
+    d = bench.get("details") or {}
+    out: list[str] = []
+    name = bench["name"]
+    if name == "machine" and "profile" in d:
+        p = d["profile"]
+        shares = ", ".join(f"{k} {v:.0%}" for k, v in p["own_time_share_by_place"].items())
+        out += [
+            f"Where one dispatch spends its time (cProfile, {p['dispatches']:,} dispatches; "
+            f"own time by place): {shares}.",
+            "",
+            "| function | place | calls per dispatch | own time | cumulative |",
+            "|---|---|---:|---:|---:|",
+        ]
+        for row in p["top_functions"]:
+            if row["own_share"] < 0.005:
+                continue
+            out.append(
+                f"| `{_cell(row['function'])}` | {row['group']} | {row['calls_per_dispatch']:g} "
+                f"| {row['own_share']:.1%} | {row['cumulative_share']:.1%} |"
+            )
+        out.append("")
+    if name == "imports":
+        for label, info in d.items():
+            slow = ", ".join(
+                f"`{r['module']}` {r['us'] / 1000:.0f} ms" for r in info["slowest_cumulative_us"]
+            )
+            out.append(f"- `{label}`: {info['modules']} modules; slowest (cumulative): {slow}.")
+        out.append("")
+    if name == "stream" and "sides" in d:
+        out.append("Decode rate from the median gap between consecutive tokens (all runs):")
+        out.append("")
+        for side, info in d["sides"].items():
+            out.append(
+                f"- {side}: {_num(info['decode_tok_s_from_median_gap'])} tok/s "
+                f"({', '.join(map(str, info['tokens']))} tokens per run)"
+            )
+        out.append("")
+    if name == "check" and d.get("scaling"):
+        out += [f"![linter scaling, log-log](tools/bench/{SVG_NAME})", ""]
+    if name == "suites":
+        conf = d.get("conformance", {})
+        if conf.get("measured") is False:
+            out += [f"Conformance run: not measured ({conf.get('reason')}).", ""]
+    return out
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
+    benches = results["benchmarks"]
+    lines = [
+        "# Benchmarks",
+        "",
+        "<!-- Rendered by tools/bench/render.py from tools/bench/results.json; do not edit. -->",
+        "",
+        "Every figure is compared with a baseline measured in the same run, on the same "
+        "machine, so the ratios carry over between machines better than the absolute "
+        "numbers do. Each benchmark runs several repetitions (interleaved where two sides "
+        "compete) and reports the minimum and the median; *ratio (median)* is the median over "
+        "the baseline's median, *ratio (best)* the best run over the baseline's best run (the "
+        "minimum for times, the maximum for rates). A target bounds the median ratio.",
+        "",
+        f"Run of {m['date']} at commit `{m['commit']}`"
+        + (f"; the full run took {results['wall_s']:.0f} s." if results.get("wall_s") else "."),
+        "",
+        *(
+            ["**Quick smoke run: tiny sizes, not a measurement.**", ""]
+            if results.get("quick")
+            else []
+        ),
+        "## How to reproduce",
+        "",
+        "```",
+        "make bench                                   # every benchmark, then this file",
+        "python tools/bench/run.py --only dispatch    # re-measure one, keep the others",
+        "python tools/bench/run.py --quick            # smoke run into a temp dir (the test)",
+        "python tools/bench/render.py                 # re-render this file from results.json",
+        "```",
+        "",
+        "Each benchmark is a script under `tools/bench/` that can run alone (`--help`); the "
+        "command of each is listed with its table. Raw JSON and logs go to `tools/bench/out/`.",
+        "",
+        "## Machine",
+        "",
+        f"- CPU: {m['cpu']}, {m['cores']} cores"
+        + (f" ({m['cores_usable']} usable)" if m.get("cores_usable") else "")
+        + "; shared with other work, so expect noise",
+        f"- RAM: {m['ram_gib']} GiB",
+        f"- OS: {m['os']} (kernel {m['kernel']}, {m['arch']})",
+        f"- Python {m['python']}; {versions}",
+        f"- GPU: {m['gpu'] or 'none (MLX runs on the CPU)'}",
+        "",
+        "## Targets",
+        "",
+        "| benchmark | metric | ratio (median) | ratio (best) | target | met? |",
+        "|---|---|---:|---:|---|---|",
+    ]
+    for b in benches:
+        for metric in b["metrics"]:
+            if metric.get("target"):
+                lines.append(
+                    f"| {b['name']} | {_cell(metric['name'])} vs {_cell(metric['baseline'])} | "
+                    f"{_ratio(metric['ratio'])} | {_ratio(metric['ratio_best'])} | "
+                    f"{_target(metric)} | {_met(metric)} |"
+                )
+    failed = [b for b in benches if b.get("status") != "ok"]
+    for b in failed:
+        lines.append(
+            f"| {b['name']} | did not run: {_cell(b.get('error') or '?')} | — | — | — | — |"
+        )
+    lines.append("")
+    for b in benches:
+        lines += [f"## {b['name']}: {b['title']}", ""]
+        lines += [f"`{b['command']}` ({b['wall_s']:.0f} s, {b.get('date', '')})", ""]
+        if b.get("status") != "ok":
+            lines += [f"**Did not run**: {b.get('error')}.", ""]
+            continue
+        lines += metric_table(b)
+        lines.append("")
+        lines += [f"- {note}" for note in b.get("notes", [])]
+        if b.get("notes"):
+            lines.append("")
+        lines += _details(b)
+    missed = [(b, x) for b in benches for x in b["metrics"] if x.get("met") is False]
+    lines += ["## Missed targets", ""]
+    if not missed:
+        lines += ["None in this run.", ""]
+    for b, x in missed:
+        why = x.get("if_missed") or "not analysed yet."
+        lines += [
+            f"- **{b['name']} / {x['name']}**: ratio {_ratio(x['ratio'])} against a target of "
+            f"{_target(x)}. {why}",
+        ]
+    if missed:
+        lines.append("")
+    lines += ["## GPU", "", GPU_RECIPE]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+# -- the plot ----------------------------------------------------------------------------------
+
+W, H, LEFT, RIGHT, TOP, BOTTOM = 520, 320, 70, 20, 30, 50
+
+
+def _decades(lo: float, hi: float) -> tuple[int, int]:
+    return math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+
+
+def _label_states(exp: int) -> str:
+    return f"{10**exp:,}"
+
+
+def _label_seconds(exp: int) -> str:
+    s = 10.0**exp
+    return f"{s * 1000:g} ms" if s < 1 else f"{s:g} s"
+
+
+def render_svg(results: dict[str, Any]) -> str | None:
+    """The linter's scaling curve, log-log; ``None`` when there are no scaling results."""
+    check = next((b for b in results["benchmarks"] if b["name"] == "check"), None)
+    rows = (check or {}).get("details", {}).get("scaling") or []
+    if len(rows) < 2:
+        return None
+    xs = [float(r["states"]) for r in rows]
+    med = [float(r["median_s"]) for r in rows]
+    mins = [float(r["min_s"]) for r in rows]
+    x0, x1 = _decades(min(xs), max(xs))
+    y0, y1 = _decades(min(mins), max(med))
+    if x1 == x0:
+        x1 += 1
+    if y1 == y0:
+        y1 += 1
+    pw, ph = W - LEFT - RIGHT, H - TOP - BOTTOM
+
+    def px(x: float) -> float:
+        return LEFT + (math.log10(x) - x0) / (x1 - x0) * pw
+
+    def py(y: float) -> float:
+        return TOP + ph - (math.log10(y) - y0) / (y1 - y0) * ph
+
+    slope = check["details"].get("loglog_slope") if check else None
+    title = "exo-spec lint time vs spec size (log-log)"
+    if isinstance(slope, int | float):
+        title += f", slope {slope:.2f}"
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" '
+        f'viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="11">',
+        f'<rect width="{W}" height="{H}" fill="white"/>',
+        f'<text x="{W / 2:.0f}" y="18" text-anchor="middle" font-size="13">{title}</text>',
+    ]
+    for e in range(x0, x1 + 1):
+        x = px(10.0**e)
+        out.append(f'<line x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{TOP + ph}" stroke="#ddd"/>')
+        out.append(
+            f'<text x="{x:.1f}" y="{TOP + ph + 16}" text-anchor="middle">{_label_states(e)}</text>'
+        )
+    for e in range(y0, y1 + 1):
+        y = py(10.0**e)
+        out.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{LEFT + pw}" y2="{y:.1f}" stroke="#ddd"/>')
+        out.append(
+            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{_label_seconds(e)}</text>'
+        )
+    out.append(f'<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>')
+    points = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in zip(xs, med, strict=True))
+    out.append(f'<polyline points="{points}" fill="none" stroke="#1f77b4" stroke-width="2"/>')
+    for x, y, lo in zip(xs, med, mins, strict=True):
+        out.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3.5" fill="#1f77b4"/>')
+        out.append(
+            f'<circle cx="{px(x):.1f}" cy="{py(lo):.1f}" r="3.5" fill="none" stroke="#ff7f0e"/>'
+        )
+    out += [
+        f'<text x="{LEFT + pw / 2:.0f}" y="{H - 10}" text-anchor="middle">states in the spec</text>',
+        f'<text x="16" y="{TOP + ph / 2:.0f}" text-anchor="middle" '
+        f'transform="rotate(-90 16 {TOP + ph / 2:.0f})">seconds per lint</text>',
+        f'<circle cx="{LEFT + 12}" cy="{TOP + 12}" r="3.5" fill="#1f77b4"/>',
+        f'<text x="{LEFT + 20}" y="{TOP + 16}">median</text>',
+        f'<circle cx="{LEFT + 72}" cy="{TOP + 12}" r="3.5" fill="none" stroke="#ff7f0e"/>',
+        f'<text x="{LEFT + 80}" y="{TOP + 16}">min</text>',
+        "</svg>",
+    ]
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", type=Path, nargs="?", default=HERE / "results.json")
+    parser.add_argument("--markdown", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument("--svg", type=Path, default=HERE / SVG_NAME)
+    args = parser.parse_args(argv)
+    try:
+        results = json.loads(args.results.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"{args.results}: cannot read results: {exc}", file=sys.stderr)
+        return 2
+    args.markdown.write_text(render_markdown(results), encoding="utf-8")
+    svg = render_svg(results)
+    if svg is not None:
+        args.svg.write_text(svg, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
