@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from exo_spec.conformance.engine import EngineScript, ScriptedEngine
 from exo_spec.model import Accepted, step
 from exo_spec.runtime import runner as runner_module
 from exo_spec.runtime.engine_protocol import ChatMessage, ChatRequest, GroupPeer, ModelRef
@@ -33,8 +34,6 @@ from exo_spec.runtime.wire import (
 )
 from exo_spec.spec import Spec
 from exo_spec_generated.runner_machine import RunnerState
-
-from .fakes import ScriptedEngine
 
 MODEL = ModelRef("exo-spec/tiny-kjv")
 REQUEST = ChatRequest((ChatMessage("user", "In the beginning"),))
@@ -70,7 +69,7 @@ def test_exo_trace_event_by_event() -> None:
         "TaskStatusUpdated(d, Running)",
         "RunnerStatusUpdated(RunnerDownloading)",
         "TaskAcknowledged(d)",
-        "DownloadProgress(d, 0/2 files, 0.0 MB of 0.0 MB)",
+        "DownloadProgress(d, 1/2 files, 0.0 MB of 0.0 MB)",
         "DownloadProgress(d, 2/2 files, 0.0 MB of 0.0 MB)",
         "TaskStatusUpdated(d, Complete)",
         "RunnerStatusUpdated(RunnerIdle)",
@@ -130,7 +129,7 @@ def test_illegal_task_is_rejected_and_the_loop_goes_on() -> None:
 
 
 def test_action_error_fails_the_task_and_the_runner_recovers() -> None:
-    engine = ScriptedEngine(fail={"load": "out of memory"})
+    engine = ScriptedEngine(EngineScript(raises={"load": "out of memory"}))
     tasks: list[Task] = [LoadModel(TaskId("l")), DownloadModel(TaskId("d"), MODEL)]
     events = trace(tasks, engine)
     assert events[:6] == [
@@ -163,7 +162,7 @@ def test_chat_completion_while_running_is_deferred_not_lost() -> None:
 
 
 def test_cancel_stops_generation_between_tokens_and_both_tasks_end() -> None:
-    engine = ScriptedEngine(tokens=("a", "b", "c", "d"))
+    engine = ScriptedEngine(EngineScript(tokens=("a", "b", "c", "d")))
     tasks = lifecycle()
     tasks.insert(4, CancelTask(TaskId("x"), TaskId("c")))
     events = trace(tasks, engine)
@@ -234,12 +233,12 @@ def test_engine_is_reached_only_through_the_machine(runner_spec: Spec) -> None:
     probes = 0
     for state, prefix in walk_to.items():
         for weights in (False, True):
-            engine = ScriptedEngine(fail={"load": "boom"} if state is RunnerState.failed else None)
+            fail_first_load = {"load": ("fail",)} if state is RunnerState.failed else {}
+            engine = ScriptedEngine(EngineScript(outcomes=fail_first_load))
             runner = Runner(context(), engine, lambda _: None)
             for task in prefix:
                 runner.handle(task)
             assert runner.state == state
-            engine.fail.clear()
             engine.weights = weights
             engine.calls.clear()
             guards = {"has_group": False, "weights_present": weights}
@@ -268,9 +267,9 @@ def test_only_the_load_action_calls_engine_load() -> None:
     assert callers == ["load"]
 
 
-@pytest.mark.parametrize("bad", ["download", "connect", "warmup", "generate", "close"])
+@pytest.mark.parametrize("bad", ["download", "connect", "warmup", "generate", "shutdown"])
 def test_any_action_error_leaves_the_loop_serving(bad: str) -> None:
-    engine = ScriptedEngine(fail={bad: f"{bad} broke"})
+    engine = ScriptedEngine(EngineScript(raises={bad: f"{bad} broke"}))
     tasks: list[Task] = [
         ConnectToGroup(TaskId("g")),
         DownloadModel(TaskId("d"), MODEL),
