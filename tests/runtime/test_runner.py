@@ -6,6 +6,7 @@ import ast
 import inspect
 import itertools
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -233,8 +234,10 @@ def test_engine_is_reached_only_through_the_machine(runner_spec: Spec) -> None:
     probes = 0
     for state, prefix in walk_to.items():
         for weights in (False, True):
-            fail_first_load = {"load": ("fail",)} if state is RunnerState.failed else {}
-            engine = ScriptedEngine(EngineScript(outcomes=fail_first_load))
+            first_load: tuple[Literal["fail"], ...] = (
+                ("fail",) if state is RunnerState.failed else ()
+            )
+            engine = ScriptedEngine(EngineScript(outcomes={"load": first_load}))
             runner = Runner(context(), engine, lambda _: None)
             for task in prefix:
                 runner.handle(task)
