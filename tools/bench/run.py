@@ -202,7 +202,23 @@ NAMES = tuple(b.name for b in BENCHES)
 
 # Why a target was missed and what would fix it, by (benchmark, metric); shown only when the
 # stored result misses its target.
-MISSED: dict[tuple[str, str], str] = {}
+MISSED: dict[tuple[str, str], str] = {
+    ("stream", "RunnerSupervisor (subprocess) tok/s"): (
+        "Reason: every token crosses the process boundary as its own message (the child "
+        "unstructures and JSON-encodes a ChunkGenerated, the supervisor's watcher thread "
+        "decodes, restructures, updates the mirror and fans out, and the subscriber thread "
+        "wakes), so three threads in two processes share 2 cores per token where the other "
+        "sides use one; the decode rate from the median inter-token gap drops the same way, so "
+        "the cost is per token, not per request. The supervisor benchmark's channel "
+        "throughput (about 7,000 events/s with the scripted engine, roughly 140 µs of CPU per "
+        "event) accounts for only part of it: the rest is contention on a shared 2-core "
+        "machine under a load average near 5, which the median run sees and the best run "
+        "sees less. Fix: send chunks in batches (drain what the engine has produced into one "
+        "message of several tokens, flushed at least every few ms) and decode chunk messages "
+        "on a path that skips the full cattrs structuring; re-measure on a machine with idle "
+        "cores before taking the ratio as the product's."
+    ),
+}
 
 
 def python() -> str:
@@ -255,11 +271,16 @@ def run_one(bench: Bench, quick: bool, out_dir: Path, timeout: float) -> Result:
     entry["error"] = error
     entry["command"] = " ".join(shown)
     entry["wall_s"] = round(wall, 2)
-    for m in entry["metrics"]:
-        why = MISSED.get((bench.name, m["name"]))
-        if why and m.get("met") is False:
-            m["if_missed"] = why
     return entry
+
+
+def explain(entry: Result) -> None:
+    """Attach the known reason (and fix) to each of ``entry``'s missed targets."""
+    for m in entry["metrics"]:
+        m.pop("if_missed", None)
+        why = MISSED.get((entry["name"], m["name"]))
+        if m.get("met") is False:
+            m["if_missed"] = why or "not analysed yet."
 
 
 # -- the machine -------------------------------------------------------------------------------
@@ -308,6 +329,25 @@ def machine() -> dict[str, Any]:
     }
 
 
+def write_all(results: dict[str, Any], results_path: Path, markdown: Path, svg_path: Path) -> None:
+    text = json.dumps(results, indent=2, ensure_ascii=False) + "\n"
+    results_path.write_text(text, encoding="utf-8")
+    markdown.write_text(render_markdown(results), encoding="utf-8")
+    svg = render_svg(results)
+    if svg is not None:
+        svg_path.write_text(svg, encoding="utf-8")
+
+
+def rerender() -> int:
+    """Refresh the missed-target explanations in results.json and render it again."""
+    results = json.loads(RESULTS.read_text(encoding="utf-8"))
+    for entry in results["benchmarks"]:
+        explain(entry)
+    write_all(results, RESULTS, MARKDOWN, HERE / SVG_NAME)
+    print(f"rendered {MARKDOWN} from {RESULTS}")
+    return 0
+
+
 # -- the run -----------------------------------------------------------------------------------
 
 
@@ -324,7 +364,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--jobs", type=int, help="benchmarks at once (default 1; 2 with --quick)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per benchmark")
+    parser.add_argument(
+        "--render-only", action="store_true", help="re-render the stored results, measure nothing"
+    )
     args = parser.parse_args(argv)
+    if args.render_only:
+        return rerender()
     temp = tempfile.mkdtemp(prefix="exo-bench-") if args.quick else None
     out_dir: Path = args.out_dir or (Path(temp) if temp else HERE / "out")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -356,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     for entry in fresh.values():
         entry["date"] = here["date"]
     stored.update(fresh)
+    for entry in stored.values():
+        explain(entry)
     results = {
         "schema": 1,
         "quick": args.quick,
@@ -364,13 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         "last_run": {"only": args.only or list(NAMES), "wall_s": round(wall, 1)},
         "benchmarks": [stored[n] for n in NAMES if n in stored],
     }
-    results_path.write_text(
-        json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    markdown_path.write_text(render_markdown(results), encoding="utf-8")
-    svg = render_svg(results)
-    if svg is not None:
-        svg_path.write_text(svg, encoding="utf-8")
+    write_all(results, results_path, markdown_path, svg_path)
     print(f"{len(fresh)} benchmarks in {wall:.1f} s; wrote {results_path}, {markdown_path}")
     return 0 if all(e["status"] == "ok" for e in fresh.values()) else 1
 
