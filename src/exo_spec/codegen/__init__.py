@@ -9,8 +9,17 @@ from exo_spec.codegen.generate import (
     GenerateResult,
     check_generated,
     generate,
+    quick_check_generated,
     render,
     spec_problems,
 )
 
-__all__ = ["PACKAGE", "GenerateResult", "check_generated", "generate", "render", "spec_problems"]
+__all__ = [
+    "PACKAGE",
+    "GenerateResult",
+    "check_generated",
+    "generate",
+    "quick_check_generated",
+    "render",
+    "spec_problems",
+]

@@ -22,7 +22,15 @@ from exo_spec.spec.diagnostics import Diagnostic, Loc
 from exo_spec.spec.loader import load_spec
 from exo_spec.spec.types import Spec
 
-__all__ = ["PACKAGE", "GenerateResult", "check_generated", "generate", "render", "spec_problems"]
+__all__ = [
+    "PACKAGE",
+    "GenerateResult",
+    "check_generated",
+    "generate",
+    "quick_check_generated",
+    "render",
+    "spec_problems",
+]
 
 PACKAGE = "exo_spec_generated"
 """The importable package the machine is written into: ``<out>/exo_spec_generated/``."""
@@ -134,6 +142,73 @@ def stale_files(spec: Spec, out_dir: Path) -> Iterator[tuple[str, str, str | Non
             yield name, text, actual
 
 
+def _stale(spec: Spec, out_dir: Path, name: str, why: str) -> Diagnostic:
+    shown = (out_dir / name).as_posix()
+    return Diagnostic(
+        "EXS301",
+        f"generated file {shown} {why}; regenerate it with "
+        f"exo-spec generate --spec {spec.path} --out {out_dir.as_posix()}",
+        Loc(spec.path, 1, 1),
+    )
+
+
+def quick_check_generated(
+    spec_path: Path, out_dir: Path, *, explicit: bool = True
+) -> list[Diagnostic]:
+    """The linter's freshness check, cheap enough for every ``exo-spec check`` run.
+
+    The machine module and the package ``__init__`` (fast to render) are compared byte for
+    byte with what the generator writes now; every other file generated from this spec (its
+    header names the spec) must carry the spec's current sha256 and this generator's version.
+    ``exo-spec generate --check`` re-renders everything and shows the diff. Without
+    ``explicit``, a directory that holds no machine for this spec is some other spec's output,
+    and there is nothing to check.
+    """
+    loaded = load_spec(spec_path)
+    spec = loaded.spec
+    if spec is None or loaded.diagnostics:
+        return []  # the linter reports the spec's own problems
+    machine = f"{PACKAGE}/{machine_module_name(spec)}.py"
+    if not (out_dir / machine).is_file() and not explicit:
+        return []
+    out: list[Diagnostic] = []
+    exact = {f"{PACKAGE}/__init__.py": _package_init(spec), machine: render_machine(spec)}
+    for name, text in exact.items():
+        try:
+            actual: str | None = (out_dir / name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            actual = None
+        if actual != text:
+            out.append(_stale(spec, out_dir, name, "is missing" if actual is None else "is stale"))
+    first, sha_line = header_lines(spec)[:2]
+    origin = first.split(" DO NOT EDIT")[0].split(" from ", 1)[1]
+    docs = f"{spec.machine}.md"
+    if not (out_dir / docs).is_file():
+        out.append(_stale(spec, out_dir, docs, "is missing"))
+    for path in sorted(p for p in out_dir.rglob("*") if p.suffix in (".py", ".md")):
+        name = path.relative_to(out_dir).as_posix()
+        if name in exact or "__pycache__" in name:
+            continue
+        try:
+            head = path.read_text(encoding="utf-8").splitlines()[:6]
+        except (OSError, UnicodeDecodeError):
+            continue
+        ours = [line for line in head if f" from {origin}. DO NOT EDIT." in line]
+        if ours and (
+            ours[0].strip("# ") != first.strip("# ")
+            or not any(sha_line.strip("# ") == h.strip("# ") for h in head)
+        ):
+            out.append(
+                _stale(
+                    spec,
+                    out_dir,
+                    name,
+                    "was generated from another version of the spec or of exo-spec",
+                )
+            )
+    return out
+
+
 def check_generated(spec_path: Path, out_dir: Path) -> list[Diagnostic]:
     """An EXS301 diagnostic per generated file that is stale or missing (none when fresh).
 
@@ -142,16 +217,7 @@ def check_generated(spec_path: Path, out_dir: Path) -> list[Diagnostic]:
     spec, problems = _load(spec_path)
     if spec is None:
         return problems
-    out: list[Diagnostic] = []
-    for name, _, actual in stale_files(spec, out_dir):
-        shown = (out_dir / name).as_posix()
-        why = "is missing" if actual is None else "is stale"
-        out.append(
-            Diagnostic(
-                "EXS301",
-                f"generated file {shown} {why}; regenerate it with "
-                f"exo-spec generate --spec {spec.path} --out {out_dir.as_posix()}",
-                Loc(spec.path, 1, 1),
-            )
-        )
-    return out
+    return [
+        _stale(spec, out_dir, name, "is missing" if actual is None else "is stale")
+        for name, _, actual in stale_files(spec, out_dir)
+    ]
