@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -42,12 +42,11 @@ def test_output_is_identical_across_hash_seeds() -> None:
     assert len(digests) == 1
 
 
-def test_generation_is_fast_and_has_no_timestamp() -> None:
+def test_generated_header_has_no_timestamp() -> None:
     spec = load_spec("spec/runner.yaml").spec
     assert spec is not None
-    start = time.perf_counter()
     files = render(spec)
-    assert time.perf_counter() - start < 1.0
+    assert not re.search(r"\b20\d\d-\d\d-\d\d\b", "".join(files.values()))
     machine = files["exo_spec_generated/runner_machine.py"]
     assert "DO NOT EDIT" in machine
     assert "@generated" in machine
@@ -90,18 +89,21 @@ def test_task_colliding_with_machine_attribute_is_refused(tmp_path: Path) -> Non
 
 
 def test_check_detects_drift(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A copy of the project (spec/ beside generated/) is fresh until a generated file changes."""
     out = tmp_path / "generated"
     shutil.copytree(ROOT / "generated", out, ignore=shutil.ignore_patterns("__pycache__"))
-    assert main(["generate", "--spec", "spec/runner.yaml", "--out", str(out), "--check"]) == 0
+    shutil.copytree(ROOT / "spec", tmp_path / "spec")
+    spec = str(tmp_path / "spec" / "runner.yaml")
+    assert main(["generate", "--spec", spec, "--out", str(out), "--check"]) == 0
     machine = out / "exo_spec_generated" / "runner_machine.py"
     machine.write_text(machine.read_text().replace("emit_initial: bool = True", "emit_initial=0"))
     capsys.readouterr()
-    assert main(["generate", "--spec", "spec/runner.yaml", "--out", str(out), "--check"]) == 1
+    assert main(["generate", "--spec", spec, "--out", str(out), "--check"]) == 1
     captured = capsys.readouterr()
     assert "-        emit_initial=0" in captured.out
     assert "+        emit_initial: bool = True," in captured.out
     assert "stale" in captured.err
-    stale = check_generated(Path("spec/runner.yaml"), out)
+    stale = check_generated(Path(spec), out)
     assert [d.code for d in stale] == ["EXS301"]
 
 

@@ -8,10 +8,12 @@ contracts the generated module could not honour) and then writes only what chang
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import cast
 
+import attrs
 from attrs import frozen
 
 from exo_spec.codegen.docs_gen import render_docs
@@ -27,6 +29,7 @@ __all__ = [
     "GenerateResult",
     "check_generated",
     "generate",
+    "load_for_generation",
     "quick_check_generated",
     "render",
     "spec_problems",
@@ -103,17 +106,29 @@ def _package_init(spec: Spec) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _load(spec_path: Path) -> tuple[Spec | None, list[Diagnostic]]:
+def _as_generated(spec: Spec, spec_path: Path, out_dir: Path) -> Spec:
+    """The spec as generated files name it: its path relative to the project root (the folder
+    holding the output directory), so the output does not depend on how the path was typed."""
+    root = out_dir.resolve().parent
+    try:
+        shown = spec_path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        shown = Path(os.path.relpath(spec_path.resolve(), root)).as_posix()
+    return attrs.evolve(spec, path=shown)
+
+
+def load_for_generation(spec_path: Path, out_dir: Path) -> tuple[Spec | None, list[Diagnostic]]:
     loaded = load_spec(spec_path)
     if loaded.spec is None or loaded.diagnostics:
         return None, list(loaded.diagnostics)
     problems = spec_problems(loaded.spec)
-    return (None if problems else loaded.spec), problems
+    """The spec ready to render into ``out_dir`` (None, with the reasons, when it cannot be)."""
+    return (None if problems else _as_generated(loaded.spec, spec_path, out_dir)), problems
 
 
 def generate(spec_path: Path, out_dir: Path) -> GenerateResult:
     """Render ``spec_path`` into ``out_dir``; nothing is written when the spec has errors."""
-    spec, problems = _load(spec_path)
+    spec, problems = load_for_generation(spec_path, out_dir)
     if spec is None:
         return GenerateResult((), (), tuple(problems))
     written: list[Path] = []
@@ -142,13 +157,13 @@ def stale_files(spec: Spec, out_dir: Path) -> Iterator[tuple[str, str, str | Non
             yield name, text, actual
 
 
-def _stale(spec: Spec, out_dir: Path, name: str, why: str) -> Diagnostic:
+def _stale(spec_path: Path, out_dir: Path, name: str, why: str) -> Diagnostic:
     shown = (out_dir / name).as_posix()
     return Diagnostic(
         "EXS301",
         f"generated file {shown} {why}; regenerate it with "
-        f"exo-spec generate --spec {spec.path} --out {out_dir.as_posix()}",
-        Loc(spec.path, 1, 1),
+        f"exo-spec generate --spec {spec_path.as_posix()} --out {out_dir.as_posix()}",
+        Loc(str(spec_path), 1, 1),
     )
 
 
@@ -165,9 +180,9 @@ def quick_check_generated(
     and there is nothing to check.
     """
     loaded = load_spec(spec_path)
-    spec = loaded.spec
-    if spec is None or loaded.diagnostics:
+    if loaded.spec is None or loaded.diagnostics:
         return []  # the linter reports the spec's own problems
+    spec = _as_generated(loaded.spec, spec_path, out_dir)
     machine = f"{PACKAGE}/{machine_module_name(spec)}.py"
     if not (out_dir / machine).is_file() and not explicit:
         return []
@@ -179,12 +194,14 @@ def quick_check_generated(
         except (OSError, UnicodeDecodeError):
             actual = None
         if actual != text:
-            out.append(_stale(spec, out_dir, name, "is missing" if actual is None else "is stale"))
+            out.append(
+                _stale(spec_path, out_dir, name, "is missing" if actual is None else "is stale")
+            )
     first, sha_line = header_lines(spec)[:2]
     origin = first.split(" DO NOT EDIT")[0].split(" from ", 1)[1]
     docs = f"{spec.machine}.md"
     if not (out_dir / docs).is_file():
-        out.append(_stale(spec, out_dir, docs, "is missing"))
+        out.append(_stale(spec_path, out_dir, docs, "is missing"))
     for path in sorted(p for p in out_dir.rglob("*") if p.suffix in (".py", ".md")):
         name = path.relative_to(out_dir).as_posix()
         if name in exact or "__pycache__" in name:
@@ -200,7 +217,7 @@ def quick_check_generated(
         ):
             out.append(
                 _stale(
-                    spec,
+                    spec_path,
                     out_dir,
                     name,
                     "was generated from another version of the spec or of exo-spec",
@@ -214,10 +231,10 @@ def check_generated(spec_path: Path, out_dir: Path) -> list[Diagnostic]:
 
     A spec that cannot be generated reports its own errors instead.
     """
-    spec, problems = _load(spec_path)
+    spec, problems = load_for_generation(spec_path, out_dir)
     if spec is None:
         return problems
     return [
-        _stale(spec, out_dir, name, "is missing" if actual is None else "is stale")
+        _stale(spec_path, out_dir, name, "is missing" if actual is None else "is stale")
         for name, _, actual in stale_files(spec, out_dir)
     ]

@@ -28,7 +28,18 @@ _USAGE = 2
 
 
 def _codes(text: str) -> list[str]:
-    return [code.strip().upper() for code in text.split(",") if code.strip()]
+    """Codes or prefixes; one that matches no rule is a usage error (a typo must not silence
+    the linter)."""
+    from exo_spec.check.registry import RULES
+
+    codes = [code.strip().upper() for code in text.split(",") if code.strip()]
+    unknown = [c for c in codes if not any(known.startswith(c) for known in RULES)]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"no rule code starts with {', '.join(unknown)}; see `exo-spec rules` "
+            "(codes like EXS208, or prefixes like EXS2)"
+        )
+    return codes
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

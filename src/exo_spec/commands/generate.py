@@ -12,9 +12,8 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from exo_spec.codegen.generate import generate, spec_problems, stale_files
+from exo_spec.codegen.generate import generate, load_for_generation, stale_files
 from exo_spec.spec.diagnostics import Diagnostic
-from exo_spec.spec.loader import load_spec
 
 __all__ = ["add_arguments", "run"]
 
@@ -40,7 +39,16 @@ def run(args: argparse.Namespace) -> int:
     spec_path: Path = args.spec
     out: Path = args.out
     if not args.check:
-        result = generate(spec_path, out)
+        try:
+            result = generate(spec_path, out)
+        except OSError as exc:
+            where = exc.filename or out
+            reason = exc.strerror or type(exc).__name__
+            sys.stderr.write(
+                f"exo-spec generate: cannot write {where}: {reason}; "
+                "choose an --out directory you can write to\n"
+            )
+            return 2
         for diagnostic in result.diagnostics:
             sys.stderr.write(f"{diagnostic}\n")
         if not result.ok:
@@ -52,16 +60,13 @@ def run(args: argparse.Namespace) -> int:
             f"{len(result.written)} written, {len(result.unchanged)} unchanged in {out.as_posix()}\n"
         )
         return 0
-    loaded = load_spec(spec_path)
-    problems = list(loaded.diagnostics) or (
-        spec_problems(loaded.spec) if loaded.spec is not None else []
-    )
-    if loaded.spec is None or problems:
+    spec, problems = load_for_generation(spec_path, out)
+    if spec is None:
         for diagnostic in problems:
             sys.stderr.write(f"{diagnostic}\n")
         return 2 if _unreadable(problems) else 1
     stale = 0
-    for name, expected, actual in stale_files(loaded.spec, out):
+    for name, expected, actual in stale_files(spec, out):
         stale += 1
         shown = (out / name).as_posix()
         sys.stdout.writelines(
