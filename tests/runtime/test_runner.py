@@ -286,3 +286,12 @@ def test_any_action_error_leaves_the_loop_serving(bad: str) -> None:
     assert events[-1].startswith(
         ("RunnerStatusUpdated(RunnerShutdown)", "RunnerStatusUpdated(RunnerFailed")
     )
+
+
+def test_cancel_cannot_drop_a_queued_shutdown() -> None:
+    tasks = lifecycle()  # ..., c, s: the Shutdown is queued behind the generation
+    tasks.insert(5, CancelTask(TaskId("x"), TaskId("s")))
+    events = trace(tasks)
+    assert "TaskStatusUpdated(x, Complete)" in events
+    assert "TaskStatusUpdated(s, Cancelled)" not in events
+    assert events[-1] == "RunnerStatusUpdated(RunnerShutdown)"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from loguru import logger
 
@@ -119,7 +119,7 @@ class _Bindings:
     # -- actions ------------------------------------------------------------------------------
 
     def download(self, task: object) -> Cancelled | None:
-        assert isinstance(task, DownloadModel)
+        task = _expect(task, DownloadModel)
         task_id = task.task_id
 
         def progress(value: DownloadProgress) -> None:
@@ -144,12 +144,10 @@ class _Bindings:
         return None
 
     def generate(self, task: object) -> Cancelled | None:
-        assert isinstance(task, ChatCompletion)
-        return self._runner._generate(task)
+        return self._runner._generate(_expect(task, ChatCompletion))
 
     def cancel(self, task: object) -> Cancelled | None:
-        assert isinstance(task, CancelTask)
-        self._runner._cancel(task)
+        self._runner._cancel(_expect(task, CancelTask))
         return None
 
     def shutdown(self, task: object) -> Cancelled | None:
@@ -166,6 +164,16 @@ class _Bindings:
 
     def acknowledged(self, task: object) -> None:
         self._emit(TaskAcknowledged(_task_id(task)))
+
+
+_T = TypeVar("_T")
+
+
+def _expect(task: object, kind: type[_T]) -> _T:
+    """The machine hands each action the task that triggered it; anything else is a bug."""
+    if not isinstance(task, kind):
+        raise TypeError(f"action for {kind.__name__} was given a {type(task).__name__}")
+    return task
 
 
 def _task_id(task: object) -> TaskId:
@@ -263,11 +271,14 @@ class Runner:
             self._cancel_requested = True
             return
         for queued in self._deferred:
-            if queued.task_id == target:
+            # only a queued generation can be cancelled: a queued Shutdown always runs
+            if queued.task_id == target and isinstance(queued, ChatCompletion):
                 self._deferred.remove(queued)
                 self._emit(TaskStatusUpdated(target, "Cancelled", None))
                 return
-        self._log.bind(task_id=task.task_id).info("nothing to cancel: {} is not running", target)
+        self._log.bind(task_id=task.task_id).info(
+            "nothing to cancel: {} is not a running or queued ChatCompletion", target
+        )
 
 
 def run(context: RunnerContext, engine: Engine, tasks: Iterable[Task], emit: Emit) -> None:

@@ -18,6 +18,7 @@ from attrs import field, frozen
 from exo_spec.runtime.engine_protocol import ChatRequest, DownloadProgress, GroupPeer, ModelRef
 
 __all__ = [
+    "FINAL_TASK_STATUSES",
     "TASK_TYPES",
     "BoundInstance",
     "CancelTask",
