@@ -159,7 +159,6 @@ def test_generated_tests_pass_ruff(spec_path: Path, tmp_path: Path) -> None:
         assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("spec_path", EXAMPLES, ids=_stem)
 def test_generated_tests_pass_on_the_generated_machine(spec_path: Path, tmp_path: Path) -> None:
     """The runner's own suite runs from generated/; the example specs' suites run here."""

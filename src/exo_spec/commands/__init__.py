@@ -1,1 +1,3 @@
 """One module per ``exo-spec`` subcommand: ``add_arguments(parser)`` and ``run(args) -> int``."""
+
+__all__: list[str] = []

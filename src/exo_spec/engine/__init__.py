@@ -2,3 +2,7 @@
 
 Importing this package must stay cheap: only ``exo_spec.engine.mlx_engine`` imports mlx.
 """
+
+# Submodules are the API (``exo_spec.engine.mlx_engine``, ``.download``, ``.weights``,
+# ``.hubserver``); nothing is re-exported here, so importing the package loads none of them.
+__all__: list[str] = []

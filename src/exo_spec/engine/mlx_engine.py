@@ -58,7 +58,7 @@ class EngineError(Exception):
     """An engine action failed."""
 
 
-class EngineNotSupported(EngineError):  # noqa: N818 (the name the runtime matches on)
+class EngineNotSupported(EngineError):  # noqa: N818 (reads as a verdict, like NotImplemented)
     """The engine was asked for something it does not do (yet)."""
 
 
