@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
 from exo_spec.cli import main
+from exo_spec.conformance import default_spec_path
 from exo_spec.conformance.check import run_scenario
 from exo_spec.conformance.scenario import flatten, to_task
 from exo_spec.conformance.scenarios import plan_scenarios
@@ -48,6 +52,55 @@ def test_subprocess_broken_exits_1_with_a_pasteable_test() -> None:
 def test_bad_runner_reference_is_a_usage_error(capsys: object) -> None:
     assert main(["conformance", "--runner", "no_such_module:run"]) == 2
     assert main(["conformance", "--runner", "exo_spec"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("source", "raised"),
+    [
+        ("def run(:\n", "SyntaxError: "),
+        ("raise RuntimeError('no engine here')\n", "RuntimeError: no engine here"),
+        ("import sys\nsys.exit(3)\n", "SystemExit: 3"),
+    ],
+)
+def test_runner_that_raises_at_import_is_a_usage_error(
+    tmp_path: Path, source: str, raised: str
+) -> None:
+    (tmp_path / "raising_runner.py").write_text(source)
+    done = subprocess.run(
+        [sys.executable, "-m", "exo_spec", "conformance", "--runner", "raising_runner:run"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"cannot import runner raising_runner:run: {raised}" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+def test_default_spec_does_not_depend_on_the_working_directory(tmp_path: Path) -> None:
+    assert default_spec_path().is_file()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "exo_spec",
+            "conformance",
+            "--runner",
+            "exo_spec.runtime.runner:run",
+            "--examples",
+            "0",
+        ],
+        cwd=tmp_path,  # no spec/ here
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_junit_parses(tmp_path: Path) -> None:
@@ -160,3 +213,38 @@ def test_trace_check_command(tmp_path: Path, runner_spec: Spec) -> None:
     bad.write_text("\n".join(_log(runner_spec, "trace[exo-lifecycle]", drop="RunnerReady")) + "\n")
     assert main(["trace-check", str(bad)]) == 1
     assert main(["trace-check", str(tmp_path / "missing.jsonl")]) == 2
+
+
+def test_trace_check_deeply_nested_line_is_unparsable(
+    tmp_path: Path, runner_spec: Spec, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = _log(runner_spec, "trace[exo-lifecycle]")
+    lines.insert(1, "[" * 100_000)
+    lines.insert(2, "1" * 5_000)  # an integer Python will not convert
+    assert [(p.line, p.category) for p in check_trace(runner_spec, lines)] == [
+        (2, "unparsable"),
+        (3, "unparsable"),
+    ]
+    deep = tmp_path / "deep.jsonl"
+    deep.write_text("\n".join(lines) + "\n")
+    assert main(["trace-check", str(deep)]) == 1
+    out = capsys.readouterr()
+    assert f"{deep}:line 2: unparsable: not readable as JSON (nested too deeply)" in out.out
+    assert "Traceback" not in out.err
+
+
+def test_trace_check_directory_or_unreadable_file_is_an_io_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["trace-check", str(tmp_path)]) == 2
+    assert f"cannot read {tmp_path}: Is a directory" in capsys.readouterr().err
+    binary = tmp_path / "binary.jsonl"
+    binary.write_bytes(b"\xff\xfe\n")
+    assert main(["trace-check", str(binary)]) == 2
+    assert f"cannot read {binary}: not UTF-8" in capsys.readouterr().err
+    if os.geteuid() != 0:  # root reads a file whatever its mode
+        locked = tmp_path / "locked.jsonl"
+        locked.write_text("{}\n")
+        locked.chmod(0)
+        assert main(["trace-check", str(locked)]) == 2
+        assert f"cannot read {locked}: Permission denied" in capsys.readouterr().err

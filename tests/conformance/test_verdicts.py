@@ -23,6 +23,7 @@ BROKEN: dict[str, set[tuple[str, str]]] = {
     "illegal_task_left_running": {("running-before-guard", "events.reject")},
     "cancelled_without_status": {("no-final-status", "events.cancelled")},
     "status_before_outcome": {("out-of-order", "events.success")},
+    "cancels_queued_shutdown": {("unexpected-event", "events.accept")},
 }
 EXO_DEVIATIONS = {
     ("loop-died", "tasks.DownloadModel"),  # no DownloadModel case: the worker downloads
@@ -35,6 +36,7 @@ EXO_DEVIATIONS = {
     ("out-of-order", "events.success"),  # a chat during a chat is batched, acked at once
     ("no-final-status", "events.success"),  # Shutdown during a chat abandons it
     ("missing-runner-status", "events.success"),  # ... and never reports Ready
+    ("missing-runner-status", "events.accept"),  # ... (its ShuttingDown comes mid-chat)
     ("no-final-status", "events.leftover"),  # ... nor fails the chats queued behind it
     ("no-final-status", "events.reject"),  # a task arriving mid-generation raises ...
     ("unexpected-event", "events"),  # ... after TSU(Running) was sent for it

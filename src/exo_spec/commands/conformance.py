@@ -20,7 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="MODULE:CALLABLE",
         help="the runner: run(context, engine, tasks, emit)",
     )
-    parser.add_argument("--spec", type=Path, default=Path("spec/runner.yaml"))
+    parser.add_argument(
+        "--spec",
+        type=Path,
+        default=None,
+        help="the spec (default: the runner spec shipped with exo-spec)",
+    )
     parser.add_argument("--format", choices=("text", "json", "junit"), default="text")
     parser.add_argument("--output", type=Path, default=None, help="write the report here")
     parser.add_argument("--examples", type=int, default=100, help="random walks (default 100)")
@@ -35,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from exo_spec.check.report import to_text as diagnostics_text
+    from exo_spec.conformance.paths import default_spec_path
     from exo_spec.conformance.report import to_json, to_junit, to_text
     from exo_spec.conformance.scenario import ScenarioError
     from exo_spec.conformance.suite import resolve_runner, run_suite
@@ -45,9 +51,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         runner = resolve_runner(args.runner)
-    except ValueError as exc:
+    except ValueError as exc:  # resolve_runner turns whatever the import raises into this
         sys.stderr.write(f"exo-spec conformance: --runner {exc}\n")
         return 2
+    if args.spec is None:
+        args.spec = default_spec_path()
     loaded = load_spec(args.spec)
     if loaded.spec is None:
         sys.stderr.write(diagnostics_text(loaded.diagnostics))

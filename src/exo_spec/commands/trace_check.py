@@ -15,22 +15,34 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("trace", type=Path, help="a JSON Lines event log")
-    parser.add_argument("--spec", type=Path, default=Path("spec/runner.yaml"))
+    parser.add_argument(
+        "--spec",
+        type=Path,
+        default=None,
+        help="the spec (default: the runner spec shipped with exo-spec)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from exo_spec.check.report import to_text
+    from exo_spec.conformance.paths import default_spec_path
     from exo_spec.conformance.tracelog import check_trace
     from exo_spec.spec.loader import load_spec
 
+    if args.spec is None:
+        args.spec = default_spec_path()
     loaded = load_spec(args.spec)
     if loaded.spec is None:
         sys.stderr.write(to_text(loaded.diagnostics))
         return 2
     try:
         text = args.trace.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        sys.stderr.write(f"exo-spec trace-check: cannot read {args.trace}: {exc}\n")
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        sys.stderr.write(f"exo-spec trace-check: cannot read {args.trace}: {reason}\n")
+        return 2
+    except UnicodeDecodeError as exc:
+        sys.stderr.write(f"exo-spec trace-check: cannot read {args.trace}: not UTF-8 ({exc})\n")
         return 2
     problems = check_trace(loaded.spec, text.splitlines())
     for problem in problems:

@@ -4,6 +4,7 @@ from exo_spec.conformance.check import Outcome, Violation, check_scenario, run_s
 from exo_spec.conformance.engine import EngineScript, ScriptedEngine, ScriptedEngineError, TaskFeed
 from exo_spec.conformance.execute import RunnerCallable, RunResult, context_for
 from exo_spec.conformance.oracle import Expectation, Expected, expect
+from exo_spec.conformance.paths import default_spec_path
 from exo_spec.conformance.scenario import Scenario, ScenarioError, Send
 from exo_spec.conformance.scenarios import Plan, plan_scenarios
 
@@ -24,6 +25,7 @@ __all__ = [
     "Violation",
     "check_scenario",
     "context_for",
+    "default_spec_path",
     "expect",
     "plan_scenarios",
     "run_scenario",

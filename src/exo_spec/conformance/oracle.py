@@ -4,8 +4,10 @@ The result is one flat, ordered list of :class:`Expected` items: the initial
 ``RunnerStatusUpdated``, then per received task its contract events, with a *progress* item
 where the action may emit zero or more progress events. The tasks that arrive during a
 generation are handled in the interruptible state (a ``CancelTask`` is accepted, a chat or
-``Shutdown`` is deferred and handled after the generation, in order). Each item keeps the spec
-rule it comes from, so a mismatch names the rule it breaks.
+``Shutdown`` is deferred and handled after the generation, in order). A ``CancelTask`` naming a
+queued task stops it only when that task's action is ``cancellable`` (a queued chat); for any
+other queued task (a ``Shutdown``: shutdown always completes) it completes without effect. Each
+item keeps the spec rule it comes from, so a mismatch names the rule it breaks.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from attrs import frozen
 
 from exo_spec.codegen.plan import plan_rule
 from exo_spec.conformance.engine import failure_message
-from exo_spec.conformance.scenario import Scenario, Send
+from exo_spec.conformance.scenario import CANCEL_TASK, Scenario, Send
 from exo_spec.model import (
     CANCELLED,
     OK,
@@ -80,6 +82,15 @@ class Expectation:
     calls: tuple[tuple[str, str], ...]  # (action, "ok" | "fail") in the order they run
 
 
+def _cancellable_tasks(spec: Spec) -> frozenset[str]:
+    """The tasks a ``CancelTask`` may stop: those whose action the spec declares cancellable."""
+    return frozenset(
+        rule.task
+        for rule in spec.rules
+        if rule.action is not None and spec.action(rule.action).cancellable
+    )
+
+
 def _guards_text(guards: dict[str, bool]) -> str:
     return ", ".join(f"{k}={'true' if v else 'false'}" for k, v in guards.items())
 
@@ -94,6 +105,7 @@ class _Simulation:
         self.received: list[str] = []
         self.calls: list[tuple[str, str]] = []
         self.deferred: deque[Send] = deque()
+        self.cancellable = _cancellable_tasks(spec)
         init = initial_events(spec)[0]
         assert isinstance(init, RunnerStatus)
         self.items.append(
@@ -131,8 +143,12 @@ class _Simulation:
             self.handle(self.deferred.popleft(), redelivered=True)
 
     def _guards(self) -> dict[str, bool]:
-        values = {"has_group": self.scenario.has_group, "weights_present": self.weights}
-        return {g.name: values.get(g.name, False) for g in self.spec.guards}
+        # A scenario fixes the constant guards (the context's group) and sets the dynamic one
+        # per task (the engine's weights); plan_scenarios refuses specs with other guards.
+        constant = dict.fromkeys(self.spec.constant_guards(), self.scenario.has_group)
+        dynamic = dict.fromkeys(self.spec.dynamic_guards(), self.weights)
+        values = constant | dynamic
+        return {g.name: values[g.name] for g in self.spec.guards}
 
     def _leftover(self, send: Send) -> Expected:
         loc = next((loc for state, task, loc in self.spec.defer if task == send.task), None)
@@ -171,7 +187,7 @@ class _Simulation:
         result: ActionResult = OK
         if action is not None and send.result == "fail":
             result = Raised(failure_message(action))
-        elif polled and any(d.task == "CancelTask" and d.target == send.id for d in send.during):
+        elif polled and any(d.task == CANCEL_TASK and d.target == send.id for d in send.during):
             result = CANCELLED
         outcome = step(self.spec, self.state, send.task, guards, result=result)
         assert isinstance(outcome, Accepted)
@@ -224,7 +240,7 @@ class _Simulation:
         cut = len(plan_rule(self.spec, outcome.rule).accept.ops)
         self._emit(events[:cut], send, "accept", context, "accepted", ref, rule_loc)
         target = next((d for d in self.deferred if d.id == send.target), None)
-        if send.task == "CancelTask" and target is not None:
+        if send.task == CANCEL_TASK and target is not None and target.task in self.cancellable:
             self.deferred.remove(target)
             self.items.append(
                 Expected(

@@ -25,7 +25,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="MODULE:CALLABLE",
         help="check this runner against the spec, one test per scenario",
     )
-    group.addoption("--exo-spec-spec", default="spec/runner.yaml", metavar="PATH")
+    group.addoption(
+        "--exo-spec-spec",
+        default=None,
+        metavar="PATH",
+        help="the spec (default: the runner spec shipped with exo-spec)",
+    )
     group.addoption("--exo-spec-examples", type=int, default=100, help="random walks")
 
 
@@ -38,10 +43,13 @@ def pytest_configure(config: pytest.Config) -> None:
 class Conformance:
     """The suite's checks for one runner and spec, for use in a project's tests."""
 
-    def __init__(self, runner: str, spec_path: str) -> None:
+    def __init__(self, runner: str, spec_path: str | None = None) -> None:
+        from exo_spec.conformance.paths import default_spec_path
         from exo_spec.conformance.suite import resolve_runner
         from exo_spec.spec import load_spec
 
+        if spec_path is None:
+            spec_path = str(default_spec_path())
         loaded = load_spec(Path(spec_path))
         if loaded.spec is None:
             raise pytest.UsageError(f"--exo-spec-spec {spec_path}: the spec does not load")
@@ -49,7 +57,7 @@ class Conformance:
         self.runner_name = runner
         try:
             self.runner = resolve_runner(runner)
-        except ValueError as exc:
+        except ValueError as exc:  # whatever importing the runner raises, as one line
             raise pytest.UsageError(f"--exo-spec-runner {exc}") from None
 
     def scenarios(self) -> tuple[Any, ...]:
@@ -146,5 +154,7 @@ def exo_spec_conformance(request: pytest.FixtureRequest) -> Conformance:
         pytest.skip(
             "no runner: use @pytest.mark.exo_spec_runner('module:callable') or --exo-spec-runner"
         )
-    spec = marker.kwargs.get("spec") if marker else None
-    return Conformance(str(reference), str(spec or request.config.getoption("--exo-spec-spec")))
+    spec = (marker.kwargs.get("spec") if marker else None) or request.config.getoption(
+        "--exo-spec-spec"
+    )
+    return Conformance(str(reference), str(spec) if spec else None)

@@ -27,6 +27,7 @@ from exo_spec.runtime.wire import (
 )
 
 __all__ = [
+    "CANCEL_TASK",
     "DRIVEN_GUARDS",
     "MODEL",
     "ActionOutcome",
@@ -40,6 +41,11 @@ __all__ = [
 ActionOutcome = Literal["ok", "fail"]
 DRIVEN_GUARDS = ("has_group", "weights_present")
 """The guards the suite can set: ``has_group`` through the context, the other via the engine."""
+
+CANCEL_TASK = "CancelTask"
+"""The wire task that names another task to stop (``cancel_task_id``). The spec says which
+actions are cancellable, not which task carries the target: that is the runner's wire contract,
+like the task types :func:`to_task` builds, so the suite drives runners of this vocabulary."""
 
 MODEL = ModelRef("exo-spec/scripted", revision="main")
 

@@ -171,6 +171,12 @@ def _extras(spec: Spec) -> Iterator[Scenario]:
             [("ChatCompletion", None), ("CancelTask", "queued")],
             True,
         ),
+        # a queued Shutdown is not cancellable: the CancelTask completes, the Shutdown still runs
+        "defer[cancel-queued-shutdown]": (
+            "defer",
+            [("Shutdown", None), ("CancelTask", "queued")],
+            False,
+        ),
         "defer[rejected-during-chat]": ("defer", [("StartWarmup", None)], True),
         "cancel[running-chat]": ("cancel", [("CancelTask", "host")], True),
         "cancel[unknown-task]": ("cancel", [("CancelTask", "nobody")], True),
@@ -186,7 +192,7 @@ def _extras(spec: Spec) -> Iterator[Scenario]:
         queued: str | None = None
         for task, target in during_tasks:
             task_id = ids()
-            if task == "ChatCompletion":
+            if task != "CancelTask":
                 queued = task_id
             resolved = {"host": host, "queued": queued, "nobody": "t999"}.get(target or "")
             during.append(Send(task_id, task, target=resolved))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 from typing import cast
 
@@ -55,8 +56,25 @@ class Report:
 
 
 def resolve_runner(reference: str) -> RunnerCallable:
-    """The callable named ``module:callable``; ``ValueError`` says what is wrong with it."""
-    value = resolve_object(reference)
+    """The callable named ``module:callable``; ``ValueError`` says what is wrong with it.
+
+    Whatever importing the module raises (``SyntaxError``, ``RuntimeError``, ``SystemExit``, ...)
+    comes back as a ``ValueError`` naming the runner and the exception, never a traceback.
+    """
+    module_name, sep, attribute = reference.partition(":")
+    if sep and module_name and attribute:
+        try:
+            importlib.import_module(module_name)
+        except (Exception, SystemExit) as exc:
+            raise ValueError(
+                f"cannot import runner {reference}: {type(exc).__name__}: {exc}"
+            ) from None
+    try:
+        value = resolve_object(reference)
+    except ValueError:
+        raise
+    except Exception as exc:  # a module __getattr__ that raises
+        raise ValueError(f"cannot import runner {reference}: {type(exc).__name__}: {exc}") from None
     if not callable(value):
         raise ValueError(f"{reference} is a {type(value).__name__}, not a callable")
     return cast(RunnerCallable, value)

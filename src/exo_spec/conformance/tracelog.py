@@ -88,6 +88,16 @@ def check_trace(spec: Spec, lines: Iterable[str]) -> list[TraceProblem]:
                 )
             )
             continue
+        except (RecursionError, ValueError) as exc:  # nested too deeply, an integer too long
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            problems.append(
+                TraceProblem(
+                    number,
+                    "unparsable",
+                    f"not readable as JSON ({reason}); expected one tagged event per line",
+                )
+            )
+            continue
         try:
             if isinstance(data, dict) and "exo_spec_trace" in data:
                 has_group = bool(data.get("has_group", False))
@@ -103,12 +113,13 @@ def check_trace(spec: Spec, lines: Iterable[str]) -> list[TraceProblem]:
                 )
             else:
                 events.append((number, event_from_json(data)))
-        except WireError as exc:
+        except (WireError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
             problems.append(
                 TraceProblem(
                     number,
                     "unparsable",
-                    f'{exc}; expected a tagged event, a task line {{"task": ...}} or a header',
+                    f'{reason}; expected a tagged event, a task line {{"task": ...}} or a header',
                 )
             )
     if problems:

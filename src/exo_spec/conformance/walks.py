@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from exo_spec.conformance.check import Outcome, run_scenario
 from exo_spec.conformance.execute import RunnerCallable
 from exo_spec.conformance.oracle import expect
-from exo_spec.conformance.scenario import ActionOutcome, Scenario, Send
+from exo_spec.conformance.scenario import CANCEL_TASK, ActionOutcome, Scenario, Send
 from exo_spec.model import allowed_tasks
 from exo_spec.spec import Spec
 
@@ -27,8 +27,25 @@ __all__ = ["WalkResult", "run_walks", "walks"]
 MAX_TASKS = 12
 
 
+def _interruptible_tasks(spec: Spec) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The tasks whose action polls for arrivals (via an interruptible state), and the tasks
+    worth sending during it: those accepted or deferred there, and one it rejects."""
+    interruptible = {s.name for s in spec.states if s.interruptible}
+    hosts = frozenset(r.task for r in spec.rules if r.via in interruptible)
+    handled = [
+        t
+        for t in spec.tasks
+        if any(spec.deferred(s, t) for s in interruptible)
+        or any(r.task == t and r.source in interruptible for r in spec.rules)
+    ]
+    rejected = [t for t in spec.tasks if t not in handled and t not in hosts][:1]
+    return hosts, (*handled, *rejected)
+
+
 def walks(spec: Spec, max_tasks: int = MAX_TASKS) -> st.SearchStrategy[Scenario]:
     """Scenarios that wander through ``spec``, biased towards the tasks it allows."""
+
+    hosts, arrivals = _interruptible_tasks(spec)
 
     @st.composite
     def walk(draw: Callable[[st.SearchStrategy[object]], object]) -> Scenario:
@@ -39,8 +56,9 @@ def walks(spec: Spec, max_tasks: int = MAX_TASKS) -> st.SearchStrategy[Scenario]
         length = int(draw(st.integers(1, max_tasks)))  # type: ignore[call-overload]
         for _ in range(length):
             weights = bool(draw(st.booleans()))
-            guards = {"has_group": has_group, "weights_present": weights}
-            guards = {g.name: guards.get(g.name, False) for g in spec.guards}
+            guards = dict.fromkeys(spec.constant_guards(), has_group) | dict.fromkeys(
+                spec.dynamic_guards(), weights
+            )
             legal = allowed_tasks(spec, state, guards) if spec.state(state).accepts_tasks else ()
             legal_pick = bool(draw(st.integers(0, 9).map(lambda n: n < 8)))
             pool = legal if legal and legal_pick else spec.tasks
@@ -48,19 +66,17 @@ def walks(spec: Spec, max_tasks: int = MAX_TASKS) -> st.SearchStrategy[Scenario]
             result: ActionOutcome = "fail" if draw(st.integers(0, 11)) == 0 else "ok"
             task_id = next(ids)
             during: tuple[Send, ...] = ()
-            if task == "ChatCompletion":
-                arriving = draw(
-                    st.lists(
-                        st.sampled_from(("CancelTask", "ChatCompletion", "Shutdown", "LoadModel")),
-                        max_size=2,
-                    )
-                )
+            if task in hosts and arrivals:
+                arriving = draw(st.lists(st.sampled_from(arrivals), max_size=2))
                 assert isinstance(arriving, list)
-                during = tuple(
-                    Send(next(ids), str(t), target=task_id if t == "CancelTask" else None)
-                    for t in arriving
-                )
-            target = sends[-1].id if task == "CancelTask" and sends else None
+                arrived: list[Send] = []
+                for kind in arriving:
+                    # a cancel names the running task or one that arrived before it (queued)
+                    aim = draw(st.sampled_from((task_id, *(a.id for a in arrived))))
+                    cancel = kind == CANCEL_TASK
+                    arrived.append(Send(next(ids), str(kind), target=str(aim) if cancel else None))
+                during = tuple(arrived)
+            target = sends[-1].id if task == CANCEL_TASK and sends else None
             sends.append(Send(task_id, task, weights, result, during, target))
             state = expect(spec, Scenario("walk", "walk", has_group, tuple(sends))).final_state
             if spec.state(state).final:

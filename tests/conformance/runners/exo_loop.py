@@ -49,7 +49,7 @@ from exo_spec.runtime.wire import (
 Bug = str
 """no-status-after-load, no-status-after-warmup, no-status-after-chat (seed 000),
 no-download-handler (seed 001), load-only-from-idle (seed 002), exceptions-kill-loop,
-running-before-guard, no-cancelled-status, status-before-outcome."""
+running-before-guard, no-cancelled-status, status-before-outcome, cancel-queued-shutdown."""
 
 
 def serve(
@@ -181,7 +181,11 @@ def serve(
                         if target == task.task_id:
                             cancelled = True
                         for queued in list(deferred):
-                            if queued.task_id == target:
+                            # only a chat is cancellable: a queued Shutdown always runs
+                            cancellable = isinstance(queued, ChatCompletion) or (
+                                "cancel-queued-shutdown" in bugs
+                            )
+                            if queued.task_id == target and cancellable:
                                 deferred.remove(queued)
                                 send_task_status(target, "Cancelled")
                         send_task_status(item.task_id, "Complete")
