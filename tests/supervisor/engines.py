@@ -3,7 +3,8 @@
 ``ScriptedEngine`` can raise in an action, block in an action until the process is killed
 (so "in state X" is a fact, not a timing), and sabotage its own channel on a signal:
 SIGUSR1 writes a malformed message to the supervisor, SIGUSR2 closes the runner's sending
-side. Both act on the process's one socket, the pipe to the supervisor.
+side. Both act on the process's one socket, the pipe to the supervisor, found in /proc/self/fd
+(Linux; elsewhere the handlers are not installed and the tests that need them are skipped).
 """
 
 from __future__ import annotations
@@ -53,9 +54,17 @@ def _channel_fd() -> int:
     return sockets[0]
 
 
-def _send_garbage(signum: int, frame: FrameType | None) -> None:
-    payload = b'{"NotAnEvent": {"x": 1}}'
-    os.write(_channel_fd(), struct.pack("!i", len(payload)) + payload)
+_GARBAGE = '{"NotAnEvent": {"x": 1}}'
+
+
+def _garbage_sender(payload: bytes) -> Callable[[int, FrameType | None], None]:
+    def send(signum: int, frame: FrameType | None) -> None:
+        message = struct.pack("!i", len(payload)) + payload
+        fd = _channel_fd()
+        while message:
+            message = message[os.write(fd, message) :]
+
+    return send
 
 
 def _close_channel(signum: int, frame: FrameType | None) -> None:
@@ -68,7 +77,8 @@ def _close_channel(signum: int, frame: FrameType | None) -> None:
 
 class ScriptedEngine:
     """The engine protocol, scripted: ``fail`` maps actions to messages they raise, ``block``
-    names actions that never return, ``tokens`` is how many tokens a generation yields."""
+    names actions that never return, ``tokens`` is how many tokens a generation yields,
+    ``garbage`` is the malformed message SIGUSR1 sends."""
 
     def __init__(
         self,
@@ -78,6 +88,7 @@ class ScriptedEngine:
         fail: dict[str, str] | None = None,
         block: Sequence[str] = (),
         sabotage: bool = True,
+        garbage: str = _GARBAGE,
         ignore_sigterm: bool = False,
     ) -> None:
         self.layers = layers
@@ -85,8 +96,8 @@ class ScriptedEngine:
         self.fail = dict(fail or {})
         self.block = frozenset(block)
         self.weights = True
-        if sabotage:
-            signal.signal(signal.SIGUSR1, _send_garbage)
+        if sabotage and hasattr(signal, "SIGUSR1") and hasattr(signal, "SIGUSR2"):
+            signal.signal(signal.SIGUSR1, _garbage_sender(garbage.encode()))
             signal.signal(signal.SIGUSR2, _close_channel)
         if ignore_sigterm:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
 import os
 import signal
+import sys
+import threading
 import time
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from loguru import logger
 
 from exo_spec.runtime.engine_protocol import DownloadProgress
 from exo_spec.runtime.wire import (
@@ -29,12 +37,14 @@ from exo_spec.runtime.wire import (
     status_for,
 )
 from exo_spec.supervisor import Deadline, RestartPolicy, RunnerSupervisor, StopBounds
+from exo_spec.supervisor.child import ChannelFault, PipeTaskSource, decode_task
 from exo_spec.supervisor.deadlines import DeadlineClock, spec_deadlines
 from exo_spec.supervisor.health import health_of
 from exo_spec.supervisor.mirror import Change, Mirror
 from exo_spec_generated.runner_machine import STATUS_OF, RunnerState
 from tests.supervisor.cells import BOUND, MAKE, chat, group_context, runner_children
 from tests.supervisor.engines import engine
+from tests.supervisor.portability import needs_sabotage, needs_sigkill
 
 # -- pure parts -------------------------------------------------------------------------------
 
@@ -115,7 +125,8 @@ def test_the_health_snapshot_is_always_plain_json(events: list[Event], fail: boo
 # -- processes --------------------------------------------------------------------------------
 
 
-def test_a_crash_in_running_is_reported_within_100_ms_then_the_budget_is_spent() -> None:
+@needs_sigkill
+def test_a_crash_in_running_is_reported_then_the_budget_is_spent() -> None:
     supervisor = RunnerSupervisor(
         group_context("restart"),
         engine(block=["generate"]),
@@ -138,11 +149,8 @@ def test_a_crash_in_running_is_reported_within_100_ms_then_the_budget_is_spent()
         running = supervisor.submit(chat("c"))
         supervisor.wait_status("RunnerRunning", BOUND)
         assert supervisor.health()["restart_budget_left"] == 1  # a completed task reset it
-        started = time.monotonic()
-        os.kill(second, signal.SIGKILL)
+        os.kill(second, signal.SIGKILL)  # its latency is measured in bench_supervisor.py
         status = supervisor.wait_status("RunnerFailed", BOUND)
-        latency = time.monotonic() - started
-        assert latency < 0.1, f"crash reported after {latency * 1000:.0f} ms"
         assert isinstance(status, RunnerFailed)
         assert "killed by SIGKILL" in status.error_message
         assert supervisor.wait_task(running, BOUND) == "Failed"
@@ -152,7 +160,8 @@ def test_a_crash_in_running_is_reported_within_100_ms_then_the_budget_is_spent()
     assert runner_children() == []
 
 
-def test_a_runner_that_ignores_sigterm_is_killed_within_the_bounds() -> None:
+@needs_sigkill
+def test_a_runner_that_ignores_sigterm_is_terminated_then_killed() -> None:
     supervisor = RunnerSupervisor(
         group_context("stubborn"),
         engine(block=["connect"], ignore_sigterm=True),
@@ -162,9 +171,10 @@ def test_a_runner_that_ignores_sigterm_is_killed_within_the_bounds() -> None:
     supervisor.wait_status("RunnerIdle", BOUND)
     task_id = supervisor.submit(_connect())
     supervisor.wait_status("RunnerConnecting", BOUND)
-    started = time.monotonic()
-    supervisor.close()
-    assert time.monotonic() - started < 0.2 + 0.3 + 2.0
+    closer = threading.Thread(target=supervisor.close, daemon=True)
+    closer.start()
+    closer.join(BOUND)
+    assert not closer.is_alive(), f"close() still running after {BOUND} s"
     assert supervisor.signals_sent == ("SIGTERM", "SIGKILL")
     assert supervisor.task_status(task_id) == "Failed"
     supervisor.close()  # idempotent
@@ -193,3 +203,136 @@ def test_an_asyncio_caller_streams_a_completion() -> None:
     assert len(chunks) == 5
     assert isinstance(events[-1], RunnerStatusUpdated)
     assert type(events[-1].runner_status).__name__ == "RunnerShutdown"
+
+
+# -- faults on the supervisor's side ----------------------------------------------------------
+
+
+@needs_sigkill
+def test_a_raising_callback_stops_neither_tasks_nor_crash_detection() -> None:
+    calls: list[Event] = []
+    errors: list[dict[str, Any]] = []
+
+    def explode(event: Event) -> None:
+        calls.append(event)
+        raise RuntimeError("a subscriber's bug")
+
+    supervisor = RunnerSupervisor(
+        group_context("raising"), engine(), restart=RestartPolicy(max_restarts=0)
+    )
+    supervisor.on_event(explode)
+    events = supervisor.subscribe()
+    logger.enable("exo_spec.supervisor.fanout")  # the library's logging is off by default
+    sink = logger.add(lambda m: errors.append(m.record["extra"]), level="ERROR")
+    try:
+        with supervisor:
+            supervisor.wait_status("RunnerIdle", BOUND)
+            for name in ("connect", "load"):
+                assert supervisor.wait_task(supervisor.submit(MAKE[name](name)), BOUND) == (
+                    "Complete"
+                )
+            pid = supervisor.pid
+            assert pid is not None
+            os.kill(pid, signal.SIGKILL)
+            status = supervisor.wait_status("RunnerFailed", BOUND)
+            assert isinstance(status, RunnerFailed)
+            assert "killed by SIGKILL" in status.error_message
+            late = supervisor.submit(_connect("late"))  # fails at once; the callback raises
+            assert supervisor.task_status(late) == "Failed"
+    finally:
+        logger.remove(sink)
+        logger.disable("exo_spec.supervisor.fanout")
+    assert len(calls) == len(list(events))  # every event reached the callback and the stream
+    assert errors
+    assert all(extra.get("runner_id") == "raising" for extra in errors)
+
+
+@needs_sabotage
+def test_a_deeply_nested_message_is_a_malformed_message() -> None:
+    supervisor = RunnerSupervisor(
+        group_context("nested"),
+        engine(garbage="[" * 100_000),
+        restart=RestartPolicy(max_restarts=0),
+    )
+    with supervisor:
+        supervisor.wait_status("RunnerIdle", BOUND)
+        pid = supervisor.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGUSR1)
+        status = supervisor.wait_status("RunnerFailed", BOUND)
+        assert isinstance(status, RunnerFailed)
+        assert "malformed message" in status.error_message
+        assert "RecursionError" in status.error_message
+        late = supervisor.submit(_connect("late"))
+        assert supervisor.wait_task(late, BOUND) == "Failed"
+    assert supervisor.health()["alive"] is False
+    assert runner_children() == []
+
+
+def test_a_deeply_nested_task_is_a_channel_fault_in_the_runner() -> None:
+    with pytest.raises(ChannelFault, match="malformed task on the channel: RecursionError"):
+        decode_task(b"[" * 100_000)
+    ours, theirs = multiprocessing.Pipe()
+    try:
+        ours.send_bytes(b"[" * 100_000)
+        with pytest.raises(ChannelFault, match="RecursionError"):
+            next(iter(PipeTaskSource(theirs)))
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def _in_condition_wait(thread: threading.Thread) -> bool:
+    """Whether ``thread`` is blocked in ``Condition.wait`` (so it has looked its task up)."""
+    assert thread.ident is not None
+    frame: FrameType | None = sys._current_frames().get(thread.ident)
+    while frame is not None:
+        if frame.f_code is threading.Condition.wait.__code__:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _until(predicate: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + BOUND
+    while not predicate():
+        assert time.monotonic() < deadline, f"{what} not within {BOUND} s"
+        time.sleep(0.001)
+
+
+def test_a_waiter_gets_the_final_status_even_when_the_history_drops_it() -> None:
+    task_id = TaskId("connect")
+    running, gate = threading.Event(), threading.Event()
+
+    def hold_the_watcher(event: Event) -> None:  # the task cannot end while this waits
+        if (
+            isinstance(event, TaskStatusUpdated)
+            and event.task_id == task_id
+            and event.task_status == "Running"
+        ):
+            running.set()
+            gate.wait(BOUND)
+
+    supervisor = RunnerSupervisor(group_context("history"), engine(), history=0)
+    supervisor.on_event(hold_the_watcher)
+    results: list[object] = []
+
+    def wait() -> None:
+        try:
+            results.append(supervisor.wait_task(task_id, BOUND))
+        except Exception as exc:
+            results.append(exc)
+
+    with supervisor:
+        supervisor.wait_status("RunnerIdle", BOUND)
+        supervisor.submit(_connect())
+        assert running.wait(BOUND)
+        waiter = threading.Thread(target=wait, daemon=True)
+        waiter.start()
+        _until(lambda: _in_condition_wait(waiter), "the waiter waiting")
+        gate.set()
+        waiter.join(BOUND)
+        assert results == ["Complete"]
+        assert supervisor.task_status(task_id) is None  # a history of 0 keeps no finished task
+        with pytest.raises(KeyError, match="dropped from the history of the last 0"):
+            supervisor.wait_task(task_id, BOUND)

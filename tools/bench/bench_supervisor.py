@@ -1,5 +1,6 @@
-"""Benchmark of the supervisor: spawn-to-Idle, crash-to-RunnerFailed, shutdown latency, events/s
-through the channel, and a streamed completion's tokens/s supervised vs in-process.
+"""Benchmark of the supervisor: spawn-to-Idle, crash-to-RunnerFailed, shutdown latency (also of a
+runner that ignores SIGTERM, against its escalation bounds), events/s through the channel, and a
+streamed completion's tokens/s supervised vs in-process.
 
     python tools/bench/bench_supervisor.py --out tools/bench/out/supervisor.json
 """
@@ -24,9 +25,11 @@ from tests.supervisor.engines import ENGINE, ScriptedEngine  # noqa: E402
 
 from exo_spec.runtime.runner import Runner  # noqa: E402
 from exo_spec.runtime.wire import ChunkGenerated, Event  # noqa: E402
-from exo_spec.supervisor import EngineFactory, RunnerSupervisor  # noqa: E402
+from exo_spec.supervisor import EngineFactory, RunnerSupervisor, StopBounds  # noqa: E402
 
 BOUND = 60.0
+GRACE_S, TERMINATE_S = 0.2, 0.3  # a runner ignoring SIGTERM: Shutdown, SIGTERM, then SIGKILL
+STUBBORN = StopBounds(shutdown_s=GRACE_S, terminate_s=TERMINATE_S, kill_s=2.0)
 
 
 def _ready(supervisor: RunnerSupervisor) -> None:
@@ -66,6 +69,18 @@ def bench(repeats: int, tokens: int) -> dict[str, object]:
             supervisor.close()
             shutdown.append(time.monotonic() - started)
 
+    stubborn = []
+    factory = EngineFactory(ENGINE, {"block": ["connect"], "ignore_sigterm": True})
+    for index in range(max(1, repeats // 3)):
+        supervisor = RunnerSupervisor(group_context(f"s{index}"), factory, bounds=STUBBORN)
+        supervisor.start()
+        supervisor.wait_status("RunnerIdle", BOUND)
+        supervisor.submit(MAKE["connect"]("connect"))
+        supervisor.wait_status("RunnerConnecting", BOUND)
+        started = time.monotonic()
+        supervisor.close()
+        stubborn.append(time.monotonic() - started)
+
     factory = EngineFactory(ENGINE, {"tokens": tokens})
     with RunnerSupervisor(group_context("stream"), factory) as supervisor:
         _ready(supervisor)
@@ -91,6 +106,10 @@ def bench(repeats: int, tokens: int) -> dict[str, object]:
         "spawn_to_idle": _ms(spawn),
         "crash_to_runner_failed": _ms(crash),
         "shutdown": _ms(shutdown),
+        "shutdown_ignoring_sigterm": {
+            **_ms(stubborn),
+            "grace_then_terminate_ms": [GRACE_S * 1000, TERMINATE_S * 1000],
+        },
         "events_per_s_through_channel": round(seen / elapsed),
         "tokens_per_s_supervised": round(supervised),
         "tokens_per_s_in_process": round(in_process),

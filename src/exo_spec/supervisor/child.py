@@ -26,7 +26,6 @@ from exo_spec.runtime.wire import (
     RunnerFailed,
     RunnerStatusUpdated,
     Task,
-    WireError,
     event_to_json,
     task_from_json,
 )
@@ -75,8 +74,15 @@ def decode_task(data: bytes) -> Task:
     """A task from one message; :class:`ChannelFault` when it is not a valid task."""
     try:
         return task_from_json(json.loads(data))
-    except (ValueError, WireError) as exc:  # JSONDecodeError and UnicodeDecodeError included
-        raise ChannelFault(f"malformed task on the channel: {exc}") from None
+    except Exception as exc:  # any decode failure: ValueError, RecursionError, WireError...
+        raise ChannelFault(f"malformed task on the channel: {describe_decode_error(exc)}") from None
+
+
+def describe_decode_error(exc: Exception) -> str:
+    """Why a message could not be decoded, in one line that names the kind of failure."""
+    if isinstance(exc, RecursionError):
+        return "RecursionError: nested too deeply to decode"
+    return f"{type(exc).__name__}: {exc}"
 
 
 class PipeTaskSource:

@@ -1,7 +1,8 @@
 """Delivery of events to the supervisor's callers: blocking iterators, callbacks, asyncio.
 
 Every subscriber sees the same events in the same order. A subscription ends (its iterator
-stops) when the supervisor closes.
+stops) when the supervisor closes. A callback or subscription that raises is logged and skipped
+for that event: it never stops delivery to the others, nor the supervisor's thread.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TypeVar
+
+from loguru import logger
 
 from exo_spec.runtime.wire import Event
 
@@ -83,12 +86,14 @@ class AsyncSubscription:
 
 _Sink = Subscription | AsyncSubscription
 _S = TypeVar("_S", Subscription, AsyncSubscription)
+_T = TypeVar("_T")
 
 
 class Fanout:
     """Sends each published event to every subscriber and callback, in publication order."""
 
-    def __init__(self) -> None:
+    def __init__(self, runner_id: str) -> None:
+        self._log = logger.bind(runner_id=runner_id)
         self._lock = threading.Lock()
         self._sinks: list[_Sink] = []
         self._callbacks: list[Callable[[Event], None]] = []
@@ -115,9 +120,9 @@ class Fanout:
             sinks, callbacks = list(self._sinks), list(self._callbacks)
         for event in events:
             for sink in sinks:
-                sink.put(event)
+                self._deliver(sink.put, event)
             for callback in callbacks:
-                callback(event)
+                self._deliver(callback, event)
 
     def end(self) -> None:
         """No more events: every subscription's iterator stops."""
@@ -125,7 +130,19 @@ class Fanout:
             self._ended = True
             sinks = list(self._sinks)
         for sink in sinks:
-            sink.put(_END)
+            self._deliver(sink.put, _END)
+
+    def _deliver(self, receiver: Callable[[_T], None], item: _T) -> None:
+        """Hand ``item`` to one receiver; what it raises is logged, never propagated."""
+        try:
+            receiver(item)
+        except Exception as exc:
+            self._log.opt(exception=exc).error(
+                "event subscriber {!r} raised {} on {!r}; delivery goes on",
+                receiver,
+                type(exc).__name__,
+                item,
+            )
 
     def _add(self, sink: _S) -> _S:
         with self._lock:

@@ -48,7 +48,8 @@ class Change(Enum):
 
 @define
 class TaskRecord:
-    """One task as the supervisor sees it."""
+    """One task as the supervisor sees it; updated in place until its final status, so a holder
+    of the record (a waiter) sees that status even once the history has dropped the record."""
 
     task_id: TaskId
     kind: str

@@ -31,11 +31,10 @@ from exo_spec.runtime.wire import (
     TaskId,
     TaskStatus,
     TaskStatusUpdated,
-    WireError,
     event_from_json,
     task_to_json,
 )
-from exo_spec.supervisor.child import EngineFactory
+from exo_spec.supervisor.child import EngineFactory, describe_decode_error
 from exo_spec.supervisor.deadlines import Deadline, DeadlineClock, spec_deadlines
 from exo_spec.supervisor.fanout import AsyncSubscription, Fanout, Subscription
 from exo_spec.supervisor.health import Health, health_of
@@ -97,7 +96,7 @@ class RunnerSupervisor:
         self.bounds = bounds or StopBounds()
         self._clock = DeadlineClock(spec_deadlines(deadlines))
         self._mirror = Mirror(history=history)
-        self._fanout = Fanout()
+        self._fanout = Fanout(self.runner_id)
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._publish_lock = threading.RLock()
@@ -189,19 +188,28 @@ class RunnerSupervisor:
         return self._fanout.subscribe_async()
 
     def on_event(self, callback: Callable[[Event], None]) -> None:
-        """Call ``callback`` with every event, on the supervisor's thread, in order."""
+        """Call ``callback`` with every event, on the supervisor's thread, in order. What it
+        raises is logged (bound with the runner id) and goes no further."""
         self._fanout.add_callback(callback)
 
     def wait_task(self, task_id: TaskId, timeout: float | None = None) -> TaskStatus:
-        """Block until the task has its final status; ``TimeoutError`` after ``timeout``."""
+        """Block until the task has its final status; ``TimeoutError`` after ``timeout``.
+
+        A task whose record is already gone (never given, or ended and dropped from the
+        history of finished tasks) raises ``KeyError``; a task being waited on keeps its final
+        status for the waiter even if the history drops it meanwhile."""
         with self._changed:
-            if self._mirror.lookup(task_id) is None:
-                raise KeyError(f"runner {self.runner_id} was never given task {task_id}")
-            if not self._changed.wait_for(lambda: self._is_final(task_id), timeout):
-                status = self.task_status(task_id)
-                raise TimeoutError(f"task {task_id} still {status} after {timeout} s")
             record = self._mirror.lookup(task_id)
-            return "Failed" if record is None else record.status
+            if record is None:
+                raise KeyError(
+                    f"runner {self.runner_id} has no record of task {task_id}: it was never "
+                    f"given, or it ended and was dropped from the history of the last "
+                    f"{self._mirror.history} finished tasks"
+                )
+            # the record itself receives the final status, whether or not the history keeps it
+            if not self._changed.wait_for(lambda: record.final, timeout):
+                raise TimeoutError(f"task {task_id} still {record.status} after {timeout} s")
+            return record.status
 
     async def await_task(self, task_id: TaskId, timeout: float | None = None) -> TaskStatus:
         return await asyncio.to_thread(self.wait_task, task_id, timeout)
@@ -310,8 +318,9 @@ class RunnerSupervisor:
             return f"{_EOF} from runner process {process.pid} closed"
         try:
             event = event_from_json(json.loads(data))
-        except (ValueError, WireError) as exc:
-            return f"malformed message from runner process {process.pid}: {exc}"
+        except Exception as exc:  # any decode failure (ValueError, RecursionError, WireError...)
+            why = describe_decode_error(exc)
+            return f"malformed message from runner process {process.pid}: {why}"
         self._publish_runner_event(event)
         return None
 
@@ -446,7 +455,3 @@ class RunnerSupervisor:
         )
         self._mirror.apply(event)
         return [event]
-
-    def _is_final(self, task_id: TaskId) -> bool:
-        record = self._mirror.lookup(task_id)
-        return record is None or record.final
