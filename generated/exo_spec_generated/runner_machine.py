@@ -6,15 +6,25 @@
 
 RunnerMachine.dispatch(task_name, task) runs one task exactly as exo_spec.model.step()
 says: the accept events, the action, then the success, cancelled or failure events.
-Every state change goes through the entry of a transitions State, which emits
-runner_status: no code path changes the state without its event.
+
+The state is held in a private slot that only _enter writes, and _enter first emits
+runner_status: no code path changes the state without its event. The public state
+attribute is read-only and transitions' set_state raises StateChangeError (auto
+transitions are off), so the only way to change the state is to dispatch a task.
+
+A task dispatched from inside an action (one an interruptible state accepts while the
+action runs there) is a rule of its own, as exo_spec.model.step treats each task
+separately. When such a nested rule moves the runner (to on_error when its action
+raises), the outer rule, once its own action returns or raises, emits its task's final
+status as its own result says (Complete, Cancelled or Failed) but no runner_status and
+no state change: the runner stays where the nested rule put it, and the machine never
+takes an edge the spec does not have.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from functools import partial
 from typing import Any, Literal, NoReturn, Protocol
 
 import transitions
@@ -40,6 +50,7 @@ __all__ = [
     "RunnerMachine",
     "RunnerState",
     "RunnerTask",
+    "StateChangeError",
     "TaskDeferred",
     "TaskRejected",
     "TaskStatusName",
@@ -158,6 +169,16 @@ class TaskDeferred(Exception):  # noqa: N818
         super().__init__(f"task {task} waits in state {state}: queue it")
         self.state = state
         self.task = task
+
+
+class StateChangeError(MachineError):
+    """The state was set directly; only a dispatched task changes it (with its event)."""
+
+    def __init__(self, attempt: str) -> None:
+        super().__init__(
+            f"{attempt} would change the state without its event; dispatch a task instead "
+            "(RunnerMachine.dispatch), which emits runner_status with every change"
+        )
 
 
 # The status each state reports (the name of its wire type).
@@ -291,24 +312,6 @@ class _NotCancellableError(Exception):
         )
 
 
-class _StateNode(State):
-    """A state whose entry emits runner_status: no state change without its event."""
-
-    def __init__(
-        self,
-        name: RunnerState,
-        runner_status: Callable[[RunnerState, str | None], None],
-        *,
-        final: bool,
-    ) -> None:
-        super().__init__(name, final=final)
-        self.announce: Callable[[str | None], None] = partial(runner_status, name)
-
-    def enter(self, event_data: EventData) -> None:
-        self.announce(None)
-        super().enter(event_data)
-
-
 class _Guard(Condition):
     """A guard: a bound method of the bindings, called with no arguments."""
 
@@ -383,10 +386,8 @@ class _LegEvent(Event):
 class RunnerMachine(transitions.Machine):
     """The runner lifecycle; bound to guards, actions and an event sink."""
 
-    state_cls = _StateNode
     transition_cls = _Leg
     event_cls = _TaskEvent
-    state: RunnerState
 
     def __init__(
         self,
@@ -395,7 +396,9 @@ class RunnerMachine(transitions.Machine):
         initial: RunnerState = RunnerState.idle,
         emit_initial: bool = True,
     ) -> None:
+        self._state = initial  # written only by _enter once constructed
         self._bindings = bindings
+        self._runner_status = bindings.runner_status
         self._task_status = bindings.task_status
         self._acknowledged = bindings.acknowledged
         self._do_download = bindings.download
@@ -405,35 +408,8 @@ class RunnerMachine(transitions.Machine):
         self._do_generate = bindings.generate
         self._do_cancel = bindings.cancel
         self._do_shutdown = bindings.shutdown
-        announce = bindings.runner_status
-        self._s_idle = _StateNode(RunnerState.idle, announce, final=False)
-        self._s_downloading = _StateNode(RunnerState.downloading, announce, final=False)
-        self._s_connecting = _StateNode(RunnerState.connecting, announce, final=False)
-        self._s_connected = _StateNode(RunnerState.connected, announce, final=False)
-        self._s_loading = _StateNode(RunnerState.loading, announce, final=False)
-        self._s_loaded = _StateNode(RunnerState.loaded, announce, final=False)
-        self._s_warming_up = _StateNode(RunnerState.warming_up, announce, final=False)
-        self._s_ready = _StateNode(RunnerState.ready, announce, final=False)
-        self._s_running = _StateNode(RunnerState.running, announce, final=False)
-        self._s_shutting_down = _StateNode(RunnerState.shutting_down, announce, final=False)
-        self._s_shutdown = _StateNode(RunnerState.shutdown, announce, final=True)
-        self._s_failed = _StateNode(RunnerState.failed, announce, final=False)
-        self._nodes: dict[RunnerState, _StateNode] = {
-            RunnerState.idle: self._s_idle,
-            RunnerState.downloading: self._s_downloading,
-            RunnerState.connecting: self._s_connecting,
-            RunnerState.connected: self._s_connected,
-            RunnerState.loading: self._s_loading,
-            RunnerState.loaded: self._s_loaded,
-            RunnerState.warming_up: self._s_warming_up,
-            RunnerState.ready: self._s_ready,
-            RunnerState.running: self._s_running,
-            RunnerState.shutting_down: self._s_shutting_down,
-            RunnerState.shutdown: self._s_shutdown,
-            RunnerState.failed: self._s_failed,
-        }
         super().__init__(
-            states=list(self._nodes.values()),
+            states=[State(state, final=state in FINAL_STATES) for state in RunnerState],
             initial=initial,
             auto_transitions=False,
             send_event=False,
@@ -557,12 +533,39 @@ class RunnerMachine(transitions.Machine):
             state: {task: self._legs(state, task) for task in RunnerTask} for state in RunnerState
         }
         if emit_initial:
-            self._nodes[initial].announce(None)
+            self._runner_status(initial, None)
+
+    @property
+    def state(self) -> RunnerState:
+        """The state the machine is in (read-only: dispatch a task to change it)."""
+        return self._state
+
+    @state.setter
+    def state(self, value: object) -> NoReturn:
+        raise StateChangeError(f"assigning state = {value!r}")
 
     @property
     def current(self) -> RunnerState:
         """The state the machine is in."""
-        return self.state
+        return self._state
+
+    def set_state(self, state: str | enum.Enum | State, model: object | None = None) -> None:
+        """Raises StateChangeError: only a dispatched task changes the state.
+
+        transitions calls it once, while the machine registers itself as its own model,
+        to set the state it already holds; that call is let through and changes nothing.
+        """
+        if not self.models and (model is None or model is self):
+            node = state if isinstance(state, State) else self.get_state(state)
+            if node.value is self._state:
+                return
+        name = state.name if isinstance(state, State) else str(state)
+        raise StateChangeError(f"set_state({name!r})")
+
+    def _enter(self, state: RunnerState, message: str | None) -> None:
+        """The only write of the state once constructed: emit runner_status, then move."""
+        self._runner_status(state, message)
+        self._state = state
 
     def dispatch(self, task_name: RunnerTask, task: object) -> RunnerState:  # type: ignore[override]
         """Run one task and return the new state.
@@ -573,7 +576,7 @@ class RunnerMachine(transitions.Machine):
         rule accepts here.
         """
         try:
-            legs = self._cells[self.state][task_name]
+            legs = self._cells[self._state][task_name]
         except KeyError:
             known = ", ".join(RunnerTask)
             raise ValueError(f"unknown task {task_name!r}; one of: {known}") from None
@@ -589,7 +592,7 @@ class RunnerMachine(transitions.Machine):
         """The tasks some rule accepts now (guards evaluated), in spec order."""
         return tuple(
             task
-            for task, legs in self._cells[self.state].items()
+            for task, legs in self._cells[self._state].items()
             if any(leg.enabled() for leg in legs)
         )
 
@@ -601,7 +604,7 @@ class RunnerMachine(transitions.Machine):
         return tuple(leg for leg in legs if isinstance(leg, _Leg))
 
     def _refuse(self, task_name: RunnerTask, task: object) -> NoReturn:
-        state = self.state
+        state = self._state
         if state in _WAITING or (state, task_name) in _DEFERRED:
             raise TaskDeferred(state, task_name)
         guards = tuple((name, guard()) for name, guard in self._guards)
@@ -613,8 +616,7 @@ class RunnerMachine(transitions.Machine):
     def _rule1_DownloadModel_idle(self, task: object) -> RunnerState:
         """DownloadModel in idle: via downloading, do download, to idle (spec line 45)."""
         self._task_status(task, "Running", None)
-        self.state = RunnerState.downloading
-        self._s_downloading.announce(None)
+        self._enter(RunnerState.downloading, None)
         self._acknowledged(task)
         try:
             if self._do_download(task) is not None:
@@ -622,19 +624,16 @@ class RunnerMachine(transitions.Machine):
         except Exception as exc:
             message = _failure_message(exc)
             self._task_status(task, "Failed", message)
-            self.state = RunnerState.failed
-            self._s_failed.announce(message)
+            self._enter(RunnerState.failed, message)
             return RunnerState.failed
         self._task_status(task, "Complete", None)
-        self.state = RunnerState.idle
-        self._s_idle.announce(None)
+        self._enter(RunnerState.idle, None)
         return RunnerState.idle
 
     def _rule2_DownloadModel_failed(self, task: object) -> RunnerState:
         """DownloadModel in failed: via downloading, do download, to idle (spec line 45)."""
         self._task_status(task, "Running", None)
-        self.state = RunnerState.downloading
-        self._s_downloading.announce(None)
+        self._enter(RunnerState.downloading, None)
         self._acknowledged(task)
         try:
             if self._do_download(task) is not None:
@@ -642,19 +641,16 @@ class RunnerMachine(transitions.Machine):
         except Exception as exc:
             message = _failure_message(exc)
             self._task_status(task, "Failed", message)
-            self.state = RunnerState.failed
-            self._s_failed.announce(message)
+            self._enter(RunnerState.failed, message)
             return RunnerState.failed
         self._task_status(task, "Complete", None)
-        self.state = RunnerState.idle
-        self._s_idle.announce(None)
+        self._enter(RunnerState.idle, None)
         return RunnerState.idle
 
     def _rule3_DownloadModel_connected(self, task: object) -> RunnerState:
         """DownloadModel in connected: via downloading, do download, to connected (spec line 46)."""
         self._task_status(task, "Running", None)
-        self.state = RunnerState.downloading
-        self._s_downloading.announce(None)
+        self._enter(RunnerState.downloading, None)
         self._acknowledged(task)
         try:
             if self._do_download(task) is not None:
@@ -662,19 +658,16 @@ class RunnerMachine(transitions.Machine):
         except Exception as exc:
             message = _failure_message(exc)
             self._task_status(task, "Failed", message)
-            self.state = RunnerState.failed
-            self._s_failed.announce(message)
+            self._enter(RunnerState.failed, message)
             return RunnerState.failed
         self._task_status(task, "Complete", None)
-        self.state = RunnerState.connected
-        self._s_connected.announce(None)
+        self._enter(RunnerState.connected, None)
         return RunnerState.connected
 
     def _rule4_ConnectToGroup_idle(self, task: object) -> RunnerState:
         """ConnectToGroup in idle: when has_group, via connecting, do connect, to connected (spec line 48)."""
         self._task_status(task, "Running", None)
-        self.state = RunnerState.connecting
-        self._s_connecting.announce(None)
+        self._enter(RunnerState.connecting, None)
         self._acknowledged(task)
         try:
             if self._do_connect(task) is not None:
@@ -682,19 +675,16 @@ class RunnerMachine(transitions.Machine):
         except Exception as exc:
             message = _failure_message(exc)
             self._task_status(task, "Failed", message)
-            self.state = RunnerState.failed
-            self._s_failed.announce(message)
+            self._enter(RunnerState.failed, message)
             return RunnerState.failed
         self._task_status(task, "Complete", None)
-        self.state = RunnerState.connected
-        self._s_connected.announce(None)
+        self._enter(RunnerState.connected, None)
         return RunnerState.connected
 
     def _rule5_LoadModel_connected(self, task: object) -> RunnerState:
         """LoadModel in connected: when has_group and weights_present, via loading, do load, to loaded (spec line 50)."""
         self._task_status(task, "Running", None)
-        self.state = RunnerState.loading
-        self._s_loading.announce(None)
+        self._enter(RunnerState.loading, None)
         self._acknowledged(task)
         try:
             if self._do_load(task) is not None:
@@ -702,19 +692,16 @@ class RunnerMachine(transitions.Machine):
         except Exception as exc:
             message = _failure_message(exc)
             self._task_status(task, "Failed", message)
-            self.state = RunnerState.failed
-            self._s_failed.announce(message)
+            self._enter(RunnerState.failed, message)
             return RunnerState.failed
         self._task_status(task, "Complete", None)
-        self.state = RunnerState.loaded
-        self._s_loaded.announce(None)
+        self._enter(RunnerState.loaded, None)
         return RunnerState.loaded
 
     def _rule6_LoadModel_idle(self, task: object) -> RunnerState:
         """LoadModel in idle: when not has_group and weights_present, via loading, do load, to loaded (spec line 51)."""
         self._task_status(task, "Running", None)
-        self.state = RunnerState.loading
-        self._s_loading.announce(None)
+        self._enter(RunnerState.loading, None)
         self._acknowledged(task)
         try:
             if self._do_load(task) is not None:
@@ -722,19 +709,16 @@ class RunnerMachine(transitions.Machine):
         except Exception as exc:
             message = _failure_message(exc)
             self._task_status(task, "Failed", message)
-            self.state = RunnerState.failed
-            self._s_failed.announce(message)
+            self._enter(RunnerState.failed, message)
             return RunnerState.failed
         self._task_status(task, "Complete", None)
-        self.state = RunnerState.loaded
-        self._s_loaded.announce(None)
+        self._enter(RunnerState.loaded, None)
         return RunnerState.loaded
 
     def _rule7_StartWarmup_loaded(self, task: object) -> RunnerState:
         """StartWarmup in loaded: via warming_up, do warmup, to ready (spec line 53)."""
         self._task_status(task, "Running", None)
-        self.state = RunnerState.warming_up
-        self._s_warming_up.announce(None)
+        self._enter(RunnerState.warming_up, None)
         self._acknowledged(task)
         try:
             if self._do_warmup(task) is not None:
@@ -742,59 +726,63 @@ class RunnerMachine(transitions.Machine):
         except Exception as exc:
             message = _failure_message(exc)
             self._task_status(task, "Failed", message)
-            self.state = RunnerState.failed
-            self._s_failed.announce(message)
+            self._enter(RunnerState.failed, message)
             return RunnerState.failed
         self._task_status(task, "Complete", None)
-        self.state = RunnerState.ready
-        self._s_ready.announce(None)
+        self._enter(RunnerState.ready, None)
         return RunnerState.ready
 
     def _rule8_ChatCompletion_ready(self, task: object) -> RunnerState:
         """ChatCompletion in ready: via running, do generate, to ready (spec line 55)."""
         self._task_status(task, "Running", None)
-        self.state = RunnerState.running
-        self._s_running.announce(None)
+        self._enter(RunnerState.running, None)
         self._acknowledged(task)
+        # A task dispatched inside generate may move the runner; then this task only
+        # reports its end, and the runner stays where that task put it.
         try:
             result = self._do_generate(task)
         except Exception as exc:
             message = _failure_message(exc)
             self._task_status(task, "Failed", message)
-            self.state = RunnerState.failed
-            self._s_failed.announce(message)
+            if self._state is not RunnerState.running:
+                return self._state
+            self._enter(RunnerState.failed, message)
             return RunnerState.failed
         if result is CANCELLED:
             self._task_status(task, "Cancelled", None)
-            self.state = RunnerState.ready
-            self._s_ready.announce(None)
+            if self._state is not RunnerState.running:
+                return self._state
+            self._enter(RunnerState.ready, None)
             return RunnerState.ready
         self._task_status(task, "Complete", None)
-        self.state = RunnerState.ready
-        self._s_ready.announce(None)
+        if self._state is not RunnerState.running:
+            return self._state
+        self._enter(RunnerState.ready, None)
         return RunnerState.ready
 
     def _rule9_CancelTask_running(self, task: object) -> RunnerState:
         """CancelTask in running: do cancel, to running (spec line 57)."""
         self._task_status(task, "Running", None)
         self._acknowledged(task)
+        # A task dispatched inside cancel may move the runner; then this task only
+        # reports its end, and the runner stays where that task put it.
         try:
             if self._do_cancel(task) is not None:
                 raise _NotCancellableError("cancel")
         except Exception as exc:
             message = _failure_message(exc)
             self._task_status(task, "Failed", message)
-            self.state = RunnerState.failed
-            self._s_failed.announce(message)
+            if self._state is not RunnerState.running:
+                return self._state
+            self._enter(RunnerState.failed, message)
             return RunnerState.failed
         self._task_status(task, "Complete", None)
-        return RunnerState.running
+        return self._state
 
     def _rule10_Shutdown_idle(self, task: object) -> RunnerState:
         """Shutdown in idle: via shutting_down, do shutdown, to shutdown (spec line 59)."""
         self._task_status(task, "Running", None)
-        self.state = RunnerState.shutting_down
-        self._s_shutting_down.announce(None)
+        self._enter(RunnerState.shutting_down, None)
         self._acknowledged(task)
         try:
             if self._do_shutdown(task) is not None:
@@ -802,19 +790,16 @@ class RunnerMachine(transitions.Machine):
         except Exception as exc:
             message = _failure_message(exc)
             self._task_status(task, "Failed", message)
-            self.state = RunnerState.failed
-            self._s_failed.announce(message)
+            self._enter(RunnerState.failed, message)
             return RunnerState.failed
         self._task_status(task, "Complete", None)
-        self.state = RunnerState.shutdown
-        self._s_shutdown.announce(None)
+        self._enter(RunnerState.shutdown, None)
         return RunnerState.shutdown
 
     def _rule11_Shutdown_connected(self, task: object) -> RunnerState:
         """Shutdown in connected: via shutting_down, do shutdown, to shutdown (spec line 59)."""
         self._task_status(task, "Running", None)
-        self.state = RunnerState.shutting_down
-        self._s_shutting_down.announce(None)
+        self._enter(RunnerState.shutting_down, None)
         self._acknowledged(task)
         try:
             if self._do_shutdown(task) is not None:
@@ -822,19 +807,16 @@ class RunnerMachine(transitions.Machine):
         except Exception as exc:
             message = _failure_message(exc)
             self._task_status(task, "Failed", message)
-            self.state = RunnerState.failed
-            self._s_failed.announce(message)
+            self._enter(RunnerState.failed, message)
             return RunnerState.failed
         self._task_status(task, "Complete", None)
-        self.state = RunnerState.shutdown
-        self._s_shutdown.announce(None)
+        self._enter(RunnerState.shutdown, None)
         return RunnerState.shutdown
 
     def _rule12_Shutdown_loaded(self, task: object) -> RunnerState:
         """Shutdown in loaded: via shutting_down, do shutdown, to shutdown (spec line 59)."""
         self._task_status(task, "Running", None)
-        self.state = RunnerState.shutting_down
-        self._s_shutting_down.announce(None)
+        self._enter(RunnerState.shutting_down, None)
         self._acknowledged(task)
         try:
             if self._do_shutdown(task) is not None:
@@ -842,19 +824,16 @@ class RunnerMachine(transitions.Machine):
         except Exception as exc:
             message = _failure_message(exc)
             self._task_status(task, "Failed", message)
-            self.state = RunnerState.failed
-            self._s_failed.announce(message)
+            self._enter(RunnerState.failed, message)
             return RunnerState.failed
         self._task_status(task, "Complete", None)
-        self.state = RunnerState.shutdown
-        self._s_shutdown.announce(None)
+        self._enter(RunnerState.shutdown, None)
         return RunnerState.shutdown
 
     def _rule13_Shutdown_ready(self, task: object) -> RunnerState:
         """Shutdown in ready: via shutting_down, do shutdown, to shutdown (spec line 59)."""
         self._task_status(task, "Running", None)
-        self.state = RunnerState.shutting_down
-        self._s_shutting_down.announce(None)
+        self._enter(RunnerState.shutting_down, None)
         self._acknowledged(task)
         try:
             if self._do_shutdown(task) is not None:
@@ -862,19 +841,16 @@ class RunnerMachine(transitions.Machine):
         except Exception as exc:
             message = _failure_message(exc)
             self._task_status(task, "Failed", message)
-            self.state = RunnerState.failed
-            self._s_failed.announce(message)
+            self._enter(RunnerState.failed, message)
             return RunnerState.failed
         self._task_status(task, "Complete", None)
-        self.state = RunnerState.shutdown
-        self._s_shutdown.announce(None)
+        self._enter(RunnerState.shutdown, None)
         return RunnerState.shutdown
 
     def _rule14_Shutdown_failed(self, task: object) -> RunnerState:
         """Shutdown in failed: via shutting_down, do shutdown, to shutdown (spec line 59)."""
         self._task_status(task, "Running", None)
-        self.state = RunnerState.shutting_down
-        self._s_shutting_down.announce(None)
+        self._enter(RunnerState.shutting_down, None)
         self._acknowledged(task)
         try:
             if self._do_shutdown(task) is not None:
@@ -882,10 +858,8 @@ class RunnerMachine(transitions.Machine):
         except Exception as exc:
             message = _failure_message(exc)
             self._task_status(task, "Failed", message)
-            self.state = RunnerState.failed
-            self._s_failed.announce(message)
+            self._enter(RunnerState.failed, message)
             return RunnerState.failed
         self._task_status(task, "Complete", None)
-        self.state = RunnerState.shutdown
-        self._s_shutdown.announce(None)
+        self._enter(RunnerState.shutdown, None)
         return RunnerState.shutdown

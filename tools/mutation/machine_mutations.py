@@ -72,18 +72,22 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "retarget-transition",
         "DownloadModel from connected comes back to idle (state and its event)",
-        f"{_I}self.state = RunnerState.connected\n{_I}self._s_connected.announce(None)\n"
-        f"{_I}return RunnerState.connected\n",
-        f"{_I}self.state = RunnerState.idle\n{_I}self._s_idle.announce(None)\n"
-        f"{_I}return RunnerState.idle\n",
+        f"{_I}self._enter(RunnerState.connected, None)\n{_I}return RunnerState.connected\n",
+        f"{_I}self._enter(RunnerState.idle, None)\n{_I}return RunnerState.idle\n",
         within=_rule("_rule3_DownloadModel_connected"),
     ),
     Mutation(
         "retarget-state-only",
-        "ConnectToGroup ends in idle while announcing connected",
-        f"{_I}self.state = RunnerState.connected\n",
-        f"{_I}self.state = RunnerState.idle\n",
+        "ConnectToGroup returns idle while the runner is in connected",
+        f"{_I}return RunnerState.connected\n",
+        f"{_I}return RunnerState.idle\n",
         within=_rule("_rule4_ConnectToGroup_idle"),
+    ),
+    Mutation(
+        "enter-without-move",
+        "entering a state emits its event but leaves the state unchanged",
+        "        self._runner_status(state, message)\n        self._state = state\n",
+        "        self._runner_status(state, message)\n",
     ),
     Mutation(
         "swap-guard",
@@ -112,13 +116,15 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "drop-entry-emission",
         "entering warming_up emits no runner status",
-        f"{_I}self._s_warming_up.announce(None)\n",
-        "",
+        "        self._runner_status(state, message)\n        self._state = state\n",
+        "        if state is not RunnerState.warming_up:\n"
+        "            self._runner_status(state, message)\n"
+        "        self._state = state\n",
     ),
     Mutation(
         "drop-initial-emission",
         "a new machine does not report its initial state",
-        "            self._nodes[initial].announce(None)\n",
+        "            self._runner_status(initial, None)\n",
         "            pass\n",
     ),
     Mutation(
@@ -130,17 +136,18 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "reorder-success-events",
         "ChatCompletion reports ready before its task completes",
-        f'{_I}self._task_status(task, "Complete", None)\n{_I}self.state = RunnerState.ready\n'
-        f"{_I}self._s_ready.announce(None)\n",
-        f"{_I}self.state = RunnerState.ready\n{_I}self._s_ready.announce(None)\n"
+        f'{_I}self._task_status(task, "Complete", None)\n'
+        f"{_I}if self._state is not RunnerState.running:\n{_I}    return self._state\n"
+        f"{_I}self._enter(RunnerState.ready, None)\n",
+        f"{_I}self._enter(RunnerState.ready, None)\n"
         f'{_I}self._task_status(task, "Complete", None)\n',
         within=_rule("_rule8_ChatCompletion_ready"),
     ),
     Mutation(
         "reorder-accept-events",
         "DownloadModel from idle acknowledges before reporting downloading",
-        f"{_I}self._s_downloading.announce(None)\n{_I}self._acknowledged(task)\n",
-        f"{_I}self._acknowledged(task)\n{_I}self._s_downloading.announce(None)\n",
+        f"{_I}self._enter(RunnerState.downloading, None)\n{_I}self._acknowledged(task)\n",
+        f"{_I}self._acknowledged(task)\n{_I}self._enter(RunnerState.downloading, None)\n",
         within=_rule("_rule1_DownloadModel_idle"),
     ),
     Mutation(
@@ -168,17 +175,15 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "on-error-target",
         "a failing warmup moves the runner to idle instead of failed",
-        f"{_E}self.state = RunnerState.failed\n{_E}self._s_failed.announce(message)\n"
-        f"{_E}return RunnerState.failed\n",
-        f"{_E}self.state = RunnerState.idle\n{_E}self._s_idle.announce(message)\n"
-        f"{_E}return RunnerState.idle\n",
+        f"{_E}self._enter(RunnerState.failed, message)\n{_E}return RunnerState.failed\n",
+        f"{_E}self._enter(RunnerState.idle, message)\n{_E}return RunnerState.idle\n",
         within=_rule("_rule7_StartWarmup_loaded"),
     ),
     Mutation(
         "drop-failure-message",
         "a failing load reports failed without the error message",
-        f"{_E}self._s_failed.announce(message)\n",
-        f"{_E}self._s_failed.announce(None)\n",
+        f"{_E}self._enter(RunnerState.failed, message)\n",
+        f"{_E}self._enter(RunnerState.failed, None)\n",
         within=_rule("_rule5_LoadModel_connected"),
     ),
     Mutation(
@@ -224,9 +229,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "cancel-reports-status",
         "CancelTask announces running although the state does not change",
-        f'{_I}self._task_status(task, "Complete", None)\n{_I}return RunnerState.running\n',
-        f'{_I}self._task_status(task, "Complete", None)\n{_I}self._s_running.announce(None)\n'
-        f"{_I}return RunnerState.running\n",
+        f'{_I}self._task_status(task, "Complete", None)\n{_I}return self._state\n',
+        f'{_I}self._task_status(task, "Complete", None)\n{_I}self._enter(RunnerState.running, None)\n'
+        f"{_I}return self._state\n",
     ),
     Mutation(
         "reject-without-event",

@@ -5,11 +5,16 @@ it) and type-checks under ``mypy --strict``. Its shape:
 
 * ``<M>State`` / ``<M>Task`` enums, the ``<M>Guards`` / ``<M>Actions`` / ``<M>Events``
   protocols and ``<M>Bindings`` combining them, ``TaskRejected`` and ``TaskDeferred``;
-* subclasses of transitions' ``State`` (entry emits ``runner_status``), ``Condition`` (a guard
-  is a bound method taking no arguments), ``Transition`` (a leg of a rule; the first leg's
-  ``fire`` runs the whole rule) and ``Event`` (a task's trigger is ``dispatch``);
+* ``StateChangeError``, raised by every way of setting the state other than a dispatch;
+* subclasses of transitions' ``Condition`` (a guard is a bound method taking no arguments),
+  ``Transition`` (a leg of a rule; the first leg's ``fire`` runs the whole rule) and ``Event``
+  (a task's trigger is ``dispatch``);
 * ``<M>Machine``: one straight-line method per rule, a per-(state, task) table of legs and a
-  ``dispatch`` that walks it without allocating transitions' ``EventData``.
+  ``dispatch`` that walks it without allocating transitions' ``EventData``. The state lives in
+  a private slot written only by ``_enter``, which emits ``runner_status``; ``state`` is a
+  read-only property and ``set_state`` raises. A rule whose via state accepts tasks checks,
+  after its action, whether a task run inside the action moved the runner; if so it reports
+  its own task's end and leaves the state where that task put it.
 """
 
 from __future__ import annotations
@@ -88,15 +93,25 @@ class _Module:
             "",
             f"{p}Machine.dispatch(task_name, task) runs one task exactly as exo_spec.model.step()",
             "says: the accept events, the action, then the success, cancelled or failure events.",
-            "Every state change goes through the entry of a transitions State, which emits",
-            "runner_status: no code path changes the state without its event.",
+            "",
+            "The state is held in a private slot that only _enter writes, and _enter first emits",
+            "runner_status: no code path changes the state without its event. The public state",
+            "attribute is read-only and transitions' set_state raises StateChangeError (auto",
+            "transitions are off), so the only way to change the state is to dispatch a task.",
+            "",
+            "A task dispatched from inside an action (one an interruptible state accepts while the",
+            "action runs there) is a rule of its own, as exo_spec.model.step treats each task",
+            "separately. When such a nested rule moves the runner (to on_error when its action",
+            "raises), the outer rule, once its own action returns or raises, emits its task's final",
+            "status as its own result says (Complete, Cancelled or Failed) but no runner_status and",
+            "no state change: the runner stays where the nested rule put it, and the machine never",
+            "takes an edge the spec does not have.",
             '"""',
             "",
             "from __future__ import annotations",
             "",
             "import enum",
             "from collections.abc import Callable",
-            "from functools import partial",
             "from typing import Any, Literal, NoReturn, Protocol",
             "",
             "import transitions",
@@ -124,6 +139,7 @@ class _Module:
             f"{p}State",
             f"{p}Task",
             "TaskDeferred",
+            "StateChangeError",
             "TaskRejected",
             "TaskStatusName",
         ]
@@ -246,6 +262,16 @@ class _Module:
             '        super().__init__(f"task {task} waits in state {state}: queue it")',
             "        self.state = state",
             "        self.task = task",
+            "",
+            "",
+            "class StateChangeError(MachineError):",
+            '    """The state was set directly; only a dispatched task changes it (with its event)."""',
+            "",
+            "    def __init__(self, attempt: str) -> None:",
+            "        super().__init__(",
+            '            f"{attempt} would change the state without its event; dispatch a task instead "',
+            f'            "({p}Machine.dispatch), which emits runner_status with every change"',
+            "        )",
         )
 
     def public_tables(self) -> None:
@@ -367,24 +393,6 @@ class _Module:
             "        )",
             "",
             "",
-            "class _StateNode(State):",
-            '    """A state whose entry emits runner_status: no state change without its event."""',
-            "",
-            "    def __init__(",
-            "        self,",
-            f"        name: {p}State,",
-            f"        runner_status: Callable[[{p}State, str | None], None],",
-            "        *,",
-            "        final: bool,",
-            "    ) -> None:",
-            "        super().__init__(name, final=final)",
-            "        self.announce: Callable[[str | None], None] = partial(runner_status, name)",
-            "",
-            "    def enter(self, event_data: EventData) -> None:",
-            "        self.announce(None)",
-            "        super().enter(event_data)",
-            "",
-            "",
             "class _Guard(Condition):",
             '    """A guard: a bound method of the bindings, called with no arguments."""',
             "",
@@ -466,10 +474,8 @@ class _Module:
             f"class {p}Machine(transitions.Machine):",
             f'    """The {ident(spec.machine)} lifecycle; bound to guards, actions and an event sink."""',
             "",
-            "    state_cls = _StateNode",
             "    transition_cls = _Leg",
             "    event_cls = _TaskEvent",
-            f"    state: {p}State",
             "",
             "    def __init__(",
             "        self,",
@@ -478,25 +484,17 @@ class _Module:
             f"        initial: {p}State = {p}State.{ident(spec.initial)},",
             "        emit_initial: bool = True,",
             "    ) -> None:",
+            "        self._state = initial  # written only by _enter once constructed",
             "        self._bindings = bindings",
+            "        self._runner_status = bindings.runner_status",
             "        self._task_status = bindings.task_status",
             "        self._acknowledged = bindings.acknowledged",
         )
         for action in spec.actions:
             self.w(f"        self._do_{ident(action.name)} = bindings.{ident(action.name)}")
-        self.w("        announce = bindings.runner_status")
-        for state in spec.states:
-            n = ident(state.name)
-            self.w(f"        self._s_{n} = _StateNode({p}State.{n}, announce, final={state.final})")
         self.w(
-            f"        self._nodes: dict[{p}State, _StateNode] = {{",
-            *(
-                f"            {p}State.{ident(s.name)}: self._s_{ident(s.name)},"
-                for s in spec.states
-            ),
-            "        }",
             "        super().__init__(",
-            "            states=list(self._nodes.values()),",
+            f"            states=[State(state, final=state in FINAL_STATES) for state in {p}State],",
             "            initial=initial,",
             "            auto_transitions=False,",
             "            send_event=False,",
@@ -512,12 +510,39 @@ class _Module:
             f"            state: {{task: self._legs(state, task) for task in {p}Task}} for state in {p}State",
             "        }",
             "        if emit_initial:",
-            "            self._nodes[initial].announce(None)",
+            "            self._runner_status(initial, None)",
+            "",
+            "    @property",
+            f"    def state(self) -> {p}State:",
+            '        """The state the machine is in (read-only: dispatch a task to change it)."""',
+            "        return self._state",
+            "",
+            "    @state.setter",
+            "    def state(self, value: object) -> NoReturn:",
+            '        raise StateChangeError(f"assigning state = {value!r}")',
             "",
             "    @property",
             f"    def current(self) -> {p}State:",
             '        """The state the machine is in."""',
-            "        return self.state",
+            "        return self._state",
+            "",
+            "    def set_state(self, state: str | enum.Enum | State, model: object | None = None) -> None:",
+            '        """Raises StateChangeError: only a dispatched task changes the state.',
+            "",
+            "        transitions calls it once, while the machine registers itself as its own model,",
+            "        to set the state it already holds; that call is let through and changes nothing.",
+            '        """',
+            "        if not self.models and (model is None or model is self):",
+            "            node = state if isinstance(state, State) else self.get_state(state)",
+            "            if node.value is self._state:",
+            "                return",
+            "        name = state.name if isinstance(state, State) else str(state)",
+            '        raise StateChangeError(f"set_state({name!r})")',
+            "",
+            f"    def _enter(self, state: {p}State, message: str | None) -> None:",
+            '        """The only write of the state once constructed: emit runner_status, then move."""',
+            "        self._runner_status(state, message)",
+            "        self._state = state",
             "",
             f"    def dispatch(self, task_name: {p}Task, task: object) -> {p}State:  # type: ignore[override]",
             '        """Run one task and return the new state.',
@@ -528,7 +553,7 @@ class _Module:
             "        rule accepts here.",
             '        """',
             "        try:",
-            "            legs = self._cells[self.state][task_name]",
+            "            legs = self._cells[self._state][task_name]",
             "        except KeyError:",
             f'            known = ", ".join({p}Task)',
             '            raise ValueError(f"unknown task {task_name!r}; one of: {known}") from None',
@@ -544,7 +569,7 @@ class _Module:
             '        """The tasks some rule accepts now (guards evaluated), in spec order."""',
             "        return tuple(",
             "            task",
-            "            for task, legs in self._cells[self.state].items()",
+            "            for task, legs in self._cells[self._state].items()",
             "            if any(leg.enabled() for leg in legs)",
             "        )",
             "",
@@ -556,7 +581,7 @@ class _Module:
             "        return tuple(leg for leg in legs if isinstance(leg, _Leg))",
             "",
             f"    def _refuse(self, task_name: {p}Task, task: object) -> NoReturn:",
-            "        state = self.state",
+            "        state = self._state",
             "        if state in _WAITING or (state, task_name) in _DEFERRED:",
             "            raise TaskDeferred(state, task_name)",
             "        guards = tuple((name, guard()) for name, guard in self._guards)",
@@ -626,11 +651,7 @@ class _Module:
             elif op.kind == "ack":
                 self.w(f"{indent}self._acknowledged(task)")
             else:
-                state = ident(op.state or "")
-                self.w(
-                    f"{indent}self.state = {p}State.{state}",
-                    f"{indent}self._s_{state}.announce({msg})",
-                )
+                self.w(f"{indent}self._enter({p}State.{ident(op.state or '')}, {msg})")
 
     def rule(self, plan: RulePlan) -> None:
         spec, p, rule = self.spec, self.p, plan.rule
@@ -652,6 +673,14 @@ class _Module:
             self.finish(plan.success, "None", "        ")
             return
         action = ident(rule.action)
+        # A task dispatched from inside the action can move the runner only where some rule
+        # starts in the state the action runs in (an interruptible state such as running).
+        via = plan.accept.end if any(r.source == plan.accept.end for r in spec.rules) else None
+        if via is not None:
+            self.w(
+                f"        # A task dispatched inside {action} may move the runner; then this task only",
+                "        # reports its end, and the runner stays where that task put it.",
+            )
         self.w("        try:")
         if plan.cancelled is not None:
             self.w(f"            result = self._do_{action}(task)")
@@ -661,16 +690,37 @@ class _Module:
                 f"                raise _NotCancellableError({py_str(action)})",
             )
         self.w("        except Exception as exc:", "            message = _failure_message(exc)")
-        self.finish(plan.failure, "message", "            ")
+        self.finish(plan.failure, "message", "            ", via)
         if plan.cancelled is not None:
             self.w("        if result is CANCELLED:")
-            self.finish(plan.cancelled, "None", "            ")
-        self.finish(plan.success, "None", "        ")
-        del spec
+            self.finish(plan.cancelled, "None", "            ", via)
+        self.finish(plan.success, "None", "        ", via)
 
-    def finish(self, phase: Phase, message: str, indent: str) -> None:
-        self.ops(phase.ops, message, indent)
-        self.w(f"{indent}return {self.p}State.{ident(phase.end)}")
+    def finish(self, phase: Phase, message: str, indent: str, via: str | None = None) -> None:
+        """A phase's ops and its return. With ``via`` (a nested task may have moved the runner
+        while the action ran), the phase's state changes happen only if the runner is still in
+        ``via``; otherwise the phase emits its other events and returns the state as it is."""
+        p = self.p
+        if via is None:
+            self.ops(phase.ops, message, indent)
+            self.w(f"{indent}return {p}State.{ident(phase.end)}")
+            return
+        moves = [n for n, op in enumerate(phase.ops) if op.kind == "move"]
+        if not moves:
+            self.ops(phase.ops, message, indent)
+            self.w(f"{indent}return self._state")
+            return
+        # Usually the task's own events all come before its first move: emit them, then check.
+        split = all(op.kind == "move" for op in phase.ops[moves[0] :])
+        before = phase.ops[: moves[0]] if split else ()
+        after = phase.ops[moves[0] :] if split else phase.ops
+        self.ops(before, message, indent)
+        self.w(f"{indent}if self._state is not {p}State.{ident(via)}:")
+        if not split:
+            self.ops(tuple(op for op in phase.ops if op.kind != "move"), message, indent + "    ")
+        self.w(f"{indent}    return self._state")
+        self.ops(after, message, indent)
+        self.w(f"{indent}return {p}State.{ident(phase.end)}")
 
 
 def _str_tuple(name: str, items: list[str]) -> list[str]:

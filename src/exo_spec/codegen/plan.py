@@ -3,7 +3,7 @@
 A rule runs in phases: ``accept`` (before its action), then one of ``success``, ``cancelled``
 or ``failure``. Each phase is the contract's templates instantiated for that rule, exactly as
 :func:`exo_spec.model.step` instantiates them: a ``RunnerStatusUpdated`` becomes a *move* (the
-state changes and the new state's entry emits the event) only when it changes the state.
+state changes, its event emitted first) only when it changes the state.
 The generated machine and the docs are both rendered from these plans.
 """
 
