@@ -2,7 +2,8 @@
 tasks mixed in. Checks that every task ends with exactly one final status and reports the
 resident memory of both processes at the start and the end.
 
-    python tools/soak.py --tasks 10000 --out soak.json
+    python tools/soak.py --tasks 10000 --out soak.json            # scripted engine
+    python tools/soak.py --mlx --tasks 10000 --out soak-mlx.json  # the real MLX engine, tiny model
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,22 +25,53 @@ if str(ROOT) not in sys.path:
 from tests.supervisor.cells import chat, group_context  # noqa: E402
 from tests.supervisor.engines import ENGINE  # noqa: E402
 
+from exo_spec.engine.mlx_engine import EMBEDDED_MODEL_DIR, EMBEDDED_MODEL_REPO_ID  # noqa: E402
+from exo_spec.runtime.engine_protocol import ChatMessage, ChatRequest, ModelRef  # noqa: E402
 from exo_spec.runtime.wire import (  # noqa: E402
+    BoundInstance,
     CancelTask,
+    ChatCompletion,
     ConnectToGroup,
     Event,
+    InstanceId,
     LoadModel,
+    RunnerContext,
+    RunnerId,
     StartWarmup,
     Task,
     TaskId,
     TaskStatusUpdated,
 )
-from exo_spec.supervisor import EngineFactory, RunnerSupervisor  # noqa: E402
+from exo_spec.supervisor import DEFAULT_ENGINE, EngineFactory, RunnerSupervisor  # noqa: E402
 
 FINAL = {"Complete", "Failed", "Cancelled"}
 
 
-def soak(tasks: int, seed: int, window: int, factory: EngineFactory) -> dict[str, object]:
+def _mlx_context(runner_id: str) -> RunnerContext:
+    """A single-node runner of the embedded model (already on disk: no download)."""
+    instance = BoundInstance(InstanceId("soak"), ModelRef(EMBEDDED_MODEL_REPO_ID))
+    return RunnerContext(
+        RunnerId(runner_id), instance, EMBEDDED_MODEL_DIR.parent, EMBEDDED_MODEL_DIR
+    )
+
+
+def _mlx_chat(tokens: int) -> Callable[[str], ChatCompletion]:
+    def make(task_id: str) -> ChatCompletion:
+        request = ChatRequest((ChatMessage("user", "And God said,"),), max_tokens=tokens)
+        return ChatCompletion(TaskId(task_id), request)
+
+    return make
+
+
+def soak(
+    tasks: int,
+    seed: int,
+    window: int,
+    factory: EngineFactory,
+    *,
+    mlx: bool = False,
+    tokens: int = 4,
+) -> dict[str, object]:
     rng = random.Random(seed)
     finals: Counter[str] = Counter()
     by_status: Counter[str] = Counter()
@@ -52,7 +85,12 @@ def soak(tasks: int, seed: int, window: int, factory: EngineFactory) -> dict[str
                 by_status[event.task_status] += 1
             slots.release()
 
-    supervisor = RunnerSupervisor(group_context("soak"), factory)
+    context = _mlx_context("soak") if mlx else group_context("soak")
+    make_chat = _mlx_chat(tokens) if mlx else chat
+    setup: list[Task] = [LoadModel(TaskId("l")), StartWarmup(TaskId("w"))]
+    if not mlx:
+        setup.insert(0, ConnectToGroup(TaskId("c")))
+    supervisor = RunnerSupervisor(context, factory)
     supervisor.on_event(on_event)
     submitted: list[TaskId] = []
 
@@ -62,7 +100,7 @@ def soak(tasks: int, seed: int, window: int, factory: EngineFactory) -> dict[str
 
     with supervisor:
         supervisor.wait_status("RunnerIdle", 60)
-        for task in (ConnectToGroup(TaskId("c")), LoadModel(TaskId("l")), StartWarmup(TaskId("w"))):
+        for task in setup:
             submit(task)
             supervisor.wait_task(task.task_id, 600)
         start = supervisor.health()
@@ -70,7 +108,7 @@ def soak(tasks: int, seed: int, window: int, factory: EngineFactory) -> dict[str
         kinds: Counter[str] = Counter()
         for index in range(tasks):
             task_id = f"chat-{index}"
-            submit(chat(task_id))
+            submit(make_chat(task_id))
             kinds["ChatCompletion"] += 1
             roll = rng.random()
             if roll < 0.05:
@@ -86,13 +124,16 @@ def soak(tasks: int, seed: int, window: int, factory: EngineFactory) -> dict[str
         end = supervisor.health()
     lost = [t for t in submitted if finals[t] == 0]
     doubled = [t for t in submitted if finals[t] > 1]
+    unknown = sorted(set(finals) - set(submitted))
     return {
+        "engine": "mlx (tiny-kjv)" if mlx else "scripted",
         "chat_tasks": tasks,
         "tasks_submitted": len(submitted),
         "kinds": dict(kinds),
         "final_statuses": dict(by_status),
         "lost": len(lost),
         "more_than_one_final": len(doubled),
+        "finals_for_unsubmitted_tasks": unknown,
         "seconds": round(elapsed, 2),
         "tasks_per_s": round(len(submitted) / elapsed, 1),
         "supervisor_rss_mb": [_mb(start["supervisor_rss_bytes"]), _mb(end["supervisor_rss_bytes"])],
@@ -110,10 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--window", type=int, default=64, help="tasks outstanding at once")
     parser.add_argument("--tokens", type=int, default=4, help="tokens per scripted completion")
+    parser.add_argument("--mlx", action="store_true", help="the real MLX engine on tiny-kjv")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
-    factory = EngineFactory(ENGINE, {"tokens": args.tokens})
-    result = soak(args.tasks, args.seed, args.window, factory)
+    if args.mlx:
+        factory = EngineFactory(DEFAULT_ENGINE, {})
+    else:
+        factory = EngineFactory(ENGINE, {"tokens": args.tokens})
+    result = soak(args.tasks, args.seed, args.window, factory, mlx=args.mlx, tokens=args.tokens)
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:
