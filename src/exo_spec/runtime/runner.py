@@ -4,8 +4,9 @@
 ends. The engine is reachable only through the machine's actions: the loop hands every task to
 ``machine.dispatch`` and nothing else, so a task the spec does not accept in the current state
 can never reach ``engine.load`` ("LoadModel outside of state machine" cannot happen). Every
-status change is emitted by the machine's state-entry callbacks; an action that raises fails
-its task and moves the runner to ``failed`` while the loop keeps serving.
+status change is emitted by the machine itself (its only state writer emits
+``RunnerStatusUpdated`` first); an action that raises fails its task and moves the runner to
+``failed`` while the loop keeps serving.
 """
 
 from __future__ import annotations
