@@ -217,7 +217,9 @@ def test_offline_with_a_damaged_file_names_it(hub: HubServer, tmp_path: Path) ->
         download_model(MODEL, tmp_path, Recorder(), endpoint=hub.url, offline=True)
 
 
-@pytest.mark.parametrize("bad_name", ["../evil.json", "/exo-spec-absolute-evil/evil.json", "a/../../b.json"])
+@pytest.mark.parametrize(
+    "bad_name", ["../evil.json", "/exo-spec-absolute-evil/evil.json", "a/../../b.json"]
+)
 def test_path_traversal_names_are_rejected(repo_dir: Path, tmp_path: Path, bad_name: str) -> None:
     repo = load_repo(REPO, repo_dir, extra_files={bad_name: b'{"pwned": true}'})
     models = tmp_path / "models"
