@@ -25,7 +25,6 @@ if str(ROOT) not in sys.path:
 from tests.supervisor.cells import chat, group_context  # noqa: E402
 from tests.supervisor.engines import ENGINE  # noqa: E402
 
-from exo_spec.engine.mlx_engine import EMBEDDED_MODEL_DIR, EMBEDDED_MODEL_REPO_ID  # noqa: E402
 from exo_spec.runtime.engine_protocol import ChatMessage, ChatRequest, ModelRef  # noqa: E402
 from exo_spec.runtime.wire import (  # noqa: E402
     BoundInstance,
@@ -49,6 +48,8 @@ FINAL = {"Complete", "Failed", "Cancelled"}
 
 def _mlx_context(runner_id: str) -> RunnerContext:
     """A single-node runner of the embedded model (already on disk: no download)."""
+    from exo_spec.engine.mlx_engine import EMBEDDED_MODEL_DIR, EMBEDDED_MODEL_REPO_ID
+
     instance = BoundInstance(InstanceId("soak"), ModelRef(EMBEDDED_MODEL_REPO_ID))
     return RunnerContext(
         RunnerId(runner_id), instance, EMBEDDED_MODEL_DIR.parent, EMBEDDED_MODEL_DIR
