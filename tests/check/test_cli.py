@@ -199,3 +199,14 @@ def test_binding_hook_reports_exs401(clean_spec: Path, capsys: pytest.CaptureFix
     assert code == 1
     assert "guard 'has_group' is not bound" in out
     assert "event method 'task_status' is not bound" in out
+
+
+def test_names_that_collide_with_the_generated_machine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "runner.yaml"
+    spec.write_text(SPEC.read_text(encoding="utf-8").replace("  Shutdown:\n", "  dispatch:\n"))
+    assert main(["check", "--select", "EXS302", str(spec)]) == 1
+    assert "EXS302 task 'dispatch' collides with an attribute of transitions.Machine" in (
+        capsys.readouterr().out
+    )

@@ -45,6 +45,7 @@ _EXTERNAL: tuple[tuple[str, str, str], ...] = (
     ("EXS104", "guard expression syntax error", "loader"),
     ("EXS106", "unknown or malformed event template or progress kind", "loader"),
     ("EXS301", "generated code is stale: regenerate it with exo-spec generate", "codegen"),
+    ("EXS302", "a name would collide with the generated machine's own API", "codegen"),
     ("EXS401", "a guard or action has no binding in the runner implementation", "runtime"),
 )
 for _code, _doc, _origin in _EXTERNAL:

@@ -105,7 +105,9 @@ def _check_one(path: Path, args: argparse.Namespace) -> list[Diagnostic]:
     found = lint_loaded(result, args.select, args.ignore)
     if result.spec is None:
         return found
-    extra: list[Diagnostic] = []
+    from exo_spec.codegen.source import name_problems
+
+    extra: list[Diagnostic] = list(name_problems(result.spec))
     out_dir = generated_dir(path, args.generated)
     if out_dir is not None:
         extra += _generated(path, out_dir, args.generated is not None)
