@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Protocol, cast
@@ -67,10 +66,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     commands = COMMANDS
-    # `--runner module:callable` and `--binding module:object` name modules of the project the
-    # command runs in, as `python -m` would find them: the working directory comes first.
-    if "" not in sys.path and os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
     parser = build_parser(commands)
     name = next((a for a in args_list if not a.startswith("-")), None)
     if name in commands:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import time
 from typing import cast
 
@@ -12,7 +11,7 @@ from exo_spec.conformance.check import Violation, run_scenario, shrink, violatio
 from exo_spec.conformance.execute import DEFAULT_TIMEOUT_S, RunnerCallable
 from exo_spec.conformance.scenarios import plan_scenarios
 from exo_spec.conformance.walks import run_walks
-from exo_spec.runtime.binding import resolve_object
+from exo_spec.runtime.binding import import_project_module, resolve_object
 from exo_spec.spec import Spec
 
 __all__ = ["Report", "ScenarioResult", "resolve_runner", "run_suite"]
@@ -64,7 +63,7 @@ def resolve_runner(reference: str) -> RunnerCallable:
     module_name, sep, attribute = reference.partition(":")
     if sep and module_name and attribute:
         try:
-            importlib.import_module(module_name)
+            import_project_module(module_name)
         except (Exception, SystemExit) as exc:
             raise ValueError(
                 f"cannot import runner {reference}: {type(exc).__name__}: {exc}"

@@ -10,17 +10,36 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
+import sys
 from collections.abc import Iterator
+from types import ModuleType
 
 from exo_spec.spec import Diagnostic, Spec
 
-__all__ = ["BindingError", "binding_problems", "check_binding", "resolve_object"]
+__all__ = [
+    "BindingError",
+    "binding_problems",
+    "check_binding",
+    "import_project_module",
+    "resolve_object",
+]
 
 EVENT_METHODS = {"task_status": 3, "runner_status": 2, "acknowledged": 1}
 
 
 class BindingError(TypeError):
     """An object does not bind a spec's guards and actions; the message lists every problem."""
+
+
+def import_project_module(name: str) -> ModuleType:
+    """Import ``name`` the way ``python -m`` would from the working directory: the directory
+    comes first on ``sys.path`` (and stays, since the module may import siblings lazily), so
+    ``--runner tests.my_runner:run`` finds the project's ``tests``, not another one installed."""
+    cwd = os.getcwd()
+    if "" not in sys.path and cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    return importlib.import_module(name)
 
 
 def resolve_object(reference: str) -> object:
@@ -31,7 +50,7 @@ def resolve_object(reference: str) -> object:
             f"{reference!r} is not of the form module:object (e.g. mypkg.bind:Bindings)"
         )
     try:
-        value: object = importlib.import_module(module_name)
+        value: object = import_project_module(module_name)
     except ImportError as exc:
         raise ValueError(f"cannot import module {module_name!r}: {exc}") from None
     for part in attribute.split("."):
