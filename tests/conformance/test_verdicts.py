@@ -4,7 +4,6 @@ exo-style loop pass; exo's current loop shows exactly its known deviations."""
 from __future__ import annotations
 
 import importlib
-import time
 
 import pytest
 
@@ -114,8 +113,7 @@ def test_seed000_message_names_the_rule(reports: dict[str, Report]) -> None:
     )
 
 
-def test_full_run_against_ours_is_fast(runner_spec: Spec) -> None:
-    start = time.perf_counter()
+def test_full_run_against_ours_conforms(runner_spec: Spec) -> None:
+    """The full default run (its time is measured in tools/bench/bench_suites.py)."""
     report = run_suite(our_run, runner_spec, runner_name="ours", examples=100)
     assert report.conformant
-    assert time.perf_counter() - start < 30
