@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: all env test lint typecheck pytest demo bench generate gencheck check clean
+.PHONY: all env test lint typecheck pytest demo bench generate gencheck check clean stress
 
 all: test
 
@@ -51,3 +51,8 @@ bench: env
 
 clean:
 	rm -rf .tools $(VENV) .mypy_cache .ruff_cache
+
+# Races: the supervisor and runtime tests, ROUNDS times, beside a busy loop on one core.
+ROUNDS ?= 20
+stress: env
+	$(BIN)/python tools/stress.py --rounds $(ROUNDS)

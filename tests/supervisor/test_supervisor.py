@@ -28,6 +28,7 @@ from exo_spec.runtime.wire import (
     Event,
     RunnerFailed,
     RunnerId,
+    RunnerIdle,
     RunnerLoading,
     RunnerStatusUpdated,
     TaskAcknowledged,
@@ -37,10 +38,17 @@ from exo_spec.runtime.wire import (
     status_for,
 )
 from exo_spec.supervisor import Deadline, RestartPolicy, RunnerSupervisor, StopBounds
-from exo_spec.supervisor.child import ChannelFault, PipeTaskSource, decode_task
+from exo_spec.supervisor.child import (
+    EXIT_CHANNEL_FAULT,
+    EXIT_ENGINE_FAULT,
+    ChannelFault,
+    PipeTaskSource,
+    decode_task,
+)
 from exo_spec.supervisor.deadlines import DeadlineClock, spec_deadlines
 from exo_spec.supervisor.health import health_of
 from exo_spec.supervisor.mirror import Change, Mirror
+from exo_spec.supervisor.process import Ending, channel_cause, describe_exit
 from exo_spec_generated.runner_machine import STATUS_OF, RunnerState
 from tests.supervisor.cells import BOUND, MAKE, chat, group_context, runner_children
 from tests.supervisor.engines import engine
@@ -75,6 +83,43 @@ def test_loading_progress_is_progress_not_a_new_state() -> None:
     rid = RunnerId("r")
     assert mirror.apply(RunnerStatusUpdated(rid, RunnerLoading(0, 0))) is Change.ENTERED
     assert mirror.apply(RunnerStatusUpdated(rid, RunnerLoading(1, 3))) is Change.PROGRESS
+
+
+_OVERRUN = "Loading timed out after 1 s"
+_MALFORMED = "malformed message from runner process 7: ValueError: x"
+_exits = st.sampled_from([None, 0, 1, EXIT_CHANNEL_FAULT, EXIT_ENGINE_FAULT, -9, -15])
+
+
+@given(
+    _exits,
+    st.sampled_from([None, _OVERRUN]),
+    st.sampled_from([None, _MALFORMED]),
+    st.booleans(),
+)
+def test_a_fault_has_one_cause_whatever_was_seen_first(
+    code: int | None, overrun: str | None, malformed: str | None, channel_closed: bool
+) -> None:
+    """The cause is a function of what is known about the end, most specific fact first."""
+    cause = Ending(7, code, overrun, malformed, channel_closed).cause()
+    if overrun is not None:
+        assert cause == overrun
+    elif malformed is not None:
+        assert cause == malformed
+    elif channel_closed or code == EXIT_CHANNEL_FAULT:
+        assert (
+            cause == channel_cause(7) == "the channel from runner process 7 closed (channel fault)"
+        )
+    else:
+        assert cause == describe_exit(7, code)
+
+
+def test_a_channel_fault_reads_the_same_on_either_wake_up() -> None:
+    """Seen at the pipe's end (the runner lived on and was killed) or at the sentinel (the runner
+    exited with the channel-fault code): one message."""
+    at_the_pipe = Ending(7, -9, channel_closed=True).cause()
+    at_the_sentinel = Ending(7, EXIT_CHANNEL_FAULT).cause()
+    assert at_the_pipe == at_the_sentinel == channel_cause(7)
+    assert Ending(7, -9).cause() == "runner process 7 killed by SIGKILL"
 
 
 _task_ids = st.sampled_from([TaskId(f"t{i}") for i in range(4)])
@@ -125,6 +170,26 @@ def test_the_health_snapshot_is_always_plain_json(events: list[Event], fail: boo
 # -- processes --------------------------------------------------------------------------------
 
 
+def _restarted(supervisor: RunnerSupervisor, old: int) -> int:
+    """Wait for a fresh process (not ``old``) to report RunnerIdle; its pid. Waiting on the pid
+    and the status together does not depend on seeing the RunnerFailed in between (a restart
+    can replace it before this thread looks)."""
+    supervisor.wait_status(
+        lambda status: isinstance(status, RunnerIdle) and supervisor.pid not in (None, old), BOUND
+    )
+    pid = supervisor.pid
+    assert pid is not None
+    return pid
+
+
+def _failures(events: list[Event]) -> list[str]:
+    return [
+        e.runner_status.error_message
+        for e in events
+        if isinstance(e, RunnerStatusUpdated) and isinstance(e.runner_status, RunnerFailed)
+    ]
+
+
 @needs_sigkill
 def test_a_crash_in_running_is_reported_then_the_budget_is_spent() -> None:
     supervisor = RunnerSupervisor(
@@ -132,16 +197,13 @@ def test_a_crash_in_running_is_reported_then_the_budget_is_spent() -> None:
         engine(block=["generate"]),
         restart=RestartPolicy(max_restarts=1, backoff_s=0.01),
     )
+    stream = supervisor.subscribe()
     with supervisor:
         supervisor.wait_status("RunnerIdle", BOUND)
         first = supervisor.pid
         assert first is not None
         os.kill(first, signal.SIGKILL)
-        supervisor.wait_status("RunnerFailed", BOUND)
-        supervisor.wait_status("RunnerIdle", BOUND)  # restarted: a fresh process
-        second = supervisor.pid
-        assert second is not None
-        assert second != first
+        second = _restarted(supervisor, first)  # restarted: a fresh process
         for name in ("ConnectToGroup", "LoadModel", "StartWarmup"):
             action = {"ConnectToGroup": "connect", "LoadModel": "load", "StartWarmup": "warmup"}
             task_id = supervisor.submit(MAKE[action[name]](name))
@@ -150,12 +212,24 @@ def test_a_crash_in_running_is_reported_then_the_budget_is_spent() -> None:
         supervisor.wait_status("RunnerRunning", BOUND)
         assert supervisor.health()["restart_budget_left"] == 1  # a completed task reset it
         os.kill(second, signal.SIGKILL)  # its latency is measured in bench_supervisor.py
-        status = supervisor.wait_status("RunnerFailed", BOUND)
-        assert isinstance(status, RunnerFailed)
-        assert "killed by SIGKILL" in status.error_message
         assert supervisor.wait_task(running, BOUND) == "Failed"
+        third = _restarted(supervisor, second)  # the reset budget allows one more restart
+        os.kill(third, signal.SIGKILL)  # a second crash in a row, nothing completed: spent
+        status = supervisor.wait_status(
+            lambda s: isinstance(s, RunnerFailed) and "spent" in s.error_message, BOUND
+        )
+        assert isinstance(status, RunnerFailed)
+        assert status.error_message == (
+            f"runner process {third} killed by SIGKILL; not restarted: restart budget of 1 spent"
+        )
+    assert _failures(list(stream)) == [
+        f"runner process {first} killed by SIGKILL",
+        f"runner process {second} killed by SIGKILL",
+        status.error_message,
+    ]
     health = supervisor.health()
-    assert health["restarts"] == 1
+    assert health["restarts"] == 2
+    assert health["restart_budget_spent"] is True
     assert health["alive"] is False
     assert runner_children() == []
 

@@ -14,6 +14,8 @@ import time
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
+from attrs import frozen
+
 from exo_spec.runtime.wire import RunnerContext
 from exo_spec.supervisor.child import (
     EXIT_CHANNEL_FAULT,
@@ -22,7 +24,7 @@ from exo_spec.supervisor.child import (
     runner_main,
 )
 
-__all__ = ["RunnerProcess", "describe_exit"]
+__all__ = ["Ending", "RunnerProcess", "channel_cause", "describe_exit"]
 
 _EXIT_MEANING = {
     EXIT_CHANNEL_FAULT: "channel fault",
@@ -43,6 +45,35 @@ def describe_exit(pid: int | None, exitcode: int | None) -> str:
         return f"{who} killed by {name}"
     meaning = _EXIT_MEANING.get(exitcode)
     return f"{who} exited with code {exitcode}" + (f" ({meaning})" if meaning else "")
+
+
+def channel_cause(pid: int | None) -> str:
+    """The one cause of a channel fault, however it was detected."""
+    return f"the channel from runner process {pid} closed (channel fault)"
+
+
+@frozen
+class Ending:
+    """What the supervisor knows about how a runner process ended, gathered before the cause is
+    named, so that the cause is a function of these facts and never of which wake-up (the pipe's
+    end, the process sentinel, a deadline) came first."""
+
+    pid: int | None
+    exitcode: int | None
+    overrun: str | None = None  # a deadline it overran (then the supervisor killed it)
+    malformed: str | None = None  # a message it sent that could not be decoded (then killed)
+    channel_closed: bool = False  # its pipe ended while it lived on (then killed)
+
+    def cause(self) -> str:
+        """The cause, most specific fact first: a deadline, a malformed message, the channel
+        (the pipe ended, or the runner exited because its channel failed), the exit itself."""
+        if self.overrun is not None:
+            return self.overrun
+        if self.malformed is not None:
+            return self.malformed
+        if self.channel_closed or self.exitcode == EXIT_CHANNEL_FAULT:
+            return channel_cause(self.pid)
+        return describe_exit(self.pid, self.exitcode)
 
 
 class RunnerProcess:

@@ -9,6 +9,7 @@ every unfinished task. Each task submitted ends with exactly one final status, w
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 import threading
 import time
@@ -39,7 +40,7 @@ from exo_spec.supervisor.deadlines import Deadline, DeadlineClock, spec_deadline
 from exo_spec.supervisor.fanout import AsyncSubscription, Fanout, Subscription
 from exo_spec.supervisor.health import Health, health_of
 from exo_spec.supervisor.mirror import Change, Mirror
-from exo_spec.supervisor.process import RunnerProcess, describe_exit, wait_any
+from exo_spec.supervisor.process import Ending, RunnerProcess, wait_any
 from exo_spec_generated.runner_machine import RunnerState
 
 __all__ = ["RestartPolicy", "RunnerSupervisor", "StopBounds", "SupervisorError"]
@@ -73,7 +74,14 @@ class StopBounds:
 
 
 _CLOSED_REASON = "the runner was shut down by its supervisor"
-_EOF = "the channel"
+
+
+class _Read(enum.Enum):
+    """How reading the runner's pipe went (a malformed message is its fault's text instead)."""
+
+    EVENT = "an event was published"
+    EMPTY = "nothing more is waiting"
+    CLOSED = "the pipe ended"
 
 
 class RunnerSupervisor:
@@ -287,60 +295,86 @@ class RunnerSupervisor:
                 return
 
     def _watch_process(self, process: RunnerProcess) -> tuple[str, bool]:
-        """Serve one process until it ends or must be stopped: (cause, ended cleanly)."""
+        """Serve one process until it ends or must be stopped: (cause, ended cleanly).
+
+        Every way of noticing the end (the pipe's end, a malformed message, the process
+        sentinel, a deadline) leads to :meth:`_conclude`, which gathers the same facts whichever
+        came first, so one fault always gets one cause."""
         while True:
             now = time.monotonic()
             with self._lock:
                 overrun = self._clock.expired(now)
                 expiry = self._clock.next_expiry()
             if overrun is not None:
-                self._kill(process)
-                return overrun, False
+                # what the runner sent before the deadline counts: read it, then look again
+                read = self._drain(process)
+                with self._lock:
+                    overrun = self._clock.expired(time.monotonic())
+                if overrun is not None:
+                    return self._conclude(process, overrun=overrun)
+                if read is not _Read.EMPTY:
+                    return self._conclude(process, read=read)
+                continue
             timeout = None if expiry is None else max(0.0, expiry - now)
             message, exited = wait_any(process.conn, process.sentinel, timeout)
             if message:
-                fault = self._receive(process)
-                if fault is None:
-                    continue
-                if fault.startswith(_EOF) and process.exited(self._exit_wait()):
-                    return self._exit_cause(process)  # the pipe ended because the process did
-                self._kill(process)
-                return fault, False
-            if exited:
-                self._drain(process)
-                return self._exit_cause(process)
+                read = self._receive(process)
+                if read is not _Read.EVENT:
+                    return self._conclude(process, read=read)
+            elif exited:
+                return self._conclude(process, read=self._drain(process))
 
-    def _receive(self, process: RunnerProcess) -> str | None:
-        """Take one message from the runner; the channel fault it revealed, if any."""
+    def _conclude(
+        self, process: RunnerProcess, *, read: _Read | str = _Read.EMPTY, overrun: str | None = None
+    ) -> tuple[str, bool]:
+        """Bring ``process`` to its end and name the cause from what is known about it."""
+        malformed = read if isinstance(read, str) else None
+        channel_closed = False
+        if overrun is not None or malformed is not None:
+            self._kill(process)
+        elif not process.exited(self.bounds.terminate_s):
+            # its pipe ended (or it is still exiting): a runner that lives on without its
+            # channel is stopped, and that is a channel fault however it would have ended
+            channel_closed = True
+            self._kill(process)
+        if read is _Read.EMPTY and overrun is None:
+            read = self._drain(process)
+            malformed = read if isinstance(read, str) else None
+        code = process.exitcode()
+        ending = Ending(process.pid, code, overrun, malformed, channel_closed)
+        with self._lock:
+            shut_down = isinstance(self._mirror.status, RunnerShutdown)
+        faulted = overrun is not None or malformed is not None
+        # clean: it shut down and exited 0, or the supervisor was stopping it anyway
+        clean = not faulted and (
+            (code == 0 and shut_down and not channel_closed) or self._closing.is_set()
+        )
+        self._log.bind(exitcode=code).debug("runner process {} ended: {}", process.pid, ending)
+        return ending.cause(), clean
+
+    def _receive(self, process: RunnerProcess) -> _Read | str:
+        """Take one message from the runner and publish it: ``EVENT``, ``CLOSED`` at the pipe's
+        end, or the text of the fault when the message cannot be decoded."""
         try:
             data = process.conn.recv_bytes()
         except (EOFError, OSError):
-            return f"{_EOF} from runner process {process.pid} closed"
+            return _Read.CLOSED
         try:
             event = event_from_json(json.loads(data))
         except Exception as exc:  # any decode failure (ValueError, RecursionError, WireError...)
             why = describe_decode_error(exc)
             return f"malformed message from runner process {process.pid}: {why}"
         self._publish_runner_event(event)
-        return None
+        return _Read.EVENT
 
-    def _exit_wait(self) -> float:
-        """How long to wait for the process to end after its pipe closed: a moment, or the
-        terminate bound when it is shutting down."""
-        with self._lock:
-            ending = isinstance(self._mirror.status, RunnerShutdown | RunnerShuttingDown)
-        return self.bounds.terminate_s if ending or self._closing.is_set() else 0.05
-
-    def _drain(self, process: RunnerProcess) -> None:
+    def _drain(self, process: RunnerProcess) -> _Read | str:
+        """Publish every message already waiting; how the reading stopped (``EMPTY``: nothing
+        more is waiting, ``CLOSED``: the pipe ended, or a malformed message's fault)."""
         while process.message_waiting():
-            if self._receive(process) is not None:
-                return
-
-    def _exit_cause(self, process: RunnerProcess) -> tuple[str, bool]:
-        code = process.exitcode()
-        with self._lock:
-            shut_down = isinstance(self._mirror.status, RunnerShutdown)
-        return describe_exit(process.pid, code), (code == 0 and shut_down) or self._closing.is_set()
+            read = self._receive(process)
+            if read is not _Read.EVENT:
+                return read
+        return _Read.EMPTY
 
     def _kill(self, process: RunnerProcess) -> None:
         process.signal("kill", self.bounds.kill_s)
@@ -391,6 +425,8 @@ class RunnerSupervisor:
     def _finish(
         self, process: RunnerProcess, status: RunnerStatus | None, reason: str
     ) -> list[Event]:
+        if process.finished:  # the watcher and close() may both get here: the first reports
+            return []
         process.finished = True
         return self._mirror.fail_all(self.runner_id, status, reason)
 
