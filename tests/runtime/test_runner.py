@@ -295,3 +295,53 @@ def test_cancel_cannot_drop_a_queued_shutdown() -> None:
     assert "TaskStatusUpdated(x, Complete)" in events
     assert "TaskStatusUpdated(s, Cancelled)" not in events
     assert events[-1] == "RunnerStatusUpdated(RunnerShutdown)"
+
+
+def _finals(events: list[Event]) -> list[str]:
+    return [
+        f"{e.task_id}:{e.task_status}"
+        for e in events
+        if isinstance(e, TaskStatusUpdated) and e.task_status in ("Complete", "Failed", "Cancelled")
+    ]
+
+
+@pytest.mark.parametrize(
+    "reused",
+    [
+        pytest.param(ChatCompletion(TaskId("c"), REQUEST), id="a-chat-while-it-runs"),
+        pytest.param(CancelTask(TaskId("c"), TaskId("c")), id="a-cancel-naming-itself"),
+        pytest.param(LoadModel(TaskId("c")), id="another-kind"),
+        pytest.param(ChatCompletion(TaskId("l"), REQUEST), id="an-ended-id"),
+    ],
+)
+def test_a_task_id_already_used_is_refused_without_a_second_status(reused: Task) -> None:
+    engine = ScriptedEngine(EngineScript(tokens=("a", "b", "c")))
+    tasks = lifecycle()
+    tasks.insert(4, reused)  # arrives while c generates (or after l ended)
+    events: list[Event] = []
+    run(context(), engine, tasks, events.append)
+    assert sorted(_finals(events)) == [
+        "c:Complete",
+        "d:Complete",
+        "l:Complete",
+        "s:Complete",
+        "w:Complete",
+    ]
+    assert [describe_event(e) for e in events] == trace(
+        lifecycle(), ScriptedEngine(EngineScript(tokens=("a", "b", "c")))
+    )
+
+
+def test_ids_are_free_again_only_after_the_remembered_window(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(runner_module, "ENDED_IDS_KEPT", 1)
+    tasks: list[Task] = [
+        DownloadModel(TaskId("d"), MODEL),
+        LoadModel(TaskId("l")),
+        LoadModel(TaskId("d")),
+    ]
+    events: list[Event] = []
+    run(context(), ScriptedEngine(), tasks, events.append)
+    # "d" fell out of a window of one ended id: the second LoadModel is a new task (rejected in loaded)
+    assert _finals(events) == ["d:Complete", "l:Complete", "d:Failed"]

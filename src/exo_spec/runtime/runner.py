@@ -11,7 +11,7 @@ status change is emitted by the machine itself (its only state writer emits
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol, TypeVar, runtime_checkable
 
@@ -46,9 +46,14 @@ from exo_spec_generated.runner_machine import (
     TaskStatusName,
 )
 
-__all__ = ["Emit", "Runner", "TaskSource", "run"]
+__all__ = ["ENDED_IDS_KEPT", "Emit", "Runner", "TaskSource", "run"]
 
 Emit = Callable[[Event], None]
+
+ENDED_IDS_KEPT = 65536
+"""How many ended task ids a runner remembers to refuse their reuse (ids in flight: all)."""
+
+_FINAL = frozenset({"Complete", "Failed", "Cancelled"})
 
 
 @runtime_checkable
@@ -102,7 +107,7 @@ class _Bindings:
         self._runner = runner
         self._context = runner.context
         self._engine = runner._engine
-        self._emit = runner._emit
+        self._emit = runner._emit_tracked
         self._runner_id = runner.context.runner_id
 
     # -- guards -------------------------------------------------------------------------------
@@ -191,6 +196,8 @@ class Runner:
         self.context = context
         self._engine = engine
         self._emit = emit
+        self._in_flight: set[TaskId] = set()
+        self._ended: OrderedDict[TaskId, None] = OrderedDict()
         self._deferred: deque[Task] = deque()
         self._source: TaskSource = _SequenceSource(())
         self._generating: ChatCompletion | None = None
@@ -212,17 +219,53 @@ class Runner:
         for task in self._source:
             self.handle(task)
             while self._deferred and not self.finished:
-                self.handle(self._deferred.popleft())
+                self._dispatch(self._deferred.popleft())
             if self.finished:
                 break
         self._fail_leftovers()
 
     def handle(self, task: Task) -> None:
-        """Give one task to the machine: accepted, deferred or rejected, never lost."""
-        log = self._log.bind(task_id=task.task_id, task=type(task).__name__)
-        if self.finished:
-            self._emit(TaskStatusUpdated(task.task_id, "Failed", self._shut_message(task)))
+        """Give one arriving task to the machine: accepted, deferred or rejected, never lost.
+
+        A task whose id is already in flight (or ended recently) is refused and gets no status:
+        every event with that id belongs to the task that has it, so a second final status
+        would be attributed to that task. The refusal is logged."""
+        if not self._admit(task):
             return
+        if self.finished:
+            self._emit_tracked(
+                TaskStatusUpdated(task.task_id, "Failed", self._shut_message(task))
+            )
+            return
+        self._dispatch(task)
+
+    def _admit(self, task: Task) -> bool:
+        task_id = task.task_id
+        owner = "in flight" if task_id in self._in_flight else "ended"
+        if task_id in self._in_flight or task_id in self._ended:
+            self._log.bind(task_id=task_id, task=type(task).__name__).error(
+                "task {} ({}) refused: id {} is already used by a task {}; a task id is given "
+                "once (the refused task gets no status: its id has an owner)",
+                task_id,
+                type(task).__name__,
+                task_id,
+                owner,
+            )
+            return False
+        self._in_flight.add(task_id)
+        return True
+
+    def _emit_tracked(self, event: Event) -> None:
+        """Emit, noting when a task's final status ends its id's flight."""
+        if isinstance(event, TaskStatusUpdated) and event.task_status in _FINAL:
+            self._in_flight.discard(event.task_id)
+            self._ended[event.task_id] = None
+            if len(self._ended) > ENDED_IDS_KEPT:
+                self._ended.popitem(last=False)
+        self._emit(event)
+
+    def _dispatch(self, task: Task) -> None:
+        log = self._log.bind(task_id=task.task_id, task=type(task).__name__)
         try:
             state = self.machine.dispatch(RunnerTask(type(task).__name__), task)
         except TaskDeferred:
@@ -236,7 +279,9 @@ class Runner:
     def _fail_leftovers(self) -> None:
         while self._deferred:
             task = self._deferred.popleft()
-            self._emit(TaskStatusUpdated(task.task_id, "Failed", self._shut_message(task)))
+            self._emit_tracked(
+                TaskStatusUpdated(task.task_id, "Failed", self._shut_message(task))
+            )
 
     def _shut_message(self, task: Task) -> str:
         return f"task {type(task).__name__} not run: the runner has shut down"
@@ -275,7 +320,7 @@ class Runner:
             # only a queued generation can be cancelled: a queued Shutdown always runs
             if queued.task_id == target and isinstance(queued, ChatCompletion):
                 self._deferred.remove(queued)
-                self._emit(TaskStatusUpdated(target, "Cancelled", None))
+                self._emit_tracked(TaskStatusUpdated(target, "Cancelled", None))
                 return
         self._log.bind(task_id=task.task_id).info(
             "nothing to cancel: {} is not a running or queued ChatCompletion", target
