@@ -1,4 +1,4 @@
-"""Every generated path of a spec as scenarios, from the generator's own plan.
+"""Plan the suite's scenarios: every path of a spec the model enumerates, as task sequences.
 
 Cells (state x task x guard valuation x action result), pairs of consecutive transitions and
 exo's lifecycle trace come from :mod:`exo_spec.model` (the same plan the generated tests
