@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 from exo_spec.codegen.source import header_lines, isort_key
 from exo_spec.codegen.tests_pyfmt import Call, Code, Literal, attr, lit
-from exo_spec.codegen.tests_support import render_bindings
+from exo_spec.codegen.tests_support import HELPER_EXPORTS, render_bindings
 from exo_spec.codegen.tests_walk import render_walk
 from exo_spec.model.cells import Event, Expect, Row, Step, cell_rows, state_allowed_rows
 from exo_spec.model.paths import Pair, exo_trace, final_paths, pairs
@@ -121,26 +121,13 @@ class _Names:
 
 
 _IMPORTS = "<imports>"
-_HELPER_NAMES = (
-    "Event",
-    "INITIAL_EVENTS",
-    "ON_ERROR",
-    "RecordingBindings",
-    "Step",
-    "accepted",
-    "deferred",
-    "launch",
-    "play",
-    "rejected",
-    "send",
-)
 
 
 def _finish(parts: list[str], helper: str, names: _Names) -> str:
     """Join a test module, importing from the helper exactly the names its body uses."""
     text = "".join(part for part in parts if part != _IMPORTS)
     body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
-    candidates = (*_HELPER_NAMES, names.state_enum, names.task_enum)
+    candidates = (*HELPER_EXPORTS, names.state_enum, names.task_enum)
     used = [n for n in candidates if re.search(rf"\b{n}\b", body)]
     listed = "".join(f"    {name},\n" for name in sorted(used, key=isort_key))
     imports = f"import pytest\nfrom {helper} import (\n{listed})\n"

@@ -14,7 +14,7 @@ from exo_spec.codegen.source import isort_key, py_str
 from exo_spec.model.cells import failure_message
 from exo_spec.spec import Spec, valid_name
 
-__all__ = ["render_bindings"]
+__all__ = ["HELPER_EXPORTS", "render_bindings"]
 
 
 def render_bindings(
@@ -37,7 +37,7 @@ def render_bindings(
     example = failure_message("ACTION")
     template = _TEMPLATE.replace("{failure}", py_str(example).replace("ACTION", "{action}"))
     machine_imports = sorted([machine_t, state_t, task_t, "TaskDeferred", "TaskRejected"])
-    exports = sorted([*_EXPORTS, machine_t, state_t, task_t], key=isort_key)
+    exports = sorted([*HELPER_EXPORTS, machine_t, state_t, task_t], key=isort_key)
     doc = f"Recording bindings and helpers for the {spec.machine} machine's tests."
     return header(spec, doc) + (
         template.replace("{module}", machine_module)
@@ -54,7 +54,7 @@ def render_bindings(
     )
 
 
-_EXPORTS = (
+HELPER_EXPORTS = (
     "INITIAL_EVENTS",
     "ON_ERROR",
     "Event",
@@ -69,6 +69,7 @@ _EXPORTS = (
     "rejected",
     "send",
 )
+"""What the bindings module exports besides the machine's own enums and class."""
 
 
 _TEMPLATE = '''from dataclasses import dataclass
