@@ -25,6 +25,7 @@ env: $(BIN)/.synced
 lint: env
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: env
 	$(BIN)/mypy

@@ -12,7 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
-from exo_spec.engine.hubserver import HubFaults, serve_hub
+from exo_spec.testing.hub import HubFaults, serve_hub
 
 
 def _repo_arg(value: str) -> tuple[str, Path]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from exo_spec.model import CANCELLED, Cancelled
+from exo_spec.spec import TaskStatusName
 from exo_spec_generated.runner_machine import (
     RunnerMachine,
     RunnerState,
@@ -42,7 +43,6 @@ Event = tuple[str | None, ...]
 or ("acknowledged",); a callback given another task than the one sent adds "<another task>"."""
 
 Result = Literal["ok", "fail", "cancelled"]
-TaskStatusName = Literal["Running", "Complete", "Failed", "Cancelled"]
 
 INITIAL_EVENTS: tuple[Event, ...] = (("runner_status", "idle", None),)
 ON_ERROR = RunnerState.failed

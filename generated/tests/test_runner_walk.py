@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from _runner_bindings import (
-    Event,
     Outcome,
     RecordingBindings,
     Result,
@@ -24,19 +23,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
-from exo_spec.model import (
-    CANCELLED,
-    OK,
-    Accepted,
-    Acknowledged,
-    ModelEvent,
-    Raised,
-    Rejected,
-    RunnerStatus,
-    StepOutcome,
-    TaskStatus,
-    step,
-)
+from exo_spec.model import Accepted, step
+from exo_spec.model.cells import Expect, run_step
 from exo_spec.spec import Spec, load_spec
 
 SPEC_PATH = "spec/runner.yaml"
@@ -75,25 +63,10 @@ def reference() -> Spec:
     return loaded.spec
 
 
-def recorded(event: ModelEvent) -> Event | None:
-    if isinstance(event, TaskStatus):
-        return ("task_status", event.status, event.message)
-    if isinstance(event, RunnerStatus):
-        return ("runner_status", event.state, event.message)
-    if isinstance(event, Acknowledged):
-        return ("acknowledged",)
-    return None  # progress: the recording bindings emit none
-
-
-def expected(outcome: StepOutcome) -> Outcome:
-    events = tuple(e for e in (recorded(m) for m in getattr(outcome, "events", ())) if e)
-    if isinstance(outcome, Accepted):
-        calls = () if outcome.rule.action is None else (outcome.rule.action,)
-        return Outcome("accepted", RunnerState(outcome.next_state), events, calls)
-    if isinstance(outcome, Rejected):
-        allowed = tuple(RunnerTask(task) for task in outcome.allowed)
-        return Outcome("rejected", RunnerState(outcome.state), events, (), outcome.reason, allowed)
-    return Outcome("deferred", RunnerState(outcome.state))
+def expected(want: Expect) -> Outcome:
+    """The reference expectation in the machine's enums."""
+    allowed = tuple(RunnerTask(task) for task in want.allowed)
+    return Outcome(want.kind, RunnerState(want.state), want.events, want.calls, want.message, allowed)
 
 
 class RunnerWalk(RuleBasedStateMachine):
@@ -133,16 +106,9 @@ class RunnerWalk(RuleBasedStateMachine):
                 result == "cancelled" and not self.spec.action(action).cancellable
             ):
                 result = "ok"
-            model = Raised(f"{action} failed") if result == "fail" else OK
-            probe = step(
-                self.spec,
-                self.current,
-                str(task),
-                guards,
-                result=CANCELLED if result == "cancelled" else model,
-            )
+        want = run_step(self.spec, self.current, str(task), tuple(guards.items()), result).expect
         outcome = send(self.machine, self.bindings, task, guards, result)
-        assert outcome == expected(probe)
+        assert outcome == expected(want)
         self.current = str(outcome.state)
 
     @rule(dynamic=st.fixed_dictionaries({name: st.booleans() for name in DYNAMIC_GUARDS}))

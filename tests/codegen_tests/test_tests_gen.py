@@ -14,7 +14,8 @@ import pytest
 from exo_spec.codegen import render
 from exo_spec.codegen.source import header_lines
 from exo_spec.codegen.tests_gen import render_tests
-from exo_spec.codegen.tests_plan import cell_rows, edges, exo_trace, pairs
+from exo_spec.model.cells import cell_rows
+from exo_spec.model.paths import edges, exo_trace, pairs
 from exo_spec.spec import Spec, load_spec
 
 ROOT = Path(__file__).resolve().parents[2]

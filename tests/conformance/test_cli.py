@@ -13,9 +13,9 @@ import pytest
 
 from exo_spec.cli import main
 from exo_spec.conformance import default_spec_path
-from exo_spec.conformance.check import run_scenario
+from exo_spec.conformance.planner import plan_scenarios
 from exo_spec.conformance.scenario import flatten, to_task
-from exo_spec.conformance.scenarios import plan_scenarios
+from exo_spec.conformance.scenario_check import run_scenario
 from exo_spec.conformance.tracelog import check_trace
 from exo_spec.runtime.runner import run as our_run
 from exo_spec.runtime.wire import event_to_json, task_to_json

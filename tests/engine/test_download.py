@@ -26,8 +26,8 @@ from exo_spec.engine.download import (
     models_dir,
     weights_present,
 )
-from exo_spec.engine.hubserver import HubFaults, HubServer, load_repo, serve_hub
 from exo_spec.runtime.engine_protocol import DownloadProgress, ModelRef
+from exo_spec.testing.hub import HubFaults, HubServer, load_repo, serve_hub
 
 REPO = "exo-test/synthetic"
 MODEL = ModelRef(REPO)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from transitions import Machine
 from transitions.extensions.diagrams import GraphMachine
 
-from exo_spec.conformance.engine import ScriptedEngine
+from exo_spec.conformance.scripted_engine import ScriptedEngine
 from exo_spec.runtime.engine_protocol import ModelRef
 from exo_spec.runtime.runner import Runner
 from exo_spec.runtime.wire import BoundInstance, InstanceId, RunnerContext, RunnerId

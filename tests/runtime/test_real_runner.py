@@ -10,7 +10,6 @@ import pytest
 
 from exo_spec.cli import main
 from exo_spec.engine.download import model_dir_for
-from exo_spec.engine.hubserver import HubServer, serve_hub
 from exo_spec.engine.mlx_engine import EMBEDDED_MODEL_DIR, EMBEDDED_MODEL_REPO_ID, MlxEngine
 from exo_spec.runtime.engine_protocol import ChatMessage, ChatRequest, ModelRef
 from exo_spec.runtime.runner import run
@@ -34,6 +33,7 @@ from exo_spec.runtime.wire import (
     TaskId,
     TextChunk,
 )
+from exo_spec.testing.hub import HubServer, serve_hub
 
 # exo's trace for one runner's life (its own test asserts this order), with our ids.
 EXO_TRACE = [

@@ -10,7 +10,7 @@ from typing import Literal
 
 import pytest
 
-from exo_spec.conformance.engine import EngineScript, ScriptedEngine
+from exo_spec.conformance.scripted_engine import EngineScript, ScriptedEngine
 from exo_spec.model import Accepted, step
 from exo_spec.runtime import runner as runner_module
 from exo_spec.runtime.engine_protocol import ChatMessage, ChatRequest, GroupPeer, ModelRef

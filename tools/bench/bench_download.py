@@ -20,8 +20,8 @@ import urllib.request
 from pathlib import Path
 
 from exo_spec.engine.download import download_model
-from exo_spec.engine.hubserver import serve_hub
 from exo_spec.runtime.engine_protocol import DownloadProgress, ModelRef
+from exo_spec.testing.hub import serve_hub
 
 REPO = "exo-bench/synthetic"
 

@@ -7,9 +7,9 @@ guards the expressions use, never with the number of guards the spec declares.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
+from exo_spec.model.valuations import valuations
 from exo_spec.spec.expr import And, Expr, Name, Not, Or, TrueExpr
 from exo_spec.spec.types import Spec
 
@@ -18,7 +18,6 @@ __all__ = [
     "constant_valuations",
     "names_of",
     "partial",
-    "show_valuation",
     "witness",
 ]
 
@@ -97,10 +96,4 @@ def constant_valuations(spec: Spec) -> Iterator[Valuation]:
     """Every valuation of the constant guards some rule uses (one empty one when none is)."""
     used = set(names_of(rule.when for rule in spec.rules))
     names = [name for name in spec.constant_guards() if name in used]
-    for values in itertools.product((False, True), repeat=len(names)):
-        yield dict(zip(names, values, strict=True))
-
-
-def show_valuation(values: Mapping[str, bool]) -> str:
-    """``has_group=true, weights_present=false`` in the order given."""
-    return ", ".join(f"{name}={'true' if value else 'false'}" for name, value in values.items())
+    yield from valuations(tuple(names))

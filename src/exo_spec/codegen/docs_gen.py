@@ -6,8 +6,8 @@ Plain GitHub Markdown with a Mermaid ``stateDiagram-v2``. Names are identifiers;
 
 from __future__ import annotations
 
-from exo_spec.codegen.plan import Op, plan_rule, reject_phase
 from exo_spec.codegen.source import header_lines, ident, spec_path_text
+from exo_spec.model.plan import Op, plan_rule, reject_phase
 from exo_spec.spec.types import Rule, Spec
 
 __all__ = ["render_docs"]

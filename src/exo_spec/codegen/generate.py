@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
 
@@ -18,8 +18,9 @@ from attrs import frozen
 
 from exo_spec.codegen.docs_gen import render_docs
 from exo_spec.codegen.machine_gen import machine_module_name, render_machine
-from exo_spec.codegen.plan import plan_problems
 from exo_spec.codegen.source import header_lines, name_problems
+from exo_spec.codegen.tests_gen import render_tests
+from exo_spec.model.plan import plan_problems
 from exo_spec.spec.diagnostics import Diagnostic, Loc
 from exo_spec.spec.loader import load_spec
 from exo_spec.spec.types import Spec
@@ -37,8 +38,6 @@ __all__ = [
 
 PACKAGE = "exo_spec_generated"
 """The importable package the machine is written into: ``<out>/exo_spec_generated/``."""
-
-_RenderTests = Callable[[Spec, str], dict[str, str]]
 
 
 @frozen
@@ -75,14 +74,6 @@ def spec_problems(spec: Spec) -> list[Diagnostic]:
     return sorted(set(found), key=Diagnostic.sort_key)
 
 
-def _tests_renderer() -> _RenderTests | None:
-    try:
-        module = importlib.import_module("exo_spec.codegen.tests_gen")
-    except ImportError:
-        return None
-    return cast(_RenderTests | None, getattr(module, "render_tests", None))
-
-
 def render(spec: Spec) -> dict[str, str]:
     """Every generated file for ``spec``: relative path (``/``-separated) -> text. Pure."""
     module = machine_module_name(spec)
@@ -91,10 +82,8 @@ def render(spec: Spec) -> dict[str, str]:
         f"{PACKAGE}/{module}.py": render_machine(spec),
         f"{spec.machine}.md": render_docs(spec),
     }
-    render_tests = _tests_renderer()
-    if render_tests is not None:
-        for name, text in sorted(render_tests(spec, f"{PACKAGE}.{module}").items()):
-            files[f"tests/{name}"] = text
+    for name, text in sorted(render_tests(spec, f"{PACKAGE}.{module}").items()):
+        files[f"tests/{name}"] = text
     return files
 
 

@@ -19,8 +19,8 @@ it) and type-checks under ``mypy --strict``. Its shape:
 
 from __future__ import annotations
 
-from exo_spec.codegen.plan import Conjunct, Op, Phase, RulePlan, conjuncts, plan_rule, reject_phase
 from exo_spec.codegen.source import comment_lines, header_lines, ident, py_str, spec_path_text
+from exo_spec.model.plan import Conjunct, Op, Phase, RulePlan, conjuncts, plan_rule, reject_phase
 from exo_spec.spec.expr import And, Expr, Name, Not, Or, TrueExpr
 from exo_spec.spec.types import Rule, Spec
 

@@ -20,6 +20,7 @@ __all__ = [
     "comment_lines",
     "header_lines",
     "ident",
+    "isort_key",
     "name_problems",
     "py_str",
     "spec_path_text",
@@ -61,6 +62,13 @@ def py_str(text: str) -> str:
     if literal.startswith("'") and '"' not in text:
         literal = '"' + literal[1:-1].replace("\\'", "'") + '"'
     return literal
+
+
+def isort_key(name: str) -> tuple[int, str]:
+    """ruff's order for imported and exported names: CONSTANTS, then Classes, then functions."""
+    if name.isupper():
+        return (0, name)
+    return (1 if name[:1].isupper() else 2, name)
 
 
 def comment_lines(text: str, prefix: str = "# ") -> list[str]:

@@ -18,23 +18,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from exo_spec.codegen.source import header_lines
-from exo_spec.codegen.tests_plan import (
-    Event,
-    Expect,
-    GuardValues,
-    Pair,
-    Row,
-    Step,
-    cell_rows,
-    exo_trace,
-    final_paths,
-    pairs,
-    state_allowed_rows,
-)
+from exo_spec.codegen.source import header_lines, isort_key
 from exo_spec.codegen.tests_pyfmt import Call, Code, Literal, attr, lit
-from exo_spec.codegen.tests_support import render_bindings
+from exo_spec.codegen.tests_support import HELPER_EXPORTS, render_bindings
 from exo_spec.codegen.tests_walk import render_walk
+from exo_spec.model.cells import Event, Expect, Row, Step, cell_rows, state_allowed_rows
+from exo_spec.model.paths import Pair, exo_trace, final_paths, pairs
+from exo_spec.model.valuations import GuardValues, valuation_text
 from exo_spec.spec import Spec, valid_name
 
 __all__ = ["class_prefix", "header", "render_tests"]
@@ -131,37 +121,17 @@ class _Names:
 
 
 _IMPORTS = "<imports>"
-_HELPER_NAMES = (
-    "Event",
-    "INITIAL_EVENTS",
-    "ON_ERROR",
-    "RecordingBindings",
-    "Step",
-    "accepted",
-    "deferred",
-    "launch",
-    "play",
-    "rejected",
-    "send",
-)
 
 
 def _finish(parts: list[str], helper: str, names: _Names) -> str:
     """Join a test module, importing from the helper exactly the names its body uses."""
     text = "".join(part for part in parts if part != _IMPORTS)
     body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
-    candidates = (*_HELPER_NAMES, names.state_enum, names.task_enum)
+    candidates = (*HELPER_EXPORTS, names.state_enum, names.task_enum)
     used = [n for n in candidates if re.search(rf"\b{n}\b", body)]
-    listed = "".join(f"    {name},\n" for name in sorted(used, key=_isort_key))
+    listed = "".join(f"    {name},\n" for name in sorted(used, key=isort_key))
     imports = f"import pytest\nfrom {helper} import (\n{listed})\n"
     return "".join(imports if part == _IMPORTS else part for part in parts)
-
-
-def _isort_key(name: str) -> tuple[int, str]:
-    """ruff's isort order for imported names: CONSTANTS, then Classes, then functions."""
-    if name.isupper():
-        return (0, name)
-    return (1 if name[:1].isupper() else 2, name)
 
 
 def _assign(name: str, annotation: str, value: Literal) -> str:
@@ -390,7 +360,7 @@ def _render_trace(spec: Spec, names: _Names, helper: str) -> str:
     trace = exo_trace(spec)
     if trace is not None:
         constants, path = trace
-        flags = ", ".join(f"{n}={'true' if v else 'false'}" for n, v in constants)
+        flags = valuation_text(constants)
         steps = tuple((names.task(s.task), names.guards(s.guards)) for s in path)
         out += [
             f"# One runner's life as exo asserts it ({flags or 'no constant guards'}).\n",

@@ -3,7 +3,8 @@
 A value is written flat when it fits on its line, and otherwise exploded one element per line
 with a trailing comma (which ``ruff format`` then keeps), so generated files pass
 ``ruff format --check`` without running the formatter. Names reach source text only as
-validated identifiers (:class:`Code`) or through :func:`str_lit`, never pasted raw.
+validated identifiers (:class:`Code`) or through :func:`~exo_spec.codegen.source.py_str`,
+never pasted raw.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from collections.abc import Sequence
 
 from attrs import frozen
 
+from exo_spec.codegen.source import py_str
 from exo_spec.spec import valid_name
 
-__all__ = ["LINE_LENGTH", "Call", "Code", "Literal", "attr", "lit", "str_lit"]
+__all__ = ["LINE_LENGTH", "Call", "Code", "Literal", "attr", "lit"]
 
 LINE_LENGTH = 100
 _INDENT = "    "
@@ -56,17 +58,9 @@ def attr(owner: str, name: str) -> Code:
     return Code(f"{owner}.{name}")
 
 
-def str_lit(text: str) -> str:
-    """A string literal as ``ruff format`` writes it: ``repr`` with double quotes preferred."""
-    body = repr(text)
-    if body.startswith("'") and '"' not in text:
-        body = '"' + body[1:-1].replace("\\'", "'") + '"'
-    return body
-
-
 def _flat(value: Literal) -> str:
     if isinstance(value, str):
-        return str_lit(value)
+        return py_str(value)
     if isinstance(value, bool | int) or value is None:
         return repr(value)
     if isinstance(value, Code):
@@ -80,7 +74,7 @@ def _flat(value: Literal) -> str:
         return "(" + ", ".join(_flat(v) for v in value) + ")"
     if isinstance(value, list):
         return "[" + ", ".join(_flat(v) for v in value) + "]"
-    return "{" + ", ".join(f"{str_lit(k)}: {_flat(v)}" for k, v in value.items()) + "}"
+    return "{" + ", ".join(f"{py_str(k)}: {_flat(v)}" for k, v in value.items()) + "}"
 
 
 def _items(value: Literal) -> tuple[str, str, Sequence[tuple[str, Literal]]] | None:
@@ -92,7 +86,7 @@ def _items(value: Literal) -> tuple[str, str, Sequence[tuple[str, Literal]]] | N
     if isinstance(value, list):
         return "[", "]", [("", v) for v in value]
     if isinstance(value, dict):
-        return "{", "}", [(f"{str_lit(k)}: ", v) for k, v in value.items()]
+        return "{", "}", [(f"{py_str(k)}: ", v) for k, v in value.items()]
     return None
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from exo_spec.codegen.tests_plan import failure_message
-from exo_spec.codegen.tests_pyfmt import str_lit
+from exo_spec.codegen.source import isort_key, py_str
+from exo_spec.model.cells import failure_message
 from exo_spec.spec import Spec, valid_name
 
-__all__ = ["render_bindings"]
+__all__ = ["HELPER_EXPORTS", "render_bindings"]
 
 
 def render_bindings(
@@ -26,35 +26,35 @@ def render_bindings(
             raise ValueError(f"{name!r} is not a valid identifier for generated code")
     state_t, task_t, machine_t = f"{prefix}State", f"{prefix}Task", f"{prefix}Machine"
     guards = "".join(
-        f"    def {g.name}(self) -> bool:\n        return self.guards[{str_lit(g.name)}]\n\n"
+        f"    def {g.name}(self) -> bool:\n        return self.guards[{py_str(g.name)}]\n\n"
         for g in spec.guards
     )
     actions = "".join(
         f"    def {a.name}(self, task: object) -> Cancelled | None:\n"
-        f"        return self._act({str_lit(a.name)}, task)\n\n"
+        f"        return self._act({py_str(a.name)}, task)\n\n"
         for a in spec.actions
     )
     example = failure_message("ACTION")
-    template = _TEMPLATE.replace("{failure}", str_lit(example).replace("ACTION", "{action}"))
+    template = _TEMPLATE.replace("{failure}", py_str(example).replace("ACTION", "{action}"))
     machine_imports = sorted([machine_t, state_t, task_t, "TaskDeferred", "TaskRejected"])
-    exports = sorted([*_EXPORTS, machine_t, state_t, task_t], key=_isort_key)
+    exports = sorted([*HELPER_EXPORTS, machine_t, state_t, task_t], key=isort_key)
     doc = f"Recording bindings and helpers for the {spec.machine} machine's tests."
     return header(spec, doc) + (
         template.replace("{module}", machine_module)
         .replace("{machine_imports}", "".join(f"    {name},\n" for name in machine_imports))
-        .replace("{exports}", "".join(f"    {str_lit(name)},\n" for name in exports))
+        .replace("{exports}", "".join(f"    {py_str(name)},\n" for name in exports))
         .replace("{State}", state_t)
         .replace("{Task}", task_t)
         .replace("{Machine}", machine_t)
         .replace("{initial}", f"{state_t}.{spec.initial}")
-        .replace("{initial_name}", str_lit(spec.initial))
+        .replace("{initial_name}", py_str(spec.initial))
         .replace("{on_error}", f"{state_t}.{spec.on_error}")
         .replace("    {guards}\n", guards)
         .replace("    {actions}\n", actions)
     )
 
 
-_EXPORTS = (
+HELPER_EXPORTS = (
     "INITIAL_EVENTS",
     "ON_ERROR",
     "Event",
@@ -69,19 +69,14 @@ _EXPORTS = (
     "rejected",
     "send",
 )
-
-
-def _isort_key(name: str) -> tuple[int, str]:
-    """ruff's order for names: CONSTANTS, then Classes, then functions."""
-    if name.isupper():
-        return (0, name)
-    return (1 if name[:1].isupper() else 2, name)
+"""What the bindings module exports besides the machine's own enums and class."""
 
 
 _TEMPLATE = '''from dataclasses import dataclass
 from typing import Literal
 
 from exo_spec.model import CANCELLED, Cancelled
+from exo_spec.spec import TaskStatusName
 from {module} import (
 {machine_imports})
 
@@ -93,7 +88,6 @@ Event = tuple[str | None, ...]
 or ("acknowledged",); a callback given another task than the one sent adds "<another task>"."""
 
 Result = Literal["ok", "fail", "cancelled"]
-TaskStatusName = Literal["Running", "Complete", "Failed", "Cancelled"]
 
 INITIAL_EVENTS: tuple[Event, ...] = (("runner_status", {initial_name}, None),)
 ON_ERROR = {on_error}

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from exo_spec.codegen.tests_pyfmt import lit, str_lit
+from exo_spec.codegen.source import py_str
+from exo_spec.codegen.tests_pyfmt import lit
 from exo_spec.spec import Spec, valid_name
 
 __all__ = ["render_walk"]
@@ -27,7 +28,6 @@ def render_walk(spec: Spec, prefix: str, helper: str, header: Callable[[Spec, st
     constants = lit(spec.constant_guards(), 0, len("CONSTANT_GUARDS: tuple[str, ...] = "), 0)
     dynamic = lit(spec.dynamic_guards(), 0, len("DYNAMIC_GUARDS: tuple[str, ...] = "), 0)
     imports = [
-        "Event",
         "Outcome",
         "RecordingBindings",
         "Result",
@@ -39,8 +39,8 @@ def render_walk(spec: Spec, prefix: str, helper: str, header: Callable[[Spec, st
     text = (
         _TEMPLATE.replace("{helper}", helper)
         .replace("{imports}", "".join(f"    {name},\n" for name in imports))
-        .replace("{spec_path}", str_lit(spec.path))
-        .replace("{sha256}", str_lit(spec.sha256))
+        .replace("{spec_path}", py_str(spec.path))
+        .replace("{sha256}", py_str(spec.sha256))
         .replace("{constants}", constants)
         .replace("{dynamic}", dynamic)
         .replace("{starts}", start_list)
@@ -64,19 +64,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
-from exo_spec.model import (
-    CANCELLED,
-    OK,
-    Accepted,
-    Acknowledged,
-    ModelEvent,
-    Raised,
-    Rejected,
-    RunnerStatus,
-    StepOutcome,
-    TaskStatus,
-    step,
-)
+from exo_spec.model import Accepted, step
+from exo_spec.model.cells import Expect, run_step
 from exo_spec.spec import Spec, load_spec
 
 SPEC_PATH = {spec_path}
@@ -108,25 +97,10 @@ def reference() -> Spec:
     return loaded.spec
 
 
-def recorded(event: ModelEvent) -> Event | None:
-    if isinstance(event, TaskStatus):
-        return ("task_status", event.status, event.message)
-    if isinstance(event, RunnerStatus):
-        return ("runner_status", event.state, event.message)
-    if isinstance(event, Acknowledged):
-        return ("acknowledged",)
-    return None  # progress: the recording bindings emit none
-
-
-def expected(outcome: StepOutcome) -> Outcome:
-    events = tuple(e for e in (recorded(m) for m in getattr(outcome, "events", ())) if e)
-    if isinstance(outcome, Accepted):
-        calls = () if outcome.rule.action is None else (outcome.rule.action,)
-        return Outcome("accepted", {State}(outcome.next_state), events, calls)
-    if isinstance(outcome, Rejected):
-        allowed = tuple({Task}(task) for task in outcome.allowed)
-        return Outcome("rejected", {State}(outcome.state), events, (), outcome.reason, allowed)
-    return Outcome("deferred", {State}(outcome.state))
+def expected(want: Expect) -> Outcome:
+    """The reference expectation in the machine's enums."""
+    allowed = tuple({Task}(task) for task in want.allowed)
+    return Outcome(want.kind, {State}(want.state), want.events, want.calls, want.message, allowed)
 
 
 class {Walk}(RuleBasedStateMachine):
@@ -166,16 +140,9 @@ class {Walk}(RuleBasedStateMachine):
                 result == "cancelled" and not self.spec.action(action).cancellable
             ):
                 result = "ok"
-            model = Raised(f"{action} failed") if result == "fail" else OK
-            probe = step(
-                self.spec,
-                self.current,
-                str(task),
-                guards,
-                result=CANCELLED if result == "cancelled" else model,
-            )
+        want = run_step(self.spec, self.current, str(task), tuple(guards.items()), result).expect
         outcome = send(self.machine, self.bindings, task, guards, result)
-        assert outcome == expected(probe)
+        assert outcome == expected(want)
         self.current = str(outcome.state)
 
     @rule(dynamic=st.fixed_dictionaries({name: st.booleans() for name in DYNAMIC_GUARDS}))

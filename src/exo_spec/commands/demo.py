@@ -133,11 +133,11 @@ def run(args: argparse.Namespace) -> int:
     from loguru import logger
 
     from exo_spec.engine.download import model_dir_for
-    from exo_spec.engine.hubserver import serve_hub
     from exo_spec.engine.mlx_engine import EMBEDDED_MODEL_DIR, EMBEDDED_MODEL_REPO_ID, MlxEngine
     from exo_spec.runtime.engine_protocol import ModelRef
     from exo_spec.runtime.runner import Runner
     from exo_spec.runtime.wire import BoundInstance, InstanceId, RunnerContext, RunnerId
+    from exo_spec.testing.hub import serve_hub
 
     logger.remove()
     err = sys.stderr

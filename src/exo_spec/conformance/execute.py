@@ -13,9 +13,9 @@ from pathlib import Path
 
 from attrs import frozen
 
-from exo_spec.conformance.engine import EngineScript, ScriptedEngine, TaskFeed
 from exo_spec.conformance.oracle import Expectation
 from exo_spec.conformance.scenario import MODEL, ActionOutcome, Scenario
+from exo_spec.conformance.scripted_engine import EngineScript, ScriptedEngine, TaskFeed
 from exo_spec.runtime.engine_protocol import Engine, GroupPeer
 from exo_spec.runtime.wire import (
     BoundInstance,

@@ -17,8 +17,6 @@ from typing import Literal
 
 from attrs import frozen
 
-from exo_spec.codegen.plan import plan_rule
-from exo_spec.conformance.engine import failure_message
 from exo_spec.conformance.scenario import CANCEL_TASK, Scenario, Send
 from exo_spec.model import (
     CANCELLED,
@@ -36,6 +34,9 @@ from exo_spec.model import (
     initial_events,
     step,
 )
+from exo_spec.model.cells import failure_message
+from exo_spec.model.plan import plan_rule
+from exo_spec.model.valuations import valuation_text
 from exo_spec.spec import Spec
 from exo_spec.spec.diagnostics import Loc
 from exo_spec.spec.types import ContractOutcome
@@ -89,10 +90,6 @@ def _cancellable_tasks(spec: Spec) -> frozenset[str]:
         for rule in spec.rules
         if rule.action is not None and spec.action(rule.action).cancellable
     )
-
-
-def _guards_text(guards: dict[str, bool]) -> str:
-    return ", ".join(f"{k}={'true' if v else 'false'}" for k, v in guards.items())
 
 
 class _Simulation:
@@ -169,7 +166,7 @@ class _Simulation:
         if not redelivered:
             self.received.append(send.id)
         guards = self._guards()
-        context = f"{send.task} {send.id} in {self.state} ({_guards_text(guards)})"
+        context = f"{send.task} {send.id} in {self.state} ({valuation_text(guards)})"
         outcome = step(self.spec, self.state, send.task, guards)
         if isinstance(outcome, Deferred):
             self.deferred.append(send)
@@ -222,7 +219,7 @@ class _Simulation:
 
     def _during(self, send: Send, running: Send) -> None:
         guards = self._guards()
-        context = f"{send.task} {send.id} in {self.state} ({_guards_text(guards)})"
+        context = f"{send.task} {send.id} in {self.state} ({valuation_text(guards)})"
         outcome = step(self.spec, self.state, send.task, guards)
         if isinstance(outcome, Deferred):
             self.deferred.append(send)

@@ -61,12 +61,12 @@ class Conformance:
             raise pytest.UsageError(f"--exo-spec-runner {exc}") from None
 
     def scenarios(self) -> tuple[Any, ...]:
-        from exo_spec.conformance.scenarios import plan_scenarios
+        from exo_spec.conformance.planner import plan_scenarios
 
         return plan_scenarios(self.spec).scenarios
 
     def violations(self, scenario: Any) -> list[Any]:
-        from exo_spec.conformance.check import check_scenario
+        from exo_spec.conformance.scenario_check import check_scenario
 
         return check_scenario(self.runner, self.spec, scenario, minimise=True)
 

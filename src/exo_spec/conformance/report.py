@@ -6,7 +6,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 
-from exo_spec.conformance.check import Violation
+from exo_spec.conformance.scenario_check import Violation
 from exo_spec.conformance.suite import Report
 
 __all__ = ["reproducer_test", "to_json", "to_junit", "to_text"]

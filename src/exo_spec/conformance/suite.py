@@ -7,9 +7,9 @@ from typing import cast
 
 from attrs import evolve, frozen
 
-from exo_spec.conformance.check import Violation, run_scenario, shrink, violations_of
 from exo_spec.conformance.execute import DEFAULT_TIMEOUT_S, RunnerCallable
-from exo_spec.conformance.scenarios import plan_scenarios
+from exo_spec.conformance.planner import plan_scenarios
+from exo_spec.conformance.scenario_check import Violation, run_scenario, shrink, violations_of
 from exo_spec.conformance.walks import run_walks
 from exo_spec.runtime.binding import import_project_module, resolve_object
 from exo_spec.spec import Spec

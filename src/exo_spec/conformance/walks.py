@@ -15,10 +15,10 @@ from collections.abc import Callable
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import strategies as st
 
-from exo_spec.conformance.check import Outcome, run_scenario
 from exo_spec.conformance.execute import RunnerCallable
 from exo_spec.conformance.oracle import expect
 from exo_spec.conformance.scenario import CANCEL_TASK, ActionOutcome, Scenario, Send
+from exo_spec.conformance.scenario_check import Outcome, run_scenario
 from exo_spec.model import allowed_tasks
 from exo_spec.spec import Spec
 

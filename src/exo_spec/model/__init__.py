@@ -1,4 +1,11 @@
-"""The pure reference semantics of a spec: ``step(spec, state, task, guards) -> outcome``."""
+"""What a spec means, as pure functions over a loaded spec.
+
+``step(spec, state, task, guards) -> outcome`` is the reference semantics; beside it the
+event contract expanded per rule (:mod:`.plan`), guard valuations (:mod:`.valuations`), the
+cell table (:mod:`.cells`) and the paths, pairs and exo's trace (:mod:`.paths`). The code
+generator renders these and the conformance suite drives them; this package imports nothing
+of the project but :mod:`exo_spec.spec`.
+"""
 
 from exo_spec.model.events import Acknowledged, ModelEvent, Progress, RunnerStatus, TaskStatus
 from exo_spec.model.step import (

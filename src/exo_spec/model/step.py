@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from attrs import frozen
 
 from exo_spec.model.events import Acknowledged, ModelEvent, Progress, RunnerStatus, TaskStatus
-from exo_spec.spec.types import ContractEvent, ContractOutcome, Rule, Spec
+from exo_spec.model.plan import Phase, expand, reject_phase
+from exo_spec.model.valuations import valuation_text
+from exo_spec.spec.types import ContractOutcome, Rule, Spec
 
 __all__ = [
     "CANCELLED",
@@ -146,7 +148,7 @@ def _guard_text(spec: Spec, guards: Mapping[str, bool]) -> tuple[tuple[str, bool
 
 def rejection_message(spec: Spec, state: str, task: str, guards: Mapping[str, bool]) -> str:
     """The reason a task is rejected: the state, the guard values, why, and what is allowed."""
-    shown = ", ".join(f"{n}={'true' if v else 'false'}" for n, v in _guard_text(spec, guards))
+    shown = valuation_text(_guard_text(spec, guards))
     where = f"state {state}" + (f" ({shown})" if shown else "")
     rules = spec.rules_for(state, task)
     if rules:
@@ -181,7 +183,7 @@ def step(
         if _enabled(spec, rule, guards):
             return _accept(spec, rule, result)
     reason = rejection_message(spec, state, task, guards)
-    events = _render(spec, spec.events.of("reject"), None, state, reason)[0]
+    events = _events(spec, reject_phase(spec, state), reason)
     return Rejected(
         task, state, _guard_text(spec, guards), allowed_tasks(spec, state, guards), reason, events
     )
@@ -192,7 +194,8 @@ def _accept(spec: Spec, rule: Rule, result: ActionResult) -> Accepted:
         raise ModelError(f"rule {rule.index + 1} of {rule.task} has no action to raise or cancel")
     if isinstance(result, Cancelled) and not spec.action(rule.action or "").cancellable:
         raise ModelError(f"action {rule.action} is not cancellable")
-    events, current = _render(spec, spec.events.accept, rule, rule.source, None)
+    accept = expand(spec, "accept", rule, rule.source)
+    events = _events(spec, accept, None)
     if rule.action is not None and spec.action(rule.action).progress:
         events += (Progress(rule.action, spec.action(rule.action).progress),)
     outcome: ContractOutcome
@@ -203,41 +206,20 @@ def _accept(spec: Spec, rule: Rule, result: ActionResult) -> Accepted:
         outcome = "cancelled"
     else:
         outcome = "success"
-    tail, current = _render(spec, spec.events.of(outcome), rule, current, message)
+    tail = _events(spec, expand(spec, outcome, rule, accept.end), message)
     next_state = spec.on_error if outcome == "failure" else rule.target
     return Accepted(rule.task, rule.source, rule, next_state, events + tail)
 
 
-def _render(
-    spec: Spec,
-    templates: tuple[ContractEvent, ...],
-    rule: Rule | None,
-    current: str,
-    message: str | None,
-) -> tuple[tuple[ModelEvent, ...], str]:
-    """Instantiate contract templates; a ``RunnerStatusUpdated`` is emitted iff status changes."""
+def _events(spec: Spec, phase: Phase, message: str | None) -> tuple[ModelEvent, ...]:
+    """The events of an expanded phase; ``message`` goes where the phase attaches it."""
     out: list[ModelEvent] = []
-    for template in templates:
-        if template.kind == "TaskAcknowledged":
+    for op in phase.ops:
+        text = message if op.with_message else None
+        if op.kind == "ack":
             out.append(Acknowledged())
-        elif template.kind == "TaskStatusUpdated" and template.arg is not None:
-            status = template.arg
-            failed = status == "Failed"
-            out.append(TaskStatus(status, message if failed else None))  # type: ignore[arg-type]
-        elif template.kind == "RunnerStatusUpdated":
-            target = _resolve(spec, template.arg, rule, current)
-            if target is not None and target != current:
-                failed = target == spec.on_error
-                out.append(
-                    RunnerStatus(target, spec.state(target).status, message if failed else None)
-                )
-                current = target
-    return tuple(out), current
-
-
-def _resolve(spec: Spec, ref: str | None, rule: Rule | None, current: str) -> str | None:
-    if ref == "on_error":
-        return spec.on_error
-    if rule is None:
-        return None
-    return {"via": rule.via, "to": rule.target, "from": rule.source}.get(ref or "")
+        elif op.kind == "status" and op.status is not None:
+            out.append(TaskStatus(op.status, text))  # type: ignore[arg-type]
+        elif op.kind == "move" and op.state is not None:
+            out.append(RunnerStatus(op.state, spec.state(op.state).status, text))
+    return tuple(out)

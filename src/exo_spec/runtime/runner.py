@@ -36,6 +36,7 @@ from exo_spec.runtime.wire import (
     TextChunk,
     status_for,
 )
+from exo_spec.spec import TaskStatusName
 from exo_spec_generated.runner_machine import (
     STATUS_OF,
     RunnerMachine,
@@ -43,7 +44,6 @@ from exo_spec_generated.runner_machine import (
     RunnerTask,
     TaskDeferred,
     TaskRejected,
-    TaskStatusName,
 )
 
 __all__ = ["ENDED_IDS_KEPT", "Emit", "Runner", "TaskSource", "run"]

@@ -13,7 +13,7 @@ from exo_spec.supervisor.deadlines import Deadline, spec_deadlines
 from exo_spec.supervisor.fanout import AsyncSubscription, Subscription
 from exo_spec.supervisor.health import Health
 from exo_spec.supervisor.process import describe_exit
-from exo_spec.supervisor.supervisor import (
+from exo_spec.supervisor.runner_supervisor import (
     RestartPolicy,
     RunnerSupervisor,
     StopBounds,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from exo_spec.check.logic import Valuation, show_valuation, witness
+from exo_spec.check.logic import Valuation, witness
 from exo_spec.check.registry import rule
 from exo_spec.check.rules.reach import reach_table
+from exo_spec.model.valuations import valuation_text
 from exo_spec.spec.diagnostics import Diagnostic
 from exo_spec.spec.types import Rule, Spec
 
@@ -57,7 +58,7 @@ def overlapping_rules(spec: Spec) -> Iterator[Diagnostic]:
                 if found is None:
                     continue
                 used = set(first.when.names()) | set(second.when.names())
-                shown = show_valuation({n: v for n, v in found.items() if n in used})
+                shown = valuation_text({n: v for n, v in found.items() if n in used})
                 yield Diagnostic(
                     "EXS208",
                     f"task {task} in state {state} has two rules enabled "
@@ -84,7 +85,7 @@ def never_fires(spec: Spec) -> Iterator[Diagnostic]:
                 )
                 continue
             if all(witness([(r.when, True)], c) is None for c in places):
-                where = "; ".join(show_valuation(c) for c in places)
+                where = "; ".join(valuation_text(c) for c in places)
                 yield Diagnostic(
                     "EXS209",
                     f"{what} can never fire: {state} is reachable only with {where}, where "

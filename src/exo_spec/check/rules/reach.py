@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from exo_spec.check.graph import can_reach_final, enabled_rules, reachable
-from exo_spec.check.logic import Valuation, constant_valuations, show_valuation, witness
+from exo_spec.check.logic import Valuation, constant_valuations, witness
 from exo_spec.check.registry import rule
+from exo_spec.model.valuations import valuation_text
 from exo_spec.spec.diagnostics import Diagnostic
 from exo_spec.spec.types import Rule, Spec
 
@@ -26,7 +27,7 @@ __all__ = [
 
 
 def _with(values: Valuation) -> str:
-    return f"with {show_valuation(values)}, " if values else ""
+    return f"with {valuation_text(values)}, " if values else ""
 
 
 _TABLES: dict[int, tuple[Spec, list[tuple[Valuation, set[str]]]]] = {}
@@ -138,7 +139,7 @@ def final_task_missing(spec: Spec) -> Iterator[Diagnostic]:
         if gap is None:
             continue
         how = "accept or defer" if state.transient else "accept"
-        when = f" when {show_valuation(gap)}" if gap else ""
+        when = f" when {valuation_text(gap)}" if gap else ""
         yield Diagnostic(
             "EXS207",
             f"state {state.name} does not {how} {names}{when}: a runner there can never be "

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from attrs import evolve, frozen
 
-from exo_spec.conformance.engine import EngineScript
 from exo_spec.conformance.execute import DEFAULT_TIMEOUT_S, RunnerCallable, RunResult, execute
 from exo_spec.conformance.oracle import Expectation, expect
 from exo_spec.conformance.scenario import Scenario, Send
+from exo_spec.conformance.scripted_engine import EngineScript
 from exo_spec.conformance.verify import Finding, diagnose, observe
 from exo_spec.spec import Spec
 

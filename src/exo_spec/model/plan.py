@@ -1,10 +1,10 @@
-"""What each rule does, as straight-line steps: the generator's view of the event contract.
+"""What each rule does, as straight-line steps: the event contract expanded, once.
 
 A rule runs in phases: ``accept`` (before its action), then one of ``success``, ``cancelled``
-or ``failure``. Each phase is the contract's templates instantiated for that rule, exactly as
-:func:`exo_spec.model.step` instantiates them: a ``RunnerStatusUpdated`` becomes a *move* (the
-state changes, its event emitted first) only when it changes the state.
-The generated machine and the docs are both rendered from these plans.
+or ``failure``. Each phase is the contract's templates instantiated for that rule: a
+``RunnerStatusUpdated`` becomes a *move* (the state changes, its event emitted first) only when
+it changes the state. :func:`exo_spec.model.step` turns these ops into events; the generated
+machine and the docs are rendered from the same plans.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ __all__ = [
     "Phase",
     "RulePlan",
     "conjuncts",
+    "expand",
     "plan_problems",
     "plan_rule",
     "reject_phase",
@@ -91,13 +92,12 @@ def conjuncts(expr: Expr) -> tuple[Conjunct, ...]:
     return (Conjunct(expr, None, True),)
 
 
-def _phase(
-    spec: Spec,
-    outcome: ContractOutcome,
-    rule: Rule | None,
-    current: str,
-) -> Phase:
-    """Instantiate one outcome's templates, mirroring ``step``'s rendering."""
+def expand(spec: Spec, outcome: ContractOutcome, rule: Rule | None, current: str) -> Phase:
+    """Instantiate one outcome's templates for ``rule`` (none for a rejection) from ``current``.
+
+    A task status carries the phase's message when it is ``Failed``; a move carries it when it
+    enters the spec's ``on_error`` state.
+    """
     ops: list[Op] = []
     for template in spec.events.of(outcome):
         if template.kind == "TaskAcknowledged":
@@ -122,19 +122,19 @@ def _resolve(spec: Spec, template: ContractEvent, rule: Rule | None) -> str | No
 
 def plan_rule(spec: Spec, rule: Rule) -> RulePlan:
     """The phases of ``rule``; :func:`plan_problems` says whether they are consistent."""
-    accept = _phase(spec, "accept", rule, rule.source)
-    success = _phase(spec, "success", rule, accept.end)
+    accept = expand(spec, "accept", rule, rule.source)
+    success = expand(spec, "success", rule, accept.end)
     cancelled = failure = None
     if rule.action is not None:
-        failure = _phase(spec, "failure", rule, accept.end)
+        failure = expand(spec, "failure", rule, accept.end)
         if spec.action(rule.action).cancellable:
-            cancelled = _phase(spec, "cancelled", rule, accept.end)
+            cancelled = expand(spec, "cancelled", rule, accept.end)
     return RulePlan(rule, accept, success, cancelled, failure)
 
 
 def reject_phase(spec: Spec, state: str) -> Phase:
     """What a rejected task emits in ``state`` (the contract's ``reject`` templates)."""
-    return _phase(spec, "reject", None, state)
+    return expand(spec, "reject", None, state)
 
 
 def plan_problems(spec: Spec) -> Iterator[Diagnostic]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from attrs import field, frozen
 
 from exo_spec.conformance.scenario import ActionOutcome, Send, to_task
+from exo_spec.model.cells import failure_message
 from exo_spec.runtime.engine_protocol import (
     ChatRequest,
     DownloadProgress,
@@ -29,15 +30,10 @@ from exo_spec.runtime.engine_protocol import (
 )
 from exo_spec.runtime.wire import Task
 
-__all__ = ["EngineScript", "ScriptedEngine", "ScriptedEngineError", "TaskFeed", "failure_message"]
+__all__ = ["EngineScript", "ScriptedEngine", "ScriptedEngineError", "TaskFeed"]
 
 # engine method -> the spec action it implements
 _ACTION_OF = {"close": "shutdown"}
-
-
-def failure_message(action: str) -> str:
-    """The text a scripted action raises with (the generated tests use the same words)."""
-    return f"{action} failed"
 
 
 class ScriptedEngineError(RuntimeError):

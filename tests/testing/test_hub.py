@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from exo_spec.engine.hubserver import HubFaults, HubServer, serve_hub
+from exo_spec.testing.hub import HubFaults, HubServer, serve_hub
 
 REPO = "org/model"
 DATA = bytes(range(256)) * 400

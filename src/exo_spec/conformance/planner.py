@@ -1,7 +1,8 @@
-"""Every generated path of a spec as scenarios, from the generator's own plan.
+"""Plan the suite's scenarios: every path of a spec the model enumerates, as task sequences.
 
 Cells (state x task x guard valuation x action result), pairs of consecutive transitions and
-exo's lifecycle trace come from :mod:`exo_spec.codegen.tests_plan`; the runner always starts
+exo's lifecycle trace come from :mod:`exo_spec.model` (the same plan the generated tests
+are written from); the runner always starts
 in the initial state, so each is preceded by the shortest task path to its state. Deferral,
 cancellation and slow-engine scenarios are added by hand. A cell whose state no runner can
 reach with its constant guards (``connected`` without a group) is skipped and counted.
@@ -14,14 +15,9 @@ from collections.abc import Iterator
 
 from attrs import frozen
 
-from exo_spec.codegen.tests_plan import (
-    Step,
-    cell_rows,
-    exo_trace,
-    pairs,
-    shortest_path,
-)
 from exo_spec.conformance.scenario import DRIVEN_GUARDS, Scenario, ScenarioError, Send
+from exo_spec.model.cells import Step, cell_rows
+from exo_spec.model.paths import exo_trace, pairs, shortest_path
 from exo_spec.spec import Spec
 
 __all__ = ["Plan", "plan_scenarios"]
