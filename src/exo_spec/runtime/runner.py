@@ -233,9 +233,7 @@ class Runner:
         if not self._admit(task):
             return
         if self.finished:
-            self._emit_tracked(
-                TaskStatusUpdated(task.task_id, "Failed", self._shut_message(task))
-            )
+            self._emit_tracked(TaskStatusUpdated(task.task_id, "Failed", self._shut_message(task)))
             return
         self._dispatch(task)
 
@@ -279,9 +277,7 @@ class Runner:
     def _fail_leftovers(self) -> None:
         while self._deferred:
             task = self._deferred.popleft()
-            self._emit_tracked(
-                TaskStatusUpdated(task.task_id, "Failed", self._shut_message(task))
-            )
+            self._emit_tracked(TaskStatusUpdated(task.task_id, "Failed", self._shut_message(task)))
 
     def _shut_message(self, task: Task) -> str:
         return f"task {type(task).__name__} not run: the runner has shut down"
