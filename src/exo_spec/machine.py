@@ -17,6 +17,14 @@ with transitions. Everything here is the same for every spec:
 * :class:`TaskRejected`, :class:`TaskDeferred` and :class:`StateChangeError`, and the texts
   of the Failed status (:func:`failure_message`) and of a rejection
   (:func:`rejection_message`, the same text as :func:`exo_spec.model.rejection_message`).
+
+What a generated rule method keeps to: a task dispatched from inside an action (one an
+interruptible state accepts while the action runs there) is a rule of its own, as
+:func:`exo_spec.model.step` treats each task separately. When such a nested rule moves the
+runner (to on_error when its action raises), the outer rule, once its own action returns or
+raises, emits its task's final status as its own result says (Complete, Cancelled or Failed)
+but no runner_status and no state change: the runner stays where the nested rule put it, and
+the machine never takes an edge the spec does not have.
 """
 
 from __future__ import annotations
@@ -63,16 +71,11 @@ GuardValues = tuple[tuple[str, bool], ...]
 # -- errors -----------------------------------------------------------------------------------
 
 
-class TaskRejected(Exception):  # noqa: N818
+class TaskRejected(Exception, Generic[S, T]):  # noqa: N818
     """No rule accepts the task here; the reject events were emitted, the state is unchanged."""
 
     def __init__(
-        self,
-        state: enum.StrEnum,
-        task: enum.StrEnum,
-        guards: GuardValues,
-        allowed: tuple[enum.StrEnum, ...],
-        message: str,
+        self, state: S, task: T, guards: GuardValues, allowed: tuple[T, ...], message: str
     ) -> None:
         super().__init__(message)
         self.state = state
@@ -82,10 +85,10 @@ class TaskRejected(Exception):  # noqa: N818
         self.message = message
 
 
-class TaskDeferred(Exception):  # noqa: N818
+class TaskDeferred(Exception, Generic[S, T]):  # noqa: N818
     """The task waits: the caller queues it until the runner leaves this state."""
 
-    def __init__(self, state: enum.StrEnum, task: enum.StrEnum) -> None:
+    def __init__(self, state: S, task: T) -> None:
         super().__init__(f"task {task} waits in state {state}: queue it")
         self.state = state
         self.task = task
