@@ -5,32 +5,30 @@
 """The runner machine: a transitions.Machine generated from the spec.
 
 RunnerMachine.dispatch(task_name, task) runs one task exactly as exo_spec.model.step()
-says: the accept events, the action, then the success, cancelled or failure events.
-
-The state is held in a private slot that only _enter writes, and _enter first emits
-runner_status: no code path changes the state without its event. The public state
-attribute is read-only and transitions' set_state raises StateChangeError (auto
-transitions are off), so the only way to change the state is to dispatch a task.
-
-A task dispatched from inside an action (one an interruptible state accepts while the
-action runs there) is a rule of its own, as exo_spec.model.step treats each task
-separately. When such a nested rule moves the runner (to on_error when its action
-raises), the outer rule, once its own action returns or raises, emits its task's final
-status as its own result says (Complete, Cancelled or Failed) but no runner_status and
-no state change: the runner stays where the nested rule put it, and the machine never
-takes an edge the spec does not have.
+says. What every machine shares (dispatch, the state slot that only _enter writes, the
+legs and events transitions sees, the errors) is in exo_spec.machine; this module holds
+the spec's enums, protocols and tables, the rules' registration and one method per rule.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
-from typing import Any, Literal, NoReturn, Protocol
+from typing import Protocol
 
-import transitions
-from transitions.core import Condition, Event, EventData, MachineError, State, Transition
-
-from exo_spec.model import CANCELLED, Cancelled
+from exo_spec.machine import (
+    ActionOutcome,
+    EventSink,
+    LegEvent,
+    MachineTables,
+    NotCancellableError,
+    SpecMachine,
+    StateChangeError,
+    TaskDeferred,
+    TaskRejected,
+    TaskStatusName,
+    failure_message,
+)
+from exo_spec.model import CANCELLED
 
 __all__ = [
     "ACTIONS",
@@ -89,11 +87,6 @@ class RunnerTask(enum.StrEnum):
     Shutdown = "Shutdown"
 
 
-TaskStatusName = Literal["Running", "Complete", "Failed", "Cancelled"]
-ActionOutcome = Cancelled | None
-"""What an action returns: None, or CANCELLED when a cancellable action stopped early."""
-
-
 class RunnerGuards(Protocol):
     """One method per guard, taking no arguments; the machine calls them to decide."""
 
@@ -129,56 +122,12 @@ class RunnerActions(Protocol):
     def shutdown(self, task: object) -> ActionOutcome: ...
 
 
-class RunnerEvents(Protocol):
-    """Where the machine emits the contract's events."""
-
-    def task_status(self, task: object, status: TaskStatusName, message: str | None) -> None: ...
-
-    def runner_status(self, state: RunnerState, message: str | None) -> None: ...
-
-    def acknowledged(self, task: object) -> None: ...
+class RunnerEvents(EventSink[RunnerState], Protocol):
+    """Where the machine emits the contract's events: task_status, runner_status, acknowledged."""
 
 
 class RunnerBindings(RunnerGuards, RunnerActions, RunnerEvents, Protocol):
     """Everything a machine is bound to: guards, actions and the event sink."""
-
-
-class TaskRejected(Exception):  # noqa: N818
-    """No rule accepts the task here; the reject events were emitted, the state is unchanged."""
-
-    def __init__(
-        self,
-        state: RunnerState,
-        task: RunnerTask,
-        guards: tuple[tuple[str, bool], ...],
-        allowed: tuple[RunnerTask, ...],
-        message: str,
-    ) -> None:
-        super().__init__(message)
-        self.state = state
-        self.task = task
-        self.guards = guards
-        self.allowed = allowed
-        self.message = message
-
-
-class TaskDeferred(Exception):  # noqa: N818
-    """The task waits: the caller queues it until the runner leaves this state."""
-
-    def __init__(self, state: RunnerState, task: RunnerTask) -> None:
-        super().__init__(f"task {task} waits in state {state}: queue it")
-        self.state = state
-        self.task = task
-
-
-class StateChangeError(MachineError):
-    """The state was set directly; only a dispatched task changes it (with its event)."""
-
-    def __init__(self, attempt: str) -> None:
-        super().__init__(
-            f"{attempt} would change the state without its event; dispatch a task instead "
-            "(RunnerMachine.dispatch), which emits runner_status with every change"
-        )
 
 
 # The status each state reports (the name of its wire type).
@@ -274,120 +223,18 @@ _NEEDS: dict[RunnerState, dict[RunnerTask, tuple[str, ...]]] = {
         RunnerTask.Shutdown: ("true",),
     },
 }
-_QUEUED: dict[RunnerState, str] = {
-    RunnerState.running: "; queued here: ChatCompletion, Shutdown",
-}
+_TABLES = MachineTables(
+    states=RunnerState,
+    tasks=RunnerTask,
+    final=FINAL_STATES,
+    waiting=_WAITING,
+    deferred=_DEFERRED,
+    needs=_NEEDS,
+)
 
 
-def _failure_message(exc: BaseException) -> str:
-    """The Failed status message: the exception text, or its type when it has none."""
-    return str(exc) or type(exc).__name__
-
-
-def _rejection_message(
-    state: RunnerState,
-    task: RunnerTask,
-    guards: tuple[tuple[str, bool], ...],
-    allowed: tuple[RunnerTask, ...],
-) -> str:
-    """The same text as exo_spec.model.rejection_message."""
-    shown = ", ".join(f"{name}={'true' if value else 'false'}" for name, value in guards)
-    where = f"state {state}" + (f" ({shown})" if shown else "")
-    needs = _NEEDS.get(state, {}).get(task)
-    if needs:
-        why = "its rules here need " + " or ".join(f"'{need}'" for need in needs)
-    else:
-        why = f"no rule accepts {task} in {state}"
-    listed = ", ".join(allowed) or "none"
-    tail = _QUEUED.get(state, "")
-    return f"task {task} rejected in {where}: {why}; allowed here: {listed}{tail}"
-
-
-class _NotCancellableError(Exception):
-    """An action that the spec does not declare cancellable returned CANCELLED."""
-
-    def __init__(self, action: str) -> None:
-        super().__init__(
-            f"action {action} returned CANCELLED, but the spec does not declare it cancellable"
-        )
-
-
-class _Guard(Condition):
-    """A guard: a bound method of the bindings, called with no arguments."""
-
-    def __init__(self, func: Callable[[], bool], target: bool) -> None:
-        super().__init__(func, target)
-        self.guard = func
-
-    def check(self, event_data: EventData) -> bool:
-        return self.guard() == self.target
-
-
-_Fire = Callable[["RunnerMachine", object], RunnerState]
-
-
-def _leg_only(machine: RunnerMachine, task: object) -> RunnerState:
-    raise MachineError("this transition is one leg of a rule; dispatch the task instead")
-
-
-class _Leg(Transition):
-    """One transition of a rule. A task's first leg fires the whole rule; the legs
-    after it (to the rule's target, to on_error) are taken inside it.
-    """
-
-    condition_cls = _Guard
-
-    def __init__(
-        self,
-        source: str,
-        dest: str | None,
-        *args: object,
-        guards: tuple[tuple[Callable[[], bool], bool], ...] = (),
-        fire: _Fire = _leg_only,
-    ) -> None:
-        super().__init__(source, dest)  # type: ignore[arg-type]  # None: internal
-        self.guards = tuple(_Guard(func, target) for func, target in guards)
-        self.conditions = list[Condition](self.guards)
-        self.fire = fire
-
-    def enabled(self) -> bool:
-        return all(guard.guard() == guard.target for guard in self.guards)
-
-    def execute(self, event_data: EventData) -> bool:
-        """transitions' entry point: run the whole rule when its guards hold."""
-        machine = event_data.machine
-        if not isinstance(machine, RunnerMachine):
-            raise MachineError("a RunnerMachine leg ran on another machine")
-        if not self.enabled():
-            return False
-        args = tuple(event_data.args)
-        self.fire(machine, args[0] if args else None)
-        return True
-
-
-class _TaskEvent(Event):
-    """A task's trigger: machine.LoadModel(task) is machine.dispatch(LoadModel, task)."""
-
-    def trigger(self, model: object, *args: Any, **kwargs: Any) -> bool:
-        machine = self.machine
-        if not isinstance(machine, RunnerMachine) or kwargs or len(args) > 1:
-            raise MachineError(f"{self.name}(task) takes one task payload")
-        machine.dispatch(RunnerTask(self.name), args[0] if args else None)
-        return True
-
-
-class _LegEvent(Event):
-    """The legs after a rule's first: listed for introspection, never triggered."""
-
-    def trigger(self, model: object, *args: Any, **kwargs: Any) -> bool:
-        raise MachineError(f"{self.name} is taken inside a rule; dispatch the task")
-
-
-class RunnerMachine(transitions.Machine):
+class RunnerMachine(SpecMachine[RunnerState, RunnerTask]):
     """The runner lifecycle; bound to guards, actions and an event sink."""
-
-    transition_cls = _Leg
-    event_cls = _TaskEvent
 
     def __init__(
         self,
@@ -396,11 +243,6 @@ class RunnerMachine(transitions.Machine):
         initial: RunnerState = RunnerState.idle,
         emit_initial: bool = True,
     ) -> None:
-        self._state = initial  # written only by _enter once constructed
-        self._bindings = bindings
-        self._runner_status = bindings.runner_status
-        self._task_status = bindings.task_status
-        self._acknowledged = bindings.acknowledged
         self._do_download = bindings.download
         self._do_connect = bindings.connect
         self._do_load = bindings.load
@@ -409,15 +251,13 @@ class RunnerMachine(transitions.Machine):
         self._do_cancel = bindings.cancel
         self._do_shutdown = bindings.shutdown
         super().__init__(
-            states=[State(state, final=state in FINAL_STATES) for state in RunnerState],
-            initial=initial,
-            auto_transitions=False,
-            send_event=False,
-            ignore_invalid_triggers=False,
-        )
-        self._guards: tuple[tuple[str, Callable[[], bool]], ...] = (
-            ("has_group", bindings.has_group),
-            ("weights_present", bindings.weights_present),
+            bindings,
+            _TABLES,
+            initial,
+            guards=(
+                ("has_group", bindings.has_group),
+                ("weights_present", bindings.weights_present),
+            ),
         )
         self.add_transition(
             "DownloadModel",
@@ -507,14 +347,14 @@ class RunnerMachine(transitions.Machine):
             fire=RunnerMachine._rule14_Shutdown_failed,
         )
         # The legs taken inside a rule, after its first (never triggered alone).
-        self.events["_DownloadModel_done"] = _LegEvent("_DownloadModel_done", self)
-        self.events["_on_error"] = _LegEvent("_on_error", self)
-        self.events["_ConnectToGroup_done"] = _LegEvent("_ConnectToGroup_done", self)
-        self.events["_LoadModel_done"] = _LegEvent("_LoadModel_done", self)
-        self.events["_StartWarmup_done"] = _LegEvent("_StartWarmup_done", self)
-        self.events["_ChatCompletion_done"] = _LegEvent("_ChatCompletion_done", self)
-        self.events["_ChatCompletion_cancelled"] = _LegEvent("_ChatCompletion_cancelled", self)
-        self.events["_Shutdown_done"] = _LegEvent("_Shutdown_done", self)
+        self.events["_DownloadModel_done"] = LegEvent("_DownloadModel_done", self)
+        self.events["_on_error"] = LegEvent("_on_error", self)
+        self.events["_ConnectToGroup_done"] = LegEvent("_ConnectToGroup_done", self)
+        self.events["_LoadModel_done"] = LegEvent("_LoadModel_done", self)
+        self.events["_StartWarmup_done"] = LegEvent("_StartWarmup_done", self)
+        self.events["_ChatCompletion_done"] = LegEvent("_ChatCompletion_done", self)
+        self.events["_ChatCompletion_cancelled"] = LegEvent("_ChatCompletion_cancelled", self)
+        self.events["_Shutdown_done"] = LegEvent("_Shutdown_done", self)
         self.add_transition("_DownloadModel_done", "downloading", "idle")
         self.add_transition("_on_error", "downloading", "failed")
         self.add_transition("_DownloadModel_done", "downloading", "connected")
@@ -529,89 +369,11 @@ class RunnerMachine(transitions.Machine):
         self.add_transition("_on_error", "running", "failed")
         self.add_transition("_Shutdown_done", "shutting_down", "shutdown")
         self.add_transition("_on_error", "shutting_down", "failed")
-        self._cells: dict[RunnerState, dict[RunnerTask, tuple[_Leg, ...]]] = {
-            state: {task: self._legs(state, task) for task in RunnerTask} for state in RunnerState
-        }
-        if emit_initial:
-            self._runner_status(initial, None)
+        self._ready(emit_initial)
 
-    @property
-    def state(self) -> RunnerState:
-        """The state the machine is in (read-only: dispatch a task to change it)."""
-        return self._state
-
-    @state.setter
-    def state(self, value: object) -> NoReturn:
-        raise StateChangeError(f"assigning state = {value!r}")
-
-    @property
-    def current(self) -> RunnerState:
-        """The state the machine is in."""
-        return self._state
-
-    def set_state(self, state: str | enum.Enum | State, model: object | None = None) -> None:
-        """Raises StateChangeError: only a dispatched task changes the state.
-
-        transitions calls it once, while the machine registers itself as its own model,
-        to set the state it already holds; that call is let through and changes nothing.
-        """
-        if not self.models and (model is None or model is self):
-            node = state if isinstance(state, State) else self.get_state(state)
-            if node.value is self._state:
-                return
-        name = state.name if isinstance(state, State) else str(state)
-        raise StateChangeError(f"set_state({name!r})")
-
-    def _enter(self, state: RunnerState, message: str | None) -> None:
-        """The only write of the state once constructed: emit runner_status, then move."""
-        self._runner_status(state, message)
-        self._state = state
-
-    def dispatch(self, task_name: RunnerTask, task: object) -> RunnerState:  # type: ignore[override]
-        """Run one task and return the new state.
-
-        Emits the accept events, runs the action, emits the success, cancelled or failure
-        events (an action that raises moves the machine to on_error). Raises TaskDeferred
-        for a task that waits, and TaskRejected (after the reject events) for one that no
-        rule accepts here.
-        """
-        try:
-            legs = self._cells[self._state][task_name]
-        except KeyError:
-            known = ", ".join(RunnerTask)
-            raise ValueError(f"unknown task {task_name!r}; one of: {known}") from None
-        for leg in legs:
-            for guard in leg.guards:
-                if guard.guard() != guard.target:
-                    break
-            else:
-                return leg.fire(self, task)
-        return self._refuse(task_name, task)
-
-    def allowed(self) -> tuple[RunnerTask, ...]:
-        """The tasks some rule accepts now (guards evaluated), in spec order."""
-        return tuple(
-            task
-            for task, legs in self._cells[self._state].items()
-            if any(leg.enabled() for leg in legs)
-        )
-
-    def _legs(self, state: RunnerState, task: RunnerTask) -> tuple[_Leg, ...]:
-        if (state, task) in _DEFERRED:
-            return ()
-        event = self.events[task.value]
-        legs = event.transitions.get(state.name, [])
-        return tuple(leg for leg in legs if isinstance(leg, _Leg))
-
-    def _refuse(self, task_name: RunnerTask, task: object) -> NoReturn:
-        state = self._state
-        if state in _WAITING or (state, task_name) in _DEFERRED:
-            raise TaskDeferred(state, task_name)
-        guards = tuple((name, guard()) for name, guard in self._guards)
-        allowed = self.allowed()
-        message = _rejection_message(state, task_name, guards, allowed)
+    def _reject(self, task: object, message: str) -> None:
+        """The contract's reject events; the state stays as it is."""
         self._task_status(task, "Failed", message)
-        raise TaskRejected(state, task_name, guards, allowed, message)
 
     def _rule1_DownloadModel_idle(self, task: object) -> RunnerState:
         """DownloadModel in idle: via downloading, do download, to idle (spec line 45)."""
@@ -620,9 +382,9 @@ class RunnerMachine(transitions.Machine):
         self._acknowledged(task)
         try:
             if self._do_download(task) is not None:
-                raise _NotCancellableError("download")
+                raise NotCancellableError("download")
         except Exception as exc:
-            message = _failure_message(exc)
+            message = failure_message(exc)
             self._task_status(task, "Failed", message)
             self._enter(RunnerState.failed, message)
             return RunnerState.failed
@@ -637,9 +399,9 @@ class RunnerMachine(transitions.Machine):
         self._acknowledged(task)
         try:
             if self._do_download(task) is not None:
-                raise _NotCancellableError("download")
+                raise NotCancellableError("download")
         except Exception as exc:
-            message = _failure_message(exc)
+            message = failure_message(exc)
             self._task_status(task, "Failed", message)
             self._enter(RunnerState.failed, message)
             return RunnerState.failed
@@ -654,9 +416,9 @@ class RunnerMachine(transitions.Machine):
         self._acknowledged(task)
         try:
             if self._do_download(task) is not None:
-                raise _NotCancellableError("download")
+                raise NotCancellableError("download")
         except Exception as exc:
-            message = _failure_message(exc)
+            message = failure_message(exc)
             self._task_status(task, "Failed", message)
             self._enter(RunnerState.failed, message)
             return RunnerState.failed
@@ -671,9 +433,9 @@ class RunnerMachine(transitions.Machine):
         self._acknowledged(task)
         try:
             if self._do_connect(task) is not None:
-                raise _NotCancellableError("connect")
+                raise NotCancellableError("connect")
         except Exception as exc:
-            message = _failure_message(exc)
+            message = failure_message(exc)
             self._task_status(task, "Failed", message)
             self._enter(RunnerState.failed, message)
             return RunnerState.failed
@@ -688,9 +450,9 @@ class RunnerMachine(transitions.Machine):
         self._acknowledged(task)
         try:
             if self._do_load(task) is not None:
-                raise _NotCancellableError("load")
+                raise NotCancellableError("load")
         except Exception as exc:
-            message = _failure_message(exc)
+            message = failure_message(exc)
             self._task_status(task, "Failed", message)
             self._enter(RunnerState.failed, message)
             return RunnerState.failed
@@ -705,9 +467,9 @@ class RunnerMachine(transitions.Machine):
         self._acknowledged(task)
         try:
             if self._do_load(task) is not None:
-                raise _NotCancellableError("load")
+                raise NotCancellableError("load")
         except Exception as exc:
-            message = _failure_message(exc)
+            message = failure_message(exc)
             self._task_status(task, "Failed", message)
             self._enter(RunnerState.failed, message)
             return RunnerState.failed
@@ -722,9 +484,9 @@ class RunnerMachine(transitions.Machine):
         self._acknowledged(task)
         try:
             if self._do_warmup(task) is not None:
-                raise _NotCancellableError("warmup")
+                raise NotCancellableError("warmup")
         except Exception as exc:
-            message = _failure_message(exc)
+            message = failure_message(exc)
             self._task_status(task, "Failed", message)
             self._enter(RunnerState.failed, message)
             return RunnerState.failed
@@ -742,7 +504,7 @@ class RunnerMachine(transitions.Machine):
         try:
             result = self._do_generate(task)
         except Exception as exc:
-            message = _failure_message(exc)
+            message = failure_message(exc)
             self._task_status(task, "Failed", message)
             if self._state is not RunnerState.running:
                 return self._state
@@ -768,9 +530,9 @@ class RunnerMachine(transitions.Machine):
         # reports its end, and the runner stays where that task put it.
         try:
             if self._do_cancel(task) is not None:
-                raise _NotCancellableError("cancel")
+                raise NotCancellableError("cancel")
         except Exception as exc:
-            message = _failure_message(exc)
+            message = failure_message(exc)
             self._task_status(task, "Failed", message)
             if self._state is not RunnerState.running:
                 return self._state
@@ -786,9 +548,9 @@ class RunnerMachine(transitions.Machine):
         self._acknowledged(task)
         try:
             if self._do_shutdown(task) is not None:
-                raise _NotCancellableError("shutdown")
+                raise NotCancellableError("shutdown")
         except Exception as exc:
-            message = _failure_message(exc)
+            message = failure_message(exc)
             self._task_status(task, "Failed", message)
             self._enter(RunnerState.failed, message)
             return RunnerState.failed
@@ -803,9 +565,9 @@ class RunnerMachine(transitions.Machine):
         self._acknowledged(task)
         try:
             if self._do_shutdown(task) is not None:
-                raise _NotCancellableError("shutdown")
+                raise NotCancellableError("shutdown")
         except Exception as exc:
-            message = _failure_message(exc)
+            message = failure_message(exc)
             self._task_status(task, "Failed", message)
             self._enter(RunnerState.failed, message)
             return RunnerState.failed
@@ -820,9 +582,9 @@ class RunnerMachine(transitions.Machine):
         self._acknowledged(task)
         try:
             if self._do_shutdown(task) is not None:
-                raise _NotCancellableError("shutdown")
+                raise NotCancellableError("shutdown")
         except Exception as exc:
-            message = _failure_message(exc)
+            message = failure_message(exc)
             self._task_status(task, "Failed", message)
             self._enter(RunnerState.failed, message)
             return RunnerState.failed
@@ -837,9 +599,9 @@ class RunnerMachine(transitions.Machine):
         self._acknowledged(task)
         try:
             if self._do_shutdown(task) is not None:
-                raise _NotCancellableError("shutdown")
+                raise NotCancellableError("shutdown")
         except Exception as exc:
-            message = _failure_message(exc)
+            message = failure_message(exc)
             self._task_status(task, "Failed", message)
             self._enter(RunnerState.failed, message)
             return RunnerState.failed
@@ -854,9 +616,9 @@ class RunnerMachine(transitions.Machine):
         self._acknowledged(task)
         try:
             if self._do_shutdown(task) is not None:
-                raise _NotCancellableError("shutdown")
+                raise NotCancellableError("shutdown")
         except Exception as exc:
-            message = _failure_message(exc)
+            message = failure_message(exc)
             self._task_status(task, "Failed", message)
             self._enter(RunnerState.failed, message)
             return RunnerState.failed

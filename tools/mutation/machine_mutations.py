@@ -1,16 +1,21 @@
-"""The mutations of the generated runner machine that its generated tests must kill.
+"""The mutations of the runner machine that its generated tests must kill.
 
-Each mutation is a text edit of ``generated/exo_spec_generated/runner_machine.py``: replace
-``old`` by ``new``, at its only occurrence, or at the first occurrence after the unique text
-``within`` (a method's ``def`` line, say). An anchor that is not found is an error, never a
-silent no-op: when the generator's output changes, these edits must be updated with it.
+Each mutation is a text edit of one file: ``generated/exo_spec_generated/runner_machine.py``
+(``target="machine"``, what the generator writes for the spec) or ``src/exo_spec/machine.py``
+(``target="base"``, the machinery every generated machine shares). It replaces ``old`` by
+``new``, at its only occurrence, or at the first occurrence after the unique text ``within``
+(a method's ``def`` line, say). An anchor that is not found is an error, never a silent
+no-op: when the generator's output or the base module changes, these edits must follow.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-__all__ = ["MUTATIONS", "Mutation", "MutationNotAppliedError"]
+__all__ = ["MUTATIONS", "Mutation", "MutationNotAppliedError", "Target"]
+
+Target = Literal["machine", "base"]
 
 
 class MutationNotAppliedError(ValueError):
@@ -19,13 +24,14 @@ class MutationNotAppliedError(ValueError):
 
 @dataclass(frozen=True)
 class Mutation:
-    """One edit of the machine source; ``doc`` says what bug it plants."""
+    """One edit of the ``target`` source; ``doc`` says what bug it plants."""
 
     name: str
     doc: str
     old: str
     new: str
     within: str | None = None
+    target: Target = "machine"
 
     def apply(self, source: str) -> str:
         start = 0
@@ -88,6 +94,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "entering a state emits its event but leaves the state unchanged",
         "        self._runner_status(state, message)\n        self._state = state\n",
         "        self._runner_status(state, message)\n",
+        target="base",
     ),
     Mutation(
         "swap-guard",
@@ -112,20 +119,23 @@ MUTATIONS: tuple[Mutation, ...] = (
         "dispatch fires the first rule of a cell whatever its guards say",
         "                if guard.guard() != guard.target:\n",
         "                if False:\n",
+        target="base",
     ),
     Mutation(
         "drop-entry-emission",
         "entering warming_up emits no runner status",
         "        self._runner_status(state, message)\n        self._state = state\n",
-        "        if state is not RunnerState.warming_up:\n"
+        '        if state != "warming_up":\n'
         "            self._runner_status(state, message)\n"
         "        self._state = state\n",
+        target="base",
     ),
     Mutation(
         "drop-initial-emission",
         "a new machine does not report its initial state",
-        "            self._runner_status(initial, None)\n",
+        "            self._runner_status(self._state, None)\n",
         "            pass\n",
+        target="base",
     ),
     Mutation(
         "wrong-initial",
@@ -236,31 +246,36 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "reject-without-event",
         "a rejected task gets no Failed status",
-        '        self._task_status(task, "Failed", message)\n        raise TaskRejected(',
-        "        raise TaskRejected(",
+        '        self._task_status(task, "Failed", message)\n',
+        "        pass\n",
+        within="    def _reject(self, task: object, message: str) -> None:\n",
     ),
     Mutation(
         "rejection-message-guards",
         "the rejection message prints guard values inverted",
         "f\"{name}={'true' if value else 'false'}\"",
         "f\"{name}={'false' if value else 'true'}\"",
+        target="base",
     ),
     Mutation(
         "drop-queued-tail",
         "the rejection message in running no longer lists the queued tasks",
-        '    RunnerState.running: "; queued here: ChatCompletion, Shutdown",\n',
-        "",
+        '    tail = f"; queued here: {\', \'.join(queued)}" if queued else ""\n',
+        '    tail = ""\n',
+        target="base",
     ),
     Mutation(
         "allowed-ignores-guards",
         "allowed() lists every task with a rule, whatever the guards",
         "            if any(leg.enabled() for leg in legs)\n",
         "            if legs\n",
+        target="base",
     ),
     Mutation(
         "failure-message-type",
         "the Failed status carries the exception type, not its text",
         "    return str(exc) or type(exc).__name__\n",
         "    return type(exc).__name__\n",
+        target="base",
     ),
 )

@@ -1,9 +1,10 @@
-"""Mutation check: the generated tests must kill planted bugs in the generated machine.
+"""Mutation check: the generated tests must kill planted bugs in the runner machine.
 
-Every mutation in ``machine_mutations.MUTATIONS`` is applied to a copy of the machine module
-in a temporary directory; the generated tests are run against each copy (a subprocess pytest
-with the copy first on ``PYTHONPATH``, ``-x -q``, two at a time). A mutant is *killed* when the
-tests fail. Prints the score, each mutation's fate and the survivors; exits 1 when the score
+Every mutation in ``machine_mutations.MUTATIONS`` is applied to a copy of its target in a
+temporary directory: the generated machine module, or the shared base module
+``exo_spec/machine.py`` (then with a copy of the whole ``exo_spec`` package around it). The
+generated tests are run against each copy (a subprocess pytest with the copy first on
+``PYTHONPATH``, ``-x -q``, two at a time). A mutant is *killed* when the tests fail. Prints the score, each mutation's fate and the survivors; exits 1 when the score
 is below the threshold, 2 when a mutation does not apply or the unmutated machine fails.
 
     python tools/mutation/mutate_machine.py [--root .] [--workers 2] [--threshold 0.95]
@@ -28,6 +29,7 @@ from machine_mutations import MUTATIONS, Mutation, MutationNotAppliedError
 __all__ = ["MutantResult", "main", "run_mutations"]
 
 MACHINE = Path("generated/exo_spec_generated/runner_machine.py")
+BASE = Path("src/exo_spec/machine.py")
 TESTS = Path("generated/tests")
 PACKAGE = "exo_spec_generated"
 _PYTEST_INI = "[pytest]\naddopts = -p no:cacheprovider\nxfail_strict = true\n"
@@ -43,14 +45,19 @@ class MutantResult:
     output: str
 
 
-def _package(work: Path, root: Path, name: str, source: str) -> Path:
-    """A directory holding the machine package with ``source`` as its machine module."""
+def _package(work: Path, root: Path, name: str, source: str, base_source: str | None) -> Path:
+    """A directory holding the machine package with ``source`` as its machine module and,
+    when ``base_source`` is given, a copy of ``exo_spec`` with it as its base module."""
     base = work / name
     package = base / PACKAGE
     package.mkdir(parents=True)
     for item in (root / MACHINE).parent.glob("*.py"):
         shutil.copy(item, package / item.name)
     (package / MACHINE.name).write_text(source, encoding="utf-8")
+    if base_source is not None:
+        shared = base / BASE.parent.name
+        shutil.copytree(root / BASE.parent, shared, ignore=shutil.ignore_patterns("__pycache__"))
+        (shared / BASE.name).write_text(base_source, encoding="utf-8")
     return base
 
 
@@ -92,9 +99,9 @@ def _run(
     return MutantResult(mutation, False, time.monotonic() - started, output)
 
 
-def _which_machine(base: Path, root: Path) -> str:
+def _which_machine(base: Path, root: Path, module: str = f"{PACKAGE}.{MACHINE.stem}") -> str:
     env = dict(os.environ, PYTHONPATH=str(base))
-    code = f"import {PACKAGE}.{MACHINE.stem} as m; print(m.__file__)"
+    code = f"import {module} as m; print(m.__file__)"
     done = subprocess.run(
         [sys.executable, "-c", code], check=False, cwd=root, env=env, capture_output=True, text=True
     )
@@ -109,19 +116,31 @@ def run_mutations(
     Raises :class:`MutationNotAppliedError` when any mutation's anchor is missing.
     """
     source = (root / MACHINE).read_text(encoding="utf-8")
-    mutants = [(m, m.apply(source)) for m in MUTATIONS]  # all anchors checked up front
+    base_source = (root / BASE).read_text(encoding="utf-8")
+    sources = {"machine": source, "base": base_source}
+    mutants = [(m, m.apply(sources[m.target])) for m in MUTATIONS]  # anchors checked up front
     with tempfile.TemporaryDirectory(prefix="exo-spec-mutants-") as tmp:
         work = Path(tmp)
         tests = work / "suite" / "tests"
         shutil.copytree(root / TESTS, tests, ignore=shutil.ignore_patterns("__pycache__"))
         (tests.parent / "pytest.ini").write_text(_PYTEST_INI, encoding="utf-8")
-        baseline_dir = _package(work, root, "baseline", source)
-        imported = _which_machine(baseline_dir, root)
-        if not imported.startswith(str(baseline_dir)):
-            raise RuntimeError(f"the tests would import the machine from {imported}, not the copy")
+        baseline_dir = _package(work, root, "baseline", source, base_source)
+        for module in (f"{PACKAGE}.{MACHINE.stem}", "exo_spec.machine"):
+            imported = _which_machine(baseline_dir, root, module)
+            if not imported.startswith(str(baseline_dir)):
+                raise RuntimeError(f"the tests would import {module} from {imported}, not the copy")
         # the unmutated run first: it also leaves the tests compiled for the mutants' runs
         baseline = _run(baseline_dir, tests, root, None, timeout)
-        dirs = [_package(work, root, f"m{i:02d}", text) for i, (_, text) in enumerate(mutants)]
+        dirs = [
+            _package(
+                work,
+                root,
+                f"m{i:02d}",
+                text if m.target == "machine" else source,
+                text if m.target == "base" else None,
+            )
+            for i, (m, text) in enumerate(mutants)
+        ]
         with ThreadPoolExecutor(max_workers=workers) as pool:
             futures = [
                 pool.submit(_run, d, tests, root, m, timeout)
