@@ -132,7 +132,7 @@ _events: st.SearchStrategy[Event] = st.one_of(
     st.builds(
         TaskStatusUpdated,
         _task_ids,
-        st.sampled_from(["Pending", "Running", "Complete", "Failed", "Cancelled"]),
+        st.sampled_from(["Running", "Complete", "Failed", "Cancelled"]),
         st.none() | st.text(max_size=5),
     ),
     st.builds(TaskAcknowledged, _task_ids),

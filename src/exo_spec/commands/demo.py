@@ -68,9 +68,10 @@ def demo_tasks(repo_id: str, max_tokens: int) -> list[object]:
         StartWarmup(TaskId("warmup")),
         *(chat(n, prompt) for n, prompt in enumerate(PROMPTS, start=1)),
         LoadModel(TaskId("load-again")),  # illegal in ready: rejected, state unchanged
-        # the engine refuses max_tokens=0: the task fails, the runner reports Failed
+        # prompt and max_tokens over the model's context: the engine refuses, the task
+        # fails, the runner reports Failed
         ChatCompletion(
-            TaskId("chat-bad"), ChatRequest((ChatMessage("user", "Amen"),), max_tokens=0)
+            TaskId("chat-bad"), ChatRequest((ChatMessage("user", "Amen"),), max_tokens=1024)
         ),
         DownloadModel(TaskId("recover"), model),  # failed -> idle: the runner keeps serving
         LoadModel(TaskId("reload")),

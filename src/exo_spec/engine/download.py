@@ -159,7 +159,7 @@ class _Tracker:
         self._base_files = done_files
         self._raw_bytes = 0
         self._raw_files = 0
-        self._last = DownloadProgress(-1, total_bytes, -1, total_files)
+        self._last = (-1, -1)  # bytes and files last reported (none yet)
 
     def add(self, *, nbytes: int = 0, nfiles: int = 0) -> None:
         with self._lock:
@@ -175,12 +175,12 @@ class _Tracker:
             self._emit(self.total_bytes, self.total_files)
 
     def _emit(self, nbytes: int, nfiles: int) -> None:
-        nbytes = max(nbytes, self._last.downloaded_bytes)
-        nfiles = max(nfiles, self._last.files_done)
-        if (nbytes, nfiles) == (self._last.downloaded_bytes, self._last.files_done):
+        nbytes = max(nbytes, self._last[0])
+        nfiles = max(nfiles, self._last[1])
+        if (nbytes, nfiles) == self._last:
             return
-        self._last = DownloadProgress(nbytes, self.total_bytes, nfiles, self.total_files)
-        self._callback(self._last)
+        self._last = (nbytes, nfiles)
+        self._callback(DownloadProgress(nbytes, self.total_bytes, nfiles, self.total_files))
 
     def bar_class(self) -> type[Any]:
         """A tqdm look-alike class bound to this tracker (``snapshot_download(tqdm_class=...)``).

@@ -182,6 +182,13 @@ class MlxEngine:
         if request.max_tokens < 1:
             raise EngineError(f"max_tokens is {request.max_tokens}; expected at least 1")
         prompt = self._prompt_ids(loaded, request)
+        context = _context_length(loaded.model)
+        if context is not None and prompt.size + request.max_tokens > context:
+            raise EngineError(
+                f"the prompt is {prompt.size} tokens and max_tokens is {request.max_tokens}: "
+                f"together over the model's context of {context} tokens; shorten the prompt "
+                f"or ask for at most {max(0, context - prompt.size)} tokens"
+            )
         if request.seed is not None:
             mx.random.seed(request.seed)
         sampler = make_sampler(
@@ -210,6 +217,12 @@ class MlxEngine:
                 f"{action} called {when}: no model is loaded; run load(model_dir) first"
             )
         return self._loaded
+
+
+def _context_length(model: object) -> int | None:
+    """The model's context window (``max_position_embeddings``), when its config has one."""
+    value = getattr(getattr(model, "args", None), "max_position_embeddings", None)
+    return value if isinstance(value, int) and value > 0 else None
 
 
 def _stream(

@@ -16,6 +16,7 @@ import cattrs
 from attrs import field, frozen
 
 from exo_spec.runtime.engine_protocol import ChatRequest, DownloadProgress, GroupPeer, ModelRef
+from exo_spec.spec import TaskStatusName
 
 __all__ = [
     "FINAL_TASK_STATUSES",
@@ -76,6 +77,19 @@ FINAL_TASK_STATUSES: frozenset[str] = frozenset({"Complete", "Failed", "Cancelle
 
 class WireError(ValueError):
     """A message that is not a valid tagged task or event; says what was expected."""
+
+
+_REPORTED: tuple[str, ...] = get_args(TaskStatusName)
+
+
+def _reported_status(_: object, attribute: object, value: str) -> None:
+    if value not in _REPORTED:
+        raise ValueError(f"task_status must be one of {', '.join(_REPORTED)}, got {value!r}")
+
+
+def _not_negative(_: object, attribute: Any, value: int) -> None:
+    if value < 0:
+        raise ValueError(f"{attribute.name} must be 0 or more, got {value}")
 
 
 # -- tasks -------------------------------------------------------------------------------------
@@ -156,8 +170,14 @@ class RunnerConnected:
 
 @frozen
 class RunnerLoading:
-    layers_loaded: int = 0
-    total_layers: int = 0
+    layers_loaded: int = field(default=0, validator=_not_negative)
+    total_layers: int = field(default=0, validator=_not_negative)
+
+    def __attrs_post_init__(self) -> None:
+        if self.layers_loaded > self.total_layers > 0:
+            raise ValueError(
+                f"layers_loaded ({self.layers_loaded}) exceeds total_layers ({self.total_layers})"
+            )
 
 
 @frozen
@@ -236,8 +256,11 @@ class RunnerStatusUpdated:
 
 @frozen
 class TaskStatusUpdated:
+    """A task's status as the runner reports it (``Pending`` is the supervisor's own word for a
+    task not yet acknowledged; a runner never reports it)."""
+
     task_id: TaskId
-    task_status: TaskStatus
+    task_status: TaskStatusName = field(validator=_reported_status)
     error_message: str | None = None
 
 
@@ -380,10 +403,22 @@ def _short(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _explain(exc: BaseException) -> str:
+def _explain(exc: BaseException, path: str = "") -> str:
+    """Every problem in ``exc``, each with the path of the field it is about."""
+    if isinstance(exc, cattrs.ClassValidationError):
+        noted, plain = exc.group_exceptions()
+        parts = [_explain(inner, f"{path}.{note.name}") for inner, note in noted]
+        parts += [_explain(inner, path) for inner in plain]
+        return "; ".join(parts) or str(exc)
+    if isinstance(exc, cattrs.IterableValidationError):
+        indexed, plain = exc.group_exceptions()
+        parts = [_explain(inner, f"{path}[{note.index}]") for inner, note in indexed]
+        parts += [_explain(inner, path) for inner in plain]
+        return "; ".join(parts) or str(exc)
     if isinstance(exc, cattrs.BaseValidationError):
-        return "; ".join(f"{_explain(inner)}" for inner in exc.exceptions) or str(exc)
-    return str(exc) or type(exc).__name__
+        return "; ".join(_explain(inner, path) for inner in exc.exceptions) or str(exc)
+    where = f"{path.lstrip('.')}: " if path else ""
+    return where + (str(exc) or type(exc).__name__)
 
 
 for _union in (Task, RunnerStatus, Chunk, Event):
