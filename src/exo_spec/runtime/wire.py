@@ -55,6 +55,7 @@ __all__ = [
     "TaskAcknowledged",
     "TaskId",
     "TaskStatus",
+    "TaskStatusName",
     "TaskStatusUpdated",
     "TextChunk",
     "WireError",

@@ -41,7 +41,7 @@ from exo_spec.runtime.wire import (
     Task,
     TaskAcknowledged,
     TaskId,
-    TaskStatus,
+    TaskStatusName,
     TaskStatusUpdated,
     TextChunk,
 )
@@ -69,7 +69,9 @@ def serve(
         current_status = status
         emit(RunnerStatusUpdated(runner_id=runner_id, runner_status=current_status))
 
-    def send_task_status(task_id: TaskId, status: TaskStatus, message: str | None = None) -> None:
+    def send_task_status(
+        task_id: TaskId, status: TaskStatusName, message: str | None = None
+    ) -> None:
         emit(TaskStatusUpdated(task_id=task_id, task_status=status, error_message=message))
 
     def accept(task: Task, status: RunnerStatus) -> None:

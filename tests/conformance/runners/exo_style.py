@@ -49,7 +49,7 @@ from exo_spec.runtime.wire import (
     Task,
     TaskAcknowledged,
     TaskId,
-    TaskStatus,
+    TaskStatusName,
     TaskStatusUpdated,
     TextChunk,
 )
@@ -68,7 +68,7 @@ def run(
         current_status = status
         emit(RunnerStatusUpdated(runner_id=runner_id, runner_status=current_status))
 
-    def send_task_status(task_id: TaskId, task_status: TaskStatus) -> None:
+    def send_task_status(task_id: TaskId, task_status: TaskStatusName) -> None:
         emit(TaskStatusUpdated(task_id=task_id, task_status=task_status))
 
     def acknowledge_task(task: Task) -> None:
