@@ -237,6 +237,16 @@ class Runner:
             return
         self._dispatch(task)
 
+    def fail_unreadable(self, task_id: TaskId | None, why: str) -> None:
+        """A message that arrived as a task but could not be read: fail it when its id can be
+        read and is not taken (a Failed status with ``why``); log it either way."""
+        log = self._log.bind(task_id=task_id)
+        if task_id is None or task_id in self._in_flight or task_id in self._ended:
+            log.error("unreadable task refused, no status sent (no free task id): {}", why)
+            return
+        log.error("unreadable task {} failed: {}", task_id, why)
+        self._emit_tracked(TaskStatusUpdated(task_id, "Failed", f"task not run: {why}"))
+
     def _admit(self, task: Task) -> bool:
         task_id = task.task_id
         owner = "in flight" if task_id in self._in_flight else "ended"

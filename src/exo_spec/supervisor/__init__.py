@@ -10,10 +10,11 @@ escalating shutdown, idempotent cleanup and a JSON health snapshot.
 
 from exo_spec.supervisor.child import DEFAULT_ENGINE, EngineFactory
 from exo_spec.supervisor.deadlines import Deadline, spec_deadlines
-from exo_spec.supervisor.fanout import AsyncSubscription, Subscription
+from exo_spec.supervisor.fanout import AsyncSubscription, Subscription, SubscriptionDroppedError
 from exo_spec.supervisor.health import Health
 from exo_spec.supervisor.process import describe_exit
 from exo_spec.supervisor.runner_supervisor import (
+    Liveness,
     RestartPolicy,
     RunnerSupervisor,
     StopBounds,
@@ -26,10 +27,12 @@ __all__ = [
     "Deadline",
     "EngineFactory",
     "Health",
+    "Liveness",
     "RestartPolicy",
     "RunnerSupervisor",
     "StopBounds",
     "Subscription",
+    "SubscriptionDroppedError",
     "SupervisorError",
     "describe_exit",
     "spec_deadlines",

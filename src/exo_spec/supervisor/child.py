@@ -9,9 +9,13 @@ imports stay lazy: the engine's module is imported only when its factory is reso
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
+import os
+import signal
 import sys
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -26,6 +30,7 @@ from exo_spec.runtime.wire import (
     RunnerFailed,
     RunnerStatusUpdated,
     Task,
+    TaskId,
     event_to_json,
     task_from_json,
 )
@@ -34,6 +39,8 @@ __all__ = [
     "DEFAULT_ENGINE",
     "EXIT_CHANNEL_FAULT",
     "EXIT_ENGINE_FAULT",
+    "EXIT_ORPHANED",
+    "HEARTBEAT",
     "ChannelFault",
     "EngineFactory",
     "PipeTaskSource",
@@ -43,6 +50,11 @@ __all__ = [
 DEFAULT_ENGINE = "exo_spec.engine.mlx_engine:MlxEngine"
 EXIT_CHANNEL_FAULT = 3
 EXIT_ENGINE_FAULT = 4
+EXIT_ORPHANED = 5
+HEARTBEAT = b'{"Heartbeat":{}}'
+"""Sent by the runner every ``heartbeat_s`` from a thread of its own, whatever its main thread
+is doing: a runner that is frozen (SIGSTOP, a deadlock that holds the GIL) goes silent."""
+_PR_SET_PDEATHSIG = 1
 
 JsonValue = str | int | float | bool | None | list[Any] | dict[str, Any]
 
@@ -85,11 +97,33 @@ def describe_decode_error(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-class PipeTaskSource:
-    """Tasks from the supervisor: iteration blocks for the next one, ``poll`` never blocks."""
+Unreadable = Callable[[TaskId | None, str], None]
+"""Told of a message that is not a valid task: its task id when one can be read, and why."""
 
-    def __init__(self, conn: Connection) -> None:
+
+def unreadable_task_id(data: bytes) -> TaskId | None:
+    """The ``task_id`` of a message shaped like a tagged task, when it is a string."""
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(value, dict) and len(value) == 1:
+        (body,) = value.values()
+        if isinstance(body, dict) and isinstance(body.get("task_id"), str):
+            return TaskId(body["task_id"])
+    return None
+
+
+class PipeTaskSource:
+    """Tasks from the supervisor: iteration blocks for the next one, ``poll`` never blocks.
+
+    A message that is not a valid task is handed to ``unreadable`` (which fails it when its id
+    can be read) and skipped: the runner goes on serving. Without ``unreadable`` it is a
+    :class:`ChannelFault`."""
+
+    def __init__(self, conn: Connection, unreadable: Unreadable | None = None) -> None:
         self._conn = conn
+        self._unreadable = unreadable
 
     def __iter__(self) -> Iterator[Task]:
         while True:
@@ -97,34 +131,93 @@ class PipeTaskSource:
                 data = self._conn.recv_bytes()
             except (EOFError, OSError):
                 return  # the supervisor is gone: nothing more will arrive
-            yield decode_task(data)
+            task = self._decode(data)
+            if task is not None:
+                yield task
 
     def poll(self) -> Task | None:
         try:
-            if not self._conn.poll(0):
-                return None
-            return decode_task(self._conn.recv_bytes())
+            while self._conn.poll(0):
+                task = self._decode(self._conn.recv_bytes())
+                if task is not None:
+                    return task
         except (EOFError, OSError) as exc:
             raise ChannelFault(f"channel closed: {exc or type(exc).__name__}") from None
+        return None
+
+    def _decode(self, data: bytes) -> Task | None:
+        try:
+            return decode_task(data)
+        except ChannelFault as fault:
+            if self._unreadable is None:
+                raise
+            self._unreadable(unreadable_task_id(data), str(fault))
+            return None
 
 
 class PipeEmitter:
-    """Sends each event as one JSON message; a broken pipe is a :class:`ChannelFault`."""
+    """Sends each event as one JSON message; a broken pipe is a :class:`ChannelFault`. Sends
+    are serialised: the heartbeat thread shares the pipe."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
-        data = json.dumps(event_to_json(event), separators=(",", ":")).encode()
+        self.send(json.dumps(event_to_json(event), separators=(",", ":")).encode())
+
+    def send(self, data: bytes) -> None:
         try:
-            self._conn.send_bytes(data)
-        except OSError as exc:
+            with self._lock:
+                self._conn.send_bytes(data)
+        except (OSError, ValueError) as exc:
             raise ChannelFault(f"cannot send an event: {exc}") from None
 
 
-def runner_main(conn: Connection, context: RunnerContext, factory: EngineFactory) -> None:
-    """The runner process: build the engine, serve tasks until Shutdown or the pipe closes."""
+def _die_with_parent(parent: int) -> None:
+    """Linux: the kernel kills this process when the thread that spawned it ends (the
+    supervisor spawns from its long-lived watcher thread). Elsewhere the watchdog alone."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(EXIT_ORPHANED)
+
+
+def _liveness(emit: PipeEmitter, parent: int, every_s: float) -> None:
+    """The watchdog thread: end the process when its supervisor's process is gone (whatever
+    the main thread is doing), and send a heartbeat every ``every_s``."""
+    stop = threading.Event()
+    while not stop.wait(every_s):
+        if os.getppid() != parent:
+            sys.stderr.write("runner: the supervisor's process is gone; exiting\n")
+            os._exit(EXIT_ORPHANED)
+        try:
+            emit.send(HEARTBEAT)
+        except ChannelFault:
+            continue  # the main thread meets the broken pipe and exits; the watchdog stays
+
+
+def runner_main(
+    conn: Connection,
+    context: RunnerContext,
+    factory: EngineFactory,
+    parent: int | None = None,
+    heartbeat_s: float | None = None,
+) -> None:
+    """The runner process: build the engine, serve tasks until Shutdown or the pipe closes.
+
+    With ``parent`` (the supervisor's pid), the process ends when the supervisor's does, within
+    ``heartbeat_s``, whatever it is doing; with ``heartbeat_s``, it sends heartbeats."""
     emit = PipeEmitter(conn)
+    if parent is not None:
+        _die_with_parent(parent)
+    if parent is not None and heartbeat_s is not None:
+        threading.Thread(
+            target=_liveness, args=(emit, parent, heartbeat_s), name="liveness", daemon=True
+        ).start()
     try:
         engine = factory.build()
     except Exception as exc:
@@ -135,7 +228,7 @@ def runner_main(conn: Connection, context: RunnerContext, factory: EngineFactory
         sys.exit(EXIT_ENGINE_FAULT)
     runner = Runner(context, engine, emit)
     try:
-        runner.serve(PipeTaskSource(conn))
+        runner.serve(PipeTaskSource(conn, runner.fail_unreadable))
         if not runner.finished:
             raise ChannelFault("the channel closed before Shutdown")
     except ChannelFault as fault:

@@ -2,7 +2,10 @@
 
 Every subscriber sees the same events in the same order. A subscription ends (its iterator
 stops) when the supervisor closes. A callback or subscription that raises is logged and skipped
-for that event: it never stops delivery to the others, nor the supervisor's thread.
+for that event: it never stops delivery to the others, nor the supervisor's thread. A
+subscription that falls ``backlog`` events behind is dropped (a subscriber that never reads
+cannot grow the supervisor without bound): its reader gets the events it had, then
+:class:`SubscriptionDroppedError`; the supervisor's health counts the dropped subscriptions.
 """
 
 from __future__ import annotations
@@ -18,9 +21,21 @@ from loguru import logger
 
 from exo_spec.runtime.wire import Event
 
-__all__ = ["AsyncSubscription", "Fanout", "Subscription"]
+__all__ = ["AsyncSubscription", "Fanout", "Subscription", "SubscriptionDroppedError"]
 
 _END = object()
+
+
+class SubscriptionDroppedError(Exception):
+    """This subscription fell too far behind and was dropped; later events did not reach it."""
+
+
+class _Dropped:
+    def __init__(self, backlog: int) -> None:
+        self.error = SubscriptionDroppedError(
+            f"subscription dropped: {backlog} events were waiting unread; the events after "
+            f"them did not reach it (read faster, or subscribe again)"
+        )
 
 
 class Subscription:
@@ -33,6 +48,9 @@ class Subscription:
     def put(self, item: object) -> None:
         self._queue.put(item)
 
+    def backlog(self) -> int:
+        return self._queue.qsize()
+
     def get(self, timeout: float | None = None) -> Event | None:
         """The next event; ``None`` once the supervisor has closed; ``TimeoutError`` if none
         arrives within ``timeout`` seconds."""
@@ -43,6 +61,9 @@ class Subscription:
         if item is _END:
             self._queue.put(_END)  # later calls end too
             return None
+        if isinstance(item, _Dropped):
+            self._queue.put(item)
+            raise item.error
         return item  # type: ignore[return-value]
 
     def __iter__(self) -> Iterator[Event]:
@@ -60,24 +81,37 @@ class AsyncSubscription:
         self._fanout = fanout
         self._loop = loop
         self._queue: asyncio.Queue[object] = asyncio.Queue()
+        self._put = 0  # written by the publisher only
+        self._taken = 0  # written by the loop only
 
     def put(self, item: object) -> None:
+        self._put += 1
         with contextlib.suppress(RuntimeError):  # a closed loop: nobody is listening
             self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+
+    def backlog(self) -> int:
+        return self._put - self._taken
+
+    async def _take(self) -> object:
+        item = await self._queue.get()
+        self._taken += 1
+        if isinstance(item, _Dropped):
+            raise item.error
+        return item
 
     def __aiter__(self) -> AsyncIterator[Event]:
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[Event]:
         try:
-            while (item := await self._queue.get()) is not _END:
+            while (item := await self._take()) is not _END:
                 yield item  # type: ignore[misc]
         finally:
             self._fanout.unsubscribe(self)
 
     async def get(self, timeout: float | None = None) -> Event | None:
         """The next event, ``None`` once the supervisor has closed."""
-        item = await asyncio.wait_for(self._queue.get(), timeout)
+        item = await asyncio.wait_for(self._take(), timeout)
         return None if item is _END else item  # type: ignore[return-value]
 
     def close(self) -> None:
@@ -92,8 +126,10 @@ _T = TypeVar("_T")
 class Fanout:
     """Sends each published event to every subscriber and callback, in publication order."""
 
-    def __init__(self, runner_id: str) -> None:
+    def __init__(self, runner_id: str, backlog: int = 65536) -> None:
         self._log = logger.bind(runner_id=runner_id)
+        self.backlog = backlog
+        self.dropped = 0
         self._lock = threading.Lock()
         self._sinks: list[_Sink] = []
         self._callbacks: list[Callable[[Event], None]] = []
@@ -120,9 +156,21 @@ class Fanout:
             sinks, callbacks = list(self._sinks), list(self._callbacks)
         for event in events:
             for sink in sinks:
+                if sink.backlog() >= self.backlog:
+                    self._drop(sink)
+                    continue
                 self._deliver(sink.put, event)
             for callback in callbacks:
                 self._deliver(callback, event)
+
+    def _drop(self, sink: _Sink) -> None:
+        with self._lock:
+            if sink not in self._sinks:
+                return
+            self._sinks.remove(sink)
+            self.dropped += 1
+        self._log.warning("a subscription fell {} events behind and was dropped", self.backlog)
+        self._deliver(sink.put, _Dropped(self.backlog))
 
     def end(self) -> None:
         """No more events: every subscription's iterator stops."""

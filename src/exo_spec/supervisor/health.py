@@ -37,6 +37,7 @@ class Health:
     restarts: int
     restart_budget_left: int
     restart_budget_spent: bool
+    subscribers_dropped: int
     supervisor_rss_bytes: int
     runner_rss_bytes: int | None
 
@@ -67,6 +68,7 @@ def health_of(
     restarts: int,
     restart_budget_left: int,
     restart_budget_spent: bool,
+    subscribers_dropped: int = 0,
 ) -> Health:
     """A snapshot of ``mirror`` and the process facts around it."""
     status = mirror.status
@@ -85,6 +87,7 @@ def health_of(
         restarts=restarts,
         restart_budget_left=max(0, restart_budget_left),
         restart_budget_spent=restart_budget_spent,
+        subscribers_dropped=subscribers_dropped,
         supervisor_rss_bytes=rss_bytes(None) or 0,
         runner_rss_bytes=rss_bytes(pid) if alive and pid is not None else None,
     )

@@ -8,6 +8,7 @@ the process sentinel, which does not reap. A signal is sent only to a live proce
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -20,6 +21,7 @@ from exo_spec.runtime.wire import RunnerContext
 from exo_spec.supervisor.child import (
     EXIT_CHANNEL_FAULT,
     EXIT_ENGINE_FAULT,
+    EXIT_ORPHANED,
     EngineFactory,
     runner_main,
 )
@@ -29,6 +31,7 @@ __all__ = ["Ending", "RunnerProcess", "channel_cause", "describe_exit"]
 _EXIT_MEANING = {
     EXIT_CHANNEL_FAULT: "channel fault",
     EXIT_ENGINE_FAULT: "the engine could not be built",
+    EXIT_ORPHANED: "its supervisor's process was gone",
 }
 
 
@@ -60,7 +63,7 @@ class Ending:
 
     pid: int | None
     exitcode: int | None
-    overrun: str | None = None  # a deadline it overran (then the supervisor killed it)
+    overrun: str | None = None  # a deadline it overran, or silence past the liveness bound
     malformed: str | None = None  # a message it sent that could not be decoded (then killed)
     channel_closed: bool = False  # its pipe ended while it lived on (then killed)
 
@@ -79,12 +82,14 @@ class Ending:
 class RunnerProcess:
     """A spawned runner process and the supervisor's end of its pipe."""
 
-    def __init__(self, context: RunnerContext, factory: EngineFactory) -> None:
+    def __init__(
+        self, context: RunnerContext, factory: EngineFactory, heartbeat_s: float | None = None
+    ) -> None:
         ctx = multiprocessing.get_context("spawn")
         self.conn, child = ctx.Pipe(duplex=True)
         self._process: BaseProcess = ctx.Process(
             target=runner_main,
-            args=(child, context, factory),
+            args=(child, context, factory, os.getpid(), heartbeat_s),
             name=f"exo-runner-{context.runner_id}",
             daemon=True,
         )
@@ -95,6 +100,7 @@ class RunnerProcess:
         self._process.start()
         child.close()
         self.started_at = time.monotonic()
+        self.heard_at: float | None = None  # when the last message arrived (none yet)
         self.pid: int | None = self._process.pid
         self.sentinel: int = self._process.sentinel
         self.finished = False  # set by the supervisor once this process's end is reported

@@ -32,10 +32,12 @@ from exo_spec.runtime.wire import (
     TaskId,
     TaskStatus,
     TaskStatusUpdated,
+    WireError,
     event_from_json,
+    task_from_json,
     task_to_json,
 )
-from exo_spec.supervisor.child import EngineFactory, describe_decode_error
+from exo_spec.supervisor.child import HEARTBEAT, EngineFactory, describe_decode_error
 from exo_spec.supervisor.deadlines import Deadline, DeadlineClock, spec_deadlines
 from exo_spec.supervisor.fanout import AsyncSubscription, Fanout, Subscription
 from exo_spec.supervisor.health import Health, health_of
@@ -43,7 +45,7 @@ from exo_spec.supervisor.mirror import Change, Mirror
 from exo_spec.supervisor.process import Ending, RunnerProcess, wait_any
 from exo_spec_generated.runner_machine import RunnerState
 
-__all__ = ["RestartPolicy", "RunnerSupervisor", "StopBounds", "SupervisorError"]
+__all__ = ["Liveness", "RestartPolicy", "RunnerSupervisor", "StopBounds", "SupervisorError"]
 
 
 class SupervisorError(Exception):
@@ -73,6 +75,18 @@ class StopBounds:
     kill_s: float = 2.0
 
 
+@frozen
+class Liveness:
+    """The runner sends a heartbeat every ``heartbeat_s`` from a thread of its own; a runner
+    not heard from (no heartbeat, no event) for ``timeout_s`` is frozen: it is killed, its
+    tasks fail and it is restarted by the budget. Before its first message a runner gets
+    ``startup_s`` (spawning and imports)."""
+
+    heartbeat_s: float = 0.5
+    timeout_s: float = 10.0
+    startup_s: float = 60.0
+
+
 _CLOSED_REASON = "the runner was shut down by its supervisor"
 
 
@@ -95,16 +109,19 @@ class RunnerSupervisor:
         deadlines: Mapping[RunnerState | str, Deadline] | None = None,
         restart: RestartPolicy | None = None,
         bounds: StopBounds | None = None,
+        liveness: Liveness | None = Liveness(),
         history: int = 4096,
+        subscriber_backlog: int = 65536,
     ) -> None:
         self.context = context
         self.runner_id = context.runner_id
         self.factory = factory or EngineFactory()
         self.restart = restart or RestartPolicy()
         self.bounds = bounds or StopBounds()
+        self.liveness = liveness
         self._clock = DeadlineClock(spec_deadlines(deadlines))
         self._mirror = Mirror(history=history)
-        self._fanout = Fanout(self.runner_id)
+        self._fanout = Fanout(self.runner_id, backlog=subscriber_backlog)
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._publish_lock = threading.RLock()
@@ -122,19 +139,36 @@ class RunnerSupervisor:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> RunnerSupervisor:
-        """Spawn the runner process and start watching it; returns at once."""
+        """Spawn the runner process and start watching it; returns once it is spawned.
+
+        The process is spawned by the watcher thread, which lives as long as the runner: on
+        Linux the kernel ends a runner whose spawning thread ends (so a runner never outlives
+        its supervisor's process)."""
+        spawned = threading.Event()
+        failures: list[BaseException] = []
         with self._lock:
             if self._closing.is_set():
                 raise SupervisorError(f"runner {self.runner_id}: cannot start after close")
             if self._watcher is not None:
                 return self
-            self._process = RunnerProcess(self.context, self.factory)
             self._watcher = threading.Thread(
-                target=self._watch, name=f"supervisor-{self.runner_id}", daemon=True
+                target=self._watch,
+                args=(spawned, failures),
+                name=f"supervisor-{self.runner_id}",
+                daemon=True,
             )
             self._watcher.start()
-        self._log.info("runner process {} spawned", self._process.pid)
+        spawned.wait()
+        if failures:
+            raise SupervisorError(
+                f"runner {self.runner_id}: its process could not be spawned: {failures[0]}"
+            ) from failures[0]
+        self._log.info("runner process {} spawned", self.pid)
         return self
+
+    def _spawn(self) -> RunnerProcess:
+        heartbeat = None if self.liveness is None else self.liveness.heartbeat_s
+        return RunnerProcess(self.context, self.factory, heartbeat)
 
     def close(self) -> None:
         """Shut the runner down: the Shutdown task, then SIGTERM, then SIGKILL, each bounded.
@@ -174,7 +208,10 @@ class RunnerSupervisor:
 
     def submit(self, task: Task) -> TaskId:
         """Send ``task`` to the runner; it is Pending until acknowledged. A task the runner can
-        no longer take fails at once with the reason."""
+        no longer take fails at once with the reason. A task that is not a valid wire task (a
+        field of the wrong type or out of range) raises :class:`SupervisorError` naming the
+        field, and leaves no record."""
+        data = self._encode(task)
         with self._publish_lock, self._lock:
             if self._mirror.lookup(task.task_id) is not None:
                 raise SupervisorError(f"runner {self.runner_id}: task id {task.task_id} reused")
@@ -183,9 +220,20 @@ class RunnerSupervisor:
             if process is None or process.finished or self._closing.is_set():
                 self._publish_built(lambda: self._fail_one(task.task_id))
                 return task.task_id
-        data = json.dumps(task_to_json(task), separators=(",", ":")).encode()
         process.send(data)  # a broken pipe means the process is ending: the watcher reports it
         return task.task_id
+
+    def _encode(self, task: Task) -> bytes:
+        """The message for ``task``, checked by decoding it as the runner will."""
+        try:
+            data = json.dumps(task_to_json(task), separators=(",", ":"), allow_nan=False).encode()
+            task_from_json(json.loads(data))
+        except Exception as exc:  # any encode or decode failure: WireError, TypeError, ...
+            why = describe_decode_error(exc) if not isinstance(exc, WireError) else str(exc)
+            raise SupervisorError(
+                f"runner {self.runner_id}: task {type(task).__name__} cannot be sent: {why}"
+            ) from None
+        return data
 
     def subscribe(self) -> Subscription:
         """A blocking stream of every event from now on (iterate it, or ``get(timeout)``)."""
@@ -282,17 +330,42 @@ class RunnerSupervisor:
                 restarts=self._restarts,
                 restart_budget_left=self.restart.max_restarts - self._failures_in_a_row,
                 restart_budget_spent=self._budget_spent,
+                subscribers_dropped=self._fanout.dropped,
             )
 
     # -- the watcher -------------------------------------------------------------------------
 
-    def _watch(self) -> None:
+    def _watch(self, spawned: threading.Event, failures: list[BaseException]) -> None:
+        try:
+            with self._lock:
+                if not self._closing.is_set():
+                    self._process = self._spawn()
+        except BaseException as exc:
+            failures.append(exc)
+            return
+        finally:
+            spawned.set()
         while True:
             process = self._process
-            assert process is not None
+            if process is None:
+                return  # closed before it was spawned
             cause, clean = self._watch_process(process)
             if not self._ended(process, cause, clean):
                 return
+
+    def _silence(self, process: RunnerProcess) -> tuple[float | None, str]:
+        """When the runner will have been silent too long (``None``: never), and the cause."""
+        if self.liveness is None:
+            return None, ""
+        heard = process.heard_at
+        if heard is None:
+            bound, since = self.liveness.startup_s, process.started_at
+            what = "no message since it was spawned"
+        else:
+            bound, since = self.liveness.timeout_s, heard
+            what = "no heartbeat or event"
+        why = f"runner process {process.pid} stopped responding: {what} for {bound:g} s"
+        return since + bound, why
 
     def _watch_process(self, process: RunnerProcess) -> tuple[str, bool]:
         """Serve one process until it ends or must be stopped: (cause, ended cleanly).
@@ -305,6 +378,17 @@ class RunnerSupervisor:
             with self._lock:
                 overrun = self._clock.expired(now)
                 expiry = self._clock.next_expiry()
+            silent_at, silence = self._silence(process)
+            if overrun is None and silent_at is not None and now >= silent_at:
+                read = self._drain(process)  # what arrived meanwhile counts as heard
+                if read is not _Read.EMPTY:
+                    return self._conclude(process, read=read)
+                silent_at, silence = self._silence(process)
+                if silent_at is not None and time.monotonic() >= silent_at:
+                    return self._conclude(process, overrun=silence)
+                continue
+            if silent_at is not None:
+                expiry = silent_at if expiry is None else min(expiry, silent_at)
             if overrun is not None:
                 # what the runner sent before the deadline counts: read it, then look again
                 read = self._drain(process)
@@ -359,6 +443,9 @@ class RunnerSupervisor:
             data = process.conn.recv_bytes()
         except (EOFError, OSError):
             return _Read.CLOSED
+        process.heard_at = time.monotonic()
+        if data == HEARTBEAT:
+            return _Read.EVENT
         try:
             event = event_from_json(json.loads(data))
         except Exception as exc:  # any decode failure (ValueError, RecursionError, WireError...)
@@ -398,7 +485,11 @@ class RunnerSupervisor:
                     and self._failures_in_a_row <= self.restart.max_restarts
                 )
                 message = cause
-                if not restart and not self._closing.is_set():
+                if self._closing.is_set():
+                    pass  # closing: no restart was due
+                elif isinstance(self._mirror.status, RunnerShuttingDown):
+                    message = f"{cause}; not restarted: it was shutting down"
+                elif not restart:
                     self._budget_spent = True
                     message = (
                         f"{cause}; not restarted: restart budget of "
@@ -417,7 +508,7 @@ class RunnerSupervisor:
             if self._closing.is_set():
                 return False
             self._signals.extend(process.signals_sent)
-            self._process = RunnerProcess(self.context, self.factory)
+            self._process = self._spawn()
             self._restarts += 1
             self._changed.notify_all()
         return True
