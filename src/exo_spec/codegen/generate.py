@@ -7,19 +7,19 @@ contracts the generated module could not honour) and then writes only what chang
 
 from __future__ import annotations
 
-import importlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import cast
 
 import attrs
 from attrs import frozen
 
+from exo_spec.check.lint import finish, lint_spec
 from exo_spec.codegen.docs_gen import render_docs
 from exo_spec.codegen.machine_gen import machine_module_name, render_machine
 from exo_spec.codegen.plan import plan_problems
 from exo_spec.codegen.source import header_lines, name_problems
+from exo_spec.codegen.tests_gen import render_tests
 from exo_spec.spec.diagnostics import Diagnostic, Loc
 from exo_spec.spec.loader import load_spec
 from exo_spec.spec.types import Spec
@@ -38,9 +38,6 @@ __all__ = [
 PACKAGE = "exo_spec_generated"
 """The importable package the machine is written into: ``<out>/exo_spec_generated/``."""
 
-_RenderTests = Callable[[Spec, str], dict[str, str]]
-
-
 @frozen
 class GenerateResult:
     """What ``generate`` did: the files it wrote (changed ones only) and why it refused."""
@@ -54,33 +51,13 @@ class GenerateResult:
         return not any(d.severity == "error" for d in self.diagnostics)
 
 
-def _lint(spec: Spec) -> Iterator[Diagnostic]:
-    """The linter's semantic rules, when the linter is installed (it is a sibling layer)."""
-    try:
-        registry = importlib.import_module("exo_spec.check.registry")
-    except ImportError:
-        return
-    for info in registry.all_rules():
-        if info.check is not None:
-            for diagnostic in info.check(spec):
-                yield cast(Diagnostic, diagnostic)
-
-
 def spec_problems(spec: Spec) -> list[Diagnostic]:
     """Every error that stops generation, sorted like the linter sorts them."""
-    found = [d for d in _lint(spec) if d.severity == "error"]
+    found = [d for d in finish(lint_spec(spec)) if d.severity == "error"]
     found += list(name_problems(spec))
     if not found:  # the plans assume references resolve; only look once the rules pass
         found += list(plan_problems(spec))
     return sorted(set(found), key=Diagnostic.sort_key)
-
-
-def _tests_renderer() -> _RenderTests | None:
-    try:
-        module = importlib.import_module("exo_spec.codegen.tests_gen")
-    except ImportError:
-        return None
-    return cast(_RenderTests | None, getattr(module, "render_tests", None))
 
 
 def render(spec: Spec) -> dict[str, str]:
@@ -91,10 +68,8 @@ def render(spec: Spec) -> dict[str, str]:
         f"{PACKAGE}/{module}.py": render_machine(spec),
         f"{spec.machine}.md": render_docs(spec),
     }
-    render_tests = _tests_renderer()
-    if render_tests is not None:
-        for name, text in sorted(render_tests(spec, f"{PACKAGE}.{module}").items()):
-            files[f"tests/{name}"] = text
+    for name, text in sorted(render_tests(spec, f"{PACKAGE}.{module}").items()):
+        files[f"tests/{name}"] = text
     return files
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from exo_spec.check.logic import Valuation, show_valuation, witness
-from exo_spec.check.registry import rule
 from exo_spec.check.rules.reach import reach_table
 from exo_spec.spec.diagnostics import Diagnostic
 from exo_spec.spec.types import Rule, Spec
@@ -27,7 +26,6 @@ def _valuations_where(spec: Spec, state: str) -> list[Valuation]:
     return found or [{}]
 
 
-@rule("EXS206", "task accepted in no state")
 def task_accepted_nowhere(spec: Spec) -> Iterator[Diagnostic]:
     handled = {
         r.task
@@ -44,7 +42,6 @@ def task_accepted_nowhere(spec: Spec) -> Iterator[Diagnostic]:
             )
 
 
-@rule("EXS208", "two rules for the same state and task can be enabled at once")
 def overlapping_rules(spec: Spec) -> Iterator[Diagnostic]:
     for (state, task), rules in _cells(spec).items():
         if len(rules) < 2:
@@ -67,7 +64,6 @@ def overlapping_rules(spec: Spec) -> Iterator[Diagnostic]:
                 )
 
 
-@rule("EXS209", "a rule that can never fire (impossible guard, or shadowed by an earlier rule)")
 def never_fires(spec: Spec) -> Iterator[Diagnostic]:
     for (state, _task), rules in _cells(spec).items():
         if not spec.has_state(state) or not spec.state(state).accepts_tasks:
@@ -104,7 +100,6 @@ def never_fires(spec: Spec) -> Iterator[Diagnostic]:
                     break
 
 
-@rule("EXS213", "a cell both deferred and accepted by a rule")
 def deferred_and_accepted(spec: Spec) -> Iterator[Diagnostic]:
     for state, task, loc in spec.defer:
         rules = spec.rules_for(state, task)
