@@ -248,3 +248,19 @@ def test_trace_check_directory_or_unreadable_file_is_an_io_error(
         locked.chmod(0)
         assert main(["trace-check", str(locked)]) == 2
         assert f"cannot read {locked}: Permission denied" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github"])
+def test_trace_check_formats_and_selection(
+    tmp_path: Path, fmt: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.jsonl"
+    idle = '{"RunnerStatusUpdated": {"runner_id": "r", "runner_status": {"RunnerIdle": {}}}}'
+    bad.write_text(f"{idle}\n{idle}\n")
+    assert main(["trace-check", "--format", fmt, str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "EXS603" in out
+    if fmt in ("json", "sarif"):
+        json.loads(out)
+    assert main(["trace-check", "--format", fmt, "--ignore", "EXS6", str(bad)]) == 0
+    assert main(["trace-check", "--select", "EXS5", str(bad)]) == 0
