@@ -38,6 +38,7 @@ __all__ = [
 PACKAGE = "exo_spec_generated"
 """The importable package the machine is written into: ``<out>/exo_spec_generated/``."""
 
+
 @frozen
 class GenerateResult:
     """What ``generate`` did: the files it wrote (changed ones only) and why it refused."""

@@ -143,9 +143,7 @@ def violations_of(
             # a hang costs a full time bound per try: shrink it with a shorter one
             bound = min(timeout_s, 1.0) if finding.name == "hang" else timeout_s
             reproducer = shrink(runner, spec, outcome.scenario, _key(finding), timeout_s=bound)
-        out.append(
-            Violation(outcome.scenario.id, finding, expected, actual, reproducer)
-        )
+        out.append(Violation(outcome.scenario.id, finding, expected, actual, reproducer))
     return out
 
 
