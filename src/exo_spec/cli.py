@@ -121,15 +121,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         index = args_list.index(name)
         run: Callable[[argparse.Namespace], int] = module.run
         try:
-            return run(sub_parser.parse_args(args_list[index + 1 :]))
+            return int(run(sub_parser.parse_args(args_list[index + 1 :])))
         except SystemExit as exc:
-            return exc.code if isinstance(exc.code, int) else ExitCode.USAGE
+            return int(exc.code) if isinstance(exc.code, int) else int(ExitCode.USAGE)
         except KeyboardInterrupt:
             sys.stderr.write("exo-spec: interrupted\n")
-            return ExitCode.INTERRUPTED
+            return int(ExitCode.INTERRUPTED)
     try:
         parser.parse_args(args_list)
     except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else ExitCode.USAGE
+        return int(exc.code) if isinstance(exc.code, int) else int(ExitCode.USAGE)
     parser.print_help(sys.stderr)
-    return ExitCode.USAGE
+    return int(ExitCode.USAGE)
