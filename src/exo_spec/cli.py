@@ -8,28 +8,14 @@ never imports the runtime, transitions or mlx.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Callable, Sequence
-from typing import Protocol, cast
+from types import ModuleType
+from typing import Protocol
 
-__all__ = ["EXIT_CLEAN", "EXIT_FINDINGS", "EXIT_USAGE", "main"]
+from exo_spec.commands.common import EXIT_CODES_HELP, ExitCode
 
-EXIT_CLEAN = 0
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
-
-# name -> (module implementing it, one-line help). A module defines
-# ``add_arguments(parser)`` and ``run(args) -> int``.
-COMMANDS: dict[str, tuple[str, str]] = {
-    "check": ("exo_spec.commands.check", "lint a spec (and its generated code and bindings)"),
-    "rules": ("exo_spec.commands.rules", "list the linter's rule codes"),
-    "matrix": ("exo_spec.commands.matrix", "print a spec's state x task matrix"),
-    "generate": ("exo_spec.commands.generate", "generate the machine, its tests and docs"),
-    "demo": ("exo_spec.commands.demo", "run a full runner lifecycle on the embedded tiny model"),
-    "conformance": ("exo_spec.commands.conformance", "check a runner implementation"),
-    "trace-check": ("exo_spec.commands.trace_check", "check a recorded event log"),
-}
+__all__ = ["ExitCode", "main"]
 
 
 class _Command(Protocol):
@@ -38,27 +24,85 @@ class _Command(Protocol):
     def run(self, args: argparse.Namespace) -> int: ...
 
 
+# Each loader imports its command's module, and only when that command runs.
+def _check() -> ModuleType:
+    from exo_spec.commands import check
+
+    return check
+
+
+def _rules() -> ModuleType:
+    from exo_spec.commands import rules
+
+    return rules
+
+
+def _matrix() -> ModuleType:
+    from exo_spec.commands import matrix
+
+    return matrix
+
+
+def _generate() -> ModuleType:
+    from exo_spec.commands import generate
+
+    return generate
+
+
+def _demo() -> ModuleType:
+    from exo_spec.commands import demo
+
+    return demo
+
+
+def _conformance() -> ModuleType:
+    from exo_spec.commands import conformance
+
+    return conformance
+
+
+def _trace_check() -> ModuleType:
+    from exo_spec.commands import trace_check
+
+    return trace_check
+
+
+# name -> (the loader of the module implementing it, one-line help). A module defines
+# ``add_arguments(parser)`` and ``run(args) -> int``.
+COMMANDS: dict[str, tuple[Callable[[], ModuleType], str]] = {
+    "check": (_check, "lint a spec (and its generated code and bindings)"),
+    "rules": (_rules, "list every code exo-spec reports, or explain one (rules CODE)"),
+    "matrix": (_matrix, "print a spec's state x task matrix"),
+    "generate": (_generate, "generate the machine, its tests and docs"),
+    "demo": (_demo, "run a full runner lifecycle on the embedded tiny model"),
+    "conformance": (_conformance, "check a runner implementation"),
+    "trace-check": (_trace_check, "check a recorded event log"),
+}
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors with exit code 2 and no traceback."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
         sys.stderr.write(f"{self.prog}: error: {message}\n")
-        raise SystemExit(EXIT_USAGE)
+        raise SystemExit(ExitCode.USAGE)
 
 
-def _load(module: str) -> _Command:
-    return cast(_Command, importlib.import_module(module))
-
-
-def build_parser(commands: dict[str, tuple[str, str]]) -> argparse.ArgumentParser:
+def build_parser(
+    commands: dict[str, tuple[Callable[[], ModuleType], str]],
+) -> argparse.ArgumentParser:
     from exo_spec import __version__
 
-    parser = _Parser(prog="exo-spec", description="A formal model of an LLM runner's lifecycle.")
+    parser = _Parser(
+        prog="exo-spec",
+        description="A formal model of an LLM runner's lifecycle.",
+        epilog=EXIT_CODES_HELP,
+    )
     parser.add_argument("--version", action="version", version=f"exo-spec {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (_, help_text) in commands.items():
-        sub.add_parser(name, help=help_text, description=help_text)
+        sub.add_parser(name, help=help_text, description=help_text, epilog=EXIT_CODES_HELP)
     return parser
 
 
@@ -69,21 +113,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(commands)
     name = next((a for a in args_list if not a.startswith("-")), None)
     if name in commands:
-        module = _load(commands[name][0])
-        sub_parser = _Parser(prog=f"exo-spec {name}", description=commands[name][1])
+        module: _Command = commands[name][0]()
+        sub_parser = _Parser(
+            prog=f"exo-spec {name}", description=commands[name][1], epilog=EXIT_CODES_HELP
+        )
         module.add_arguments(sub_parser)
         index = args_list.index(name)
         run: Callable[[argparse.Namespace], int] = module.run
         try:
-            return run(sub_parser.parse_args(args_list[index + 1 :]))
+            return int(run(sub_parser.parse_args(args_list[index + 1 :])))
         except SystemExit as exc:
-            return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+            return int(exc.code) if isinstance(exc.code, int) else int(ExitCode.USAGE)
         except KeyboardInterrupt:
             sys.stderr.write("exo-spec: interrupted\n")
-            return 130
+            return int(ExitCode.INTERRUPTED)
     try:
         parser.parse_args(args_list)
     except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+        return int(exc.code) if isinstance(exc.code, int) else int(ExitCode.USAGE)
     parser.print_help(sys.stderr)
-    return EXIT_USAGE
+    return int(ExitCode.USAGE)

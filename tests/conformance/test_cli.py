@@ -179,7 +179,7 @@ def test_trace_check_finds_a_status_change_without_event(runner_spec: Spec) -> N
     problems = check_trace(
         runner_spec, _log(runner_spec, "trace[exo-lifecycle]", drop="RunnerLoaded")
     )
-    assert [p.category for p in problems] == ["forbidden-transition"]
+    assert [p.name for p in problems] == ["forbidden-transition"]
 
 
 def test_trace_check_with_tasks_names_the_rule(runner_spec: Spec) -> None:
@@ -187,13 +187,13 @@ def test_trace_check_with_tasks_names_the_rule(runner_spec: Spec) -> None:
         runner_spec, _log(runner_spec, "trace[exo-lifecycle]", drop="RunnerLoaded", tasks=True)
     )
     assert any(
-        p.category == "missing-runner-status" and "events.success" in p.message for p in problems
+        p.name == "missing-runner-status" and "events.success" in p.message for p in problems
     )
 
 
 def test_trace_check_no_final_status_and_unparsable(runner_spec: Spec) -> None:
     lines = _log(runner_spec, "cell[ready-ChatCompletion-cancelled]", drop="Cancelled")
-    assert "no-final-status" in {p.category for p in check_trace(runner_spec, lines)}
+    assert "task-never-finished" in {p.name for p in check_trace(runner_spec, lines)}
     bad = check_trace(
         runner_spec,
         [
@@ -202,7 +202,7 @@ def test_trace_check_no_final_status_and_unparsable(runner_spec: Spec) -> None:
             '{"Nope": {}}',
         ],
     )
-    assert [(p.line, p.category) for p in bad] == [(2, "unparsable"), (3, "unparsable")]
+    assert [(p.loc.line, p.code) for p in bad] == [(2, "EXS601"), (3, "EXS601")]
 
 
 def test_trace_check_command(tmp_path: Path, runner_spec: Spec) -> None:
@@ -221,15 +221,15 @@ def test_trace_check_deeply_nested_line_is_unparsable(
     lines = _log(runner_spec, "trace[exo-lifecycle]")
     lines.insert(1, "[" * 100_000)
     lines.insert(2, "1" * 5_000)  # an integer Python will not convert
-    assert [(p.line, p.category) for p in check_trace(runner_spec, lines)] == [
-        (2, "unparsable"),
-        (3, "unparsable"),
+    assert [(p.loc.line, p.code) for p in check_trace(runner_spec, lines)] == [
+        (2, "EXS601"),
+        (3, "EXS601"),
     ]
     deep = tmp_path / "deep.jsonl"
     deep.write_text("\n".join(lines) + "\n")
     assert main(["trace-check", str(deep)]) == 1
     out = capsys.readouterr()
-    assert f"{deep}:line 2: unparsable: not readable as JSON (nested too deeply)" in out.out
+    assert f"{deep}:2:1: EXS601 not readable as JSON (nested too deeply)" in out.out
     assert "Traceback" not in out.err
 
 
@@ -248,3 +248,19 @@ def test_trace_check_directory_or_unreadable_file_is_an_io_error(
         locked.chmod(0)
         assert main(["trace-check", str(locked)]) == 2
         assert f"cannot read {locked}: Permission denied" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github"])
+def test_trace_check_formats_and_selection(
+    tmp_path: Path, fmt: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.jsonl"
+    idle = '{"RunnerStatusUpdated": {"runner_id": "r", "runner_status": {"RunnerIdle": {}}}}'
+    bad.write_text(f"{idle}\n{idle}\n")
+    assert main(["trace-check", "--format", fmt, str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "EXS603" in out
+    if fmt in ("json", "sarif"):
+        json.loads(out)
+    assert main(["trace-check", "--format", fmt, "--ignore", "EXS6", str(bad)]) == 0
+    assert main(["trace-check", "--select", "EXS5", str(bad)]) == 0

@@ -13,16 +13,14 @@ from exo_spec.check.graph import (
     successors,
     via_edges,
 )
-from exo_spec.check.lint import finish, lint, lint_loaded, lint_spec, selected
-from exo_spec.check.registry import RULES, CheckFn, RuleInfo, all_rules, rule, severity_of
+from exo_spec.check.lint import finish, lint, lint_loaded, lint_spec
 from exo_spec.check.report import FORMATS, render
+from exo_spec.check.rules import CHECKS, CheckFn
 
 __all__ = [
+    "CHECKS",
     "FORMATS",
-    "RULES",
     "CheckFn",
-    "RuleInfo",
-    "all_rules",
     "can_reach_final",
     "enabled_rules",
     "finish",
@@ -31,11 +29,8 @@ __all__ = [
     "lint_spec",
     "reachable",
     "render",
-    "rule",
     "rule_can_fire",
     "rule_edges",
-    "selected",
-    "severity_of",
     "successors",
     "via_edges",
 ]

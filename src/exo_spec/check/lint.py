@@ -7,34 +7,26 @@ from pathlib import Path
 
 import attrs
 
-from exo_spec.check.registry import RULES, all_rules
+from exo_spec.check.rules import CHECKS
+from exo_spec.spec.codes import BY_CODE, selected
 from exo_spec.spec.diagnostics import Diagnostic
 from exo_spec.spec.loader import LoadResult, load_spec
 from exo_spec.spec.types import Spec
 
-__all__ = ["finish", "lint", "lint_loaded", "lint_spec", "selected"]
-
-
-def selected(code: str, select: Sequence[str] | None, ignore: Sequence[str] | None) -> bool:
-    """Ruff-style selection by code prefix: ``EXS2`` selects every ``EXS2xx`` code."""
-    if select and not any(code.startswith(p) for p in select):
-        return False
-    return not (ignore and any(code.startswith(p) for p in ignore))
+__all__ = ["finish", "lint", "lint_loaded", "lint_spec"]
 
 
 def lint_spec(spec: Spec) -> list[Diagnostic]:
     """Run every semantic rule on a built spec (never raises on a spec with dangling names)."""
     found: list[Diagnostic] = []
-    for info in all_rules():
-        if info.check is None:
-            continue
+    for code, check in sorted(CHECKS.items()):
         try:
-            found.extend(info.check(spec))
+            found.extend(check(spec))
         except Exception as exc:  # a rule bug must not hide the other findings
             found.append(
                 Diagnostic(
-                    info.code,
-                    f"internal error in rule {info.code} ({type(exc).__name__}: {exc}); "
+                    code,
+                    f"internal error in rule {code} ({type(exc).__name__}: {exc}); "
                     "please report it with this spec",
                     spec.initial_loc,
                 )
@@ -59,12 +51,12 @@ def finish(
     select: Sequence[str] | None = None,
     ignore: Sequence[str] | None = None,
 ) -> list[Diagnostic]:
-    """Filter by selection, stamp each code's severity, drop repeats and sort."""
+    """Filter by selection, stamp each code's severity from the table, drop repeats and sort."""
     out: dict[tuple[str, str, str, int, int], Diagnostic] = {}
     for raw in found:
         if not selected(raw.code, select, ignore):
             continue
-        info = RULES.get(raw.code)
+        info = BY_CODE.get(raw.code)
         d = raw if info is None else attrs.evolve(raw, severity=info.severity)
         out.setdefault((d.code, d.message, d.loc.path, d.loc.line, d.loc.col), d)
     return sorted(out.values(), key=Diagnostic.sort_key)

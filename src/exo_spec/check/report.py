@@ -1,5 +1,8 @@
 """Output formats: ``text`` (like ruff), ``json``, ``sarif`` (2.1.0) and ``github`` annotations.
 
+The formats of every command that reports :class:`~exo_spec.spec.diagnostics.Diagnostic`
+records: ``exo-spec check``, ``exo-spec conformance`` and ``exo-spec trace-check``. A SARIF log
+describes the codes of the table (:mod:`exo_spec.spec.codes`) that the command can report.
 :func:`render` returns what goes to stdout (the findings) and to stderr (a summary), so the
 command prints results and diagnostics on their own streams.
 """
@@ -12,10 +15,21 @@ from pathlib import PurePath, PurePosixPath
 from typing import Any
 
 from exo_spec import __version__
-from exo_spec.check.registry import RuleInfo, all_rules
+from exo_spec.spec.codes import CODES, Code, Origin
 from exo_spec.spec.diagnostics import Diagnostic
 
-__all__ = ["FORMATS", "render", "summary", "to_github", "to_json", "to_sarif", "to_text"]
+__all__ = [
+    "CHECK_ORIGINS",
+    "FORMATS",
+    "render",
+    "summary",
+    "to_github",
+    "to_json",
+    "to_sarif",
+    "to_text",
+]
+
+CHECK_ORIGINS: tuple[Origin, ...] = ("loader", "check", "codegen", "runtime")
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -33,7 +47,7 @@ def to_text(findings: Sequence[Diagnostic]) -> str:
 
 
 def as_dict(d: Diagnostic) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "code": d.code,
         "message": d.message,
         "severity": d.severity,
@@ -41,6 +55,9 @@ def as_dict(d: Diagnostic) -> dict[str, Any]:
         "line": d.loc.line,
         "column": d.loc.col,
     }
+    if d.rule:
+        out["rule"] = d.rule
+    return out
 
 
 def to_json(findings: Sequence[Diagnostic]) -> str:
@@ -58,19 +75,22 @@ def _level(severity: str) -> str:
     return "error" if severity == "error" else "warning"
 
 
-def _sarif_rule(info: RuleInfo) -> dict[str, Any]:
+def _sarif_rule(info: Code) -> dict[str, Any]:
     return {
         "id": info.code,
         "name": info.code,
-        "shortDescription": {"text": info.doc},
-        "fullDescription": {"text": f"{info.doc} (reported by the {info.origin})"},
+        "shortDescription": {"text": info.summary},
+        "fullDescription": {"text": f"{info.summary} (reported by the {info.origin})"},
         "defaultConfiguration": {"level": _level(info.severity)},
     }
 
 
-def sarif_log(findings: Sequence[Diagnostic]) -> dict[str, Any]:
-    """The SARIF 2.1.0 log object: one run, every rule described, one result per finding."""
-    rules = all_rules()
+def sarif_log(
+    findings: Sequence[Diagnostic], origins: Sequence[Origin] = CHECK_ORIGINS
+) -> dict[str, Any]:
+    """The SARIF 2.1.0 log object: one run, the codes of ``origins`` described, one result per
+    finding."""
+    rules = sorted((c for c in CODES if c.origin in origins), key=lambda c: c.code)
     index = {info.code: i for i, info in enumerate(rules)}
     results: list[dict[str, Any]] = []
     for d in findings:
@@ -89,6 +109,8 @@ def sarif_log(findings: Sequence[Diagnostic]) -> dict[str, Any]:
         }
         if d.code in index:
             result["ruleIndex"] = index[d.code]
+        if d.rule:
+            result["properties"] = {"specRule": d.rule}
         results.append(result)
     driver = {
         "name": "exo-spec",
@@ -102,8 +124,8 @@ def sarif_log(findings: Sequence[Diagnostic]) -> dict[str, Any]:
     }
 
 
-def to_sarif(findings: Sequence[Diagnostic]) -> str:
-    return json.dumps(sarif_log(findings), indent=2, ensure_ascii=False) + "\n"
+def to_sarif(findings: Sequence[Diagnostic], origins: Sequence[Origin] = CHECK_ORIGINS) -> str:
+    return json.dumps(sarif_log(findings, origins), indent=2, ensure_ascii=False) + "\n"
 
 
 def _escape_data(text: str) -> str:
@@ -130,16 +152,20 @@ def to_github(findings: Sequence[Diagnostic]) -> str:
     return "".join(lines)
 
 
-FORMATS: dict[str, Callable[[Sequence[Diagnostic]], str]] = {
-    "text": to_text,
-    "json": to_json,
-    "sarif": to_sarif,
-    "github": to_github,
-}
+FORMATS: tuple[str, ...] = ("text", "json", "sarif", "github")
 
 
-def render(findings: Sequence[Diagnostic], fmt: str = "text") -> tuple[str, str]:
-    """``(stdout, stderr)`` for these findings in format ``fmt`` (one of :data:`FORMATS`)."""
+def render(
+    findings: Sequence[Diagnostic], fmt: str = "text", origins: Sequence[Origin] = CHECK_ORIGINS
+) -> tuple[str, str]:
+    """``(stdout, stderr)`` for these findings in format ``fmt`` (one of :data:`FORMATS`); a
+    SARIF log describes the codes that ``origins`` report."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS)}")
-    return FORMATS[fmt](findings), summary(findings) + "\n"
+    writers: dict[str, Callable[[Sequence[Diagnostic]], str]] = {
+        "text": to_text,
+        "json": to_json,
+        "sarif": lambda found: to_sarif(found, origins),
+        "github": to_github,
+    }
+    return writers[fmt](findings), summary(findings) + "\n"

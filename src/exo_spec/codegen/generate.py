@@ -7,15 +7,14 @@ contracts the generated module could not honour) and then writes only what chang
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import cast
 
 import attrs
 from attrs import frozen
 
+from exo_spec.check.lint import finish, lint_spec
 from exo_spec.codegen.docs_gen import render_docs
 from exo_spec.codegen.machine_gen import machine_module_name, render_machine
 from exo_spec.codegen.source import header_lines, name_problems
@@ -53,21 +52,9 @@ class GenerateResult:
         return not any(d.severity == "error" for d in self.diagnostics)
 
 
-def _lint(spec: Spec) -> Iterator[Diagnostic]:
-    """The linter's semantic rules, when the linter is installed (it is a sibling layer)."""
-    try:
-        registry = importlib.import_module("exo_spec.check.registry")
-    except ImportError:
-        return
-    for info in registry.all_rules():
-        if info.check is not None:
-            for diagnostic in info.check(spec):
-                yield cast(Diagnostic, diagnostic)
-
-
 def spec_problems(spec: Spec) -> list[Diagnostic]:
     """Every error that stops generation, sorted like the linter sorts them."""
-    found = [d for d in _lint(spec) if d.severity == "error"]
+    found = [d for d in finish(lint_spec(spec)) if d.severity == "error"]
     found += list(name_problems(spec))
     if not found:  # the plans assume references resolve; only look once the rules pass
         found += list(plan_problems(spec))

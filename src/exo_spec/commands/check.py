@@ -9,14 +9,12 @@ check (``exo_spec.runtime.check_binding``) are imported lazily, and only when as
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import cast
 
 from exo_spec.check.lint import finish, lint_loaded
 from exo_spec.check.report import FORMATS, render
+from exo_spec.commands.common import ExitCode, add_report_options
 from exo_spec.spec.diagnostics import Diagnostic, Loc
 from exo_spec.spec.loader import load_spec
 from exo_spec.spec.types import Spec
@@ -24,33 +22,13 @@ from exo_spec.spec.types import Spec
 __all__ = ["DEFAULT_SPEC", "add_arguments", "generated_dir", "run"]
 
 DEFAULT_SPEC = Path("spec/runner.yaml")
-_USAGE = 2
-
-
-def _codes(text: str) -> list[str]:
-    """Codes or prefixes; one that matches no rule is a usage error (a typo must not silence
-    the linter)."""
-    from exo_spec.check.registry import RULES
-
-    codes = [code.strip().upper() for code in text.split(",") if code.strip()]
-    unknown = [c for c in codes if not any(known.startswith(c) for known in RULES)]
-    if unknown:
-        raise argparse.ArgumentTypeError(
-            f"no rule code starts with {', '.join(unknown)}; see `exo-spec rules` "
-            "(codes like EXS208, or prefixes like EXS2)"
-        )
-    return codes
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "paths", nargs="*", type=Path, help=f"spec files to check (default: {DEFAULT_SPEC})"
     )
-    parser.add_argument("--format", choices=sorted(FORMATS), default="text", dest="fmt")
-    parser.add_argument(
-        "--select", type=_codes, default=None, help="only these codes or prefixes (EXS2,EXS101)"
-    )
-    parser.add_argument("--ignore", type=_codes, default=None, help="skip these codes/prefixes")
+    add_report_options(parser, sorted(FORMATS))
     parser.add_argument(
         "--binding", metavar="MODULE:OBJECT", help="check that a runner binds every guard/action"
     )
@@ -69,14 +47,13 @@ def generated_dir(spec_path: Path, explicit: Path | None) -> Path | None:
 
 def _generated(spec_path: Path, out_dir: Path, explicit: bool) -> list[Diagnostic]:
     try:
-        module = importlib.import_module("exo_spec.codegen.generate")
-        quick = cast(Callable[..., list[Diagnostic]], module.quick_check_generated)
-    except (ImportError, AttributeError):
+        from exo_spec.codegen.generate import quick_check_generated
+    except ImportError:
         if explicit:
             sys.stderr.write("exo-spec check: the code generator is not available; skipped\n")
         return []
     try:
-        return list(quick(spec_path, out_dir, explicit=explicit))
+        return list(quick_check_generated(spec_path, out_dir, explicit=explicit))
     except Exception as exc:  # a generator failure is a finding, never a traceback
         message = f"cannot check the generated code in {out_dir}: {type(exc).__name__}: {exc}"
         return [Diagnostic("EXS301", message, Loc(str(spec_path), 1, 1))]
@@ -90,12 +67,11 @@ def _binding(spec: Spec, binding: str) -> list[Diagnostic]:
     if ":" not in binding:
         raise _UsageError(f"--binding {binding!r} must be MODULE:OBJECT")
     try:
-        module = importlib.import_module("exo_spec.runtime")
-        check = cast(Callable[[Spec, str], list[Diagnostic]], module.check_binding)
-    except (ImportError, AttributeError) as exc:
+        from exo_spec.runtime import check_binding
+    except ImportError as exc:
         raise _UsageError(f"--binding needs the runtime, which cannot be imported: {exc}") from exc
     try:
-        return list(check(spec, binding))
+        return list(check_binding(spec, binding))
     except Exception as exc:  # the bound code may raise anything while it is imported
         raise _UsageError(f"--binding {binding}: {type(exc).__name__}: {exc}") from exc
 
@@ -124,10 +100,10 @@ def run(args: argparse.Namespace) -> int:
             findings += _check_one(path, args)
     except _UsageError as exc:
         sys.stderr.write(f"exo-spec check: error: {exc}\n")
-        return _USAGE
+        return ExitCode.USAGE
     out, err = render(findings, args.fmt)
     sys.stdout.write(out)
     sys.stderr.write(err)
     if any(d.code == "EXS000" for d in findings):
-        return _USAGE
-    return 1 if findings else 0
+        return ExitCode.USAGE
+    return ExitCode.FINDINGS if findings else ExitCode.OK

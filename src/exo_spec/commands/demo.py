@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+from exo_spec.commands.common import ExitCode
 from exo_spec.runtime.trace import describe_event
 from exo_spec.runtime.wire import (
     ChatCompletion,
@@ -169,4 +170,4 @@ def run(args: argparse.Namespace) -> int:
         f"exo-spec demo: {len(tasks)} tasks, {printer.events} events, final state "
         f"{runner.state}, {elapsed:.1f} s\n"
     )
-    return 0 if runner.finished else 1
+    return ExitCode.OK if runner.finished else ExitCode.FINDINGS

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from exo_spec.codegen.generate import generate, load_for_generation, stale_files
+from exo_spec.commands.common import ExitCode
 from exo_spec.spec.diagnostics import Diagnostic
 
 __all__ = ["add_arguments", "run"]
@@ -48,23 +49,23 @@ def run(args: argparse.Namespace) -> int:
                 f"exo-spec generate: cannot write {where}: {reason}; "
                 "choose an --out directory you can write to\n"
             )
-            return 2
+            return ExitCode.USAGE
         for diagnostic in result.diagnostics:
             sys.stderr.write(f"{diagnostic}\n")
         if not result.ok:
             sys.stderr.write(f"exo-spec generate: {spec_path} has errors; nothing was written\n")
-            return 2 if _unreadable(result.diagnostics) else 1
+            return ExitCode.USAGE if _unreadable(result.diagnostics) else ExitCode.FINDINGS
         for path in result.written:
             sys.stdout.write(f"wrote {path.as_posix()}\n")
         sys.stdout.write(
             f"{len(result.written)} written, {len(result.unchanged)} unchanged in {out.as_posix()}\n"
         )
-        return 0
+        return ExitCode.OK
     spec, problems = load_for_generation(spec_path, out)
     if spec is None:
         for diagnostic in problems:
             sys.stderr.write(f"{diagnostic}\n")
-        return 2 if _unreadable(problems) else 1
+        return ExitCode.USAGE if _unreadable(problems) else ExitCode.FINDINGS
     stale = 0
     for name, expected, actual in stale_files(spec, out):
         stale += 1
@@ -82,8 +83,8 @@ def run(args: argparse.Namespace) -> int:
             f"exo-spec generate --check: {stale} file(s) in {out.as_posix()} are stale; "
             f"run exo-spec generate --spec {spec_path.as_posix()} --out {out.as_posix()}\n"
         )
-        return 1
-    return 0
+        return ExitCode.FINDINGS
+    return ExitCode.OK
 
 
 def _unreadable(diagnostics: Iterable[Diagnostic]) -> bool:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from exo_spec.check.report import to_text
+from exo_spec.commands.common import ExitCode
 from exo_spec.spec.loader import load_spec
 from exo_spec.spec.types import Spec
 
@@ -52,8 +53,12 @@ def run(args: argparse.Namespace) -> int:
     result = load_spec(args.path)
     if result.spec is None:
         sys.stderr.write(to_text(result.diagnostics))
-        return 2 if any(d.code == "EXS000" for d in result.diagnostics) else 1
+        return (
+            ExitCode.USAGE
+            if any(d.code == "EXS000" for d in result.diagnostics)
+            else ExitCode.FINDINGS
+        )
     if result.diagnostics:
         sys.stderr.write(to_text(result.diagnostics))
     sys.stdout.write(matrix_text(result.spec))
-    return 0
+    return ExitCode.OK

@@ -2,6 +2,8 @@
 
 The format is described in ``exo_spec/conformance/README.md`` and :mod:`exo_spec.conformance.tracelog`.
 Exit 0 when the log conforms, 1 on any problem, 2 when the log or the spec cannot be read.
+Problems are ``EXS6xx`` codes (the log on its own) and ``EXS5xx`` codes (the log against the
+model, when it has task lines), reported in any ``--format`` and filtered by ``--select``/``--ignore``.
 """
 
 from __future__ import annotations
@@ -9,6 +11,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+from exo_spec.check.report import FORMATS, render, to_text
+from exo_spec.commands.common import ExitCode, add_report_options
+from exo_spec.spec.codes import selected
 
 __all__ = ["add_arguments", "run"]
 
@@ -21,10 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="the spec (default: the runner spec shipped with exo-spec)",
     )
+    add_report_options(parser, FORMATS)
 
 
 def run(args: argparse.Namespace) -> int:
-    from exo_spec.check.report import to_text
     from exo_spec.conformance.paths import default_spec_path
     from exo_spec.conformance.tracelog import check_trace
     from exo_spec.spec.loader import load_spec
@@ -34,19 +40,24 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_spec(args.spec)
     if loaded.spec is None:
         sys.stderr.write(to_text(loaded.diagnostics))
-        return 2
+        return ExitCode.USAGE
     try:
         text = args.trace.read_text(encoding="utf-8")
     except OSError as exc:
         reason = exc.strerror or str(exc)
         sys.stderr.write(f"exo-spec trace-check: cannot read {args.trace}: {reason}\n")
-        return 2
+        return ExitCode.USAGE
     except UnicodeDecodeError as exc:
         sys.stderr.write(f"exo-spec trace-check: cannot read {args.trace}: not UTF-8 ({exc})\n")
-        return 2
-    problems = check_trace(loaded.spec, text.splitlines())
-    for problem in problems:
-        sys.stdout.write(f"{args.trace}:{problem}\n")
-    if not problems:
+        return ExitCode.USAGE
+    problems = [
+        p
+        for p in check_trace(loaded.spec, text.splitlines(), str(args.trace))
+        if selected(p.code, args.select, args.ignore)
+    ]
+    out, err = render(problems, args.fmt, ("conformance", "trace-check"))
+    sys.stdout.write(out)
+    if not problems and args.fmt == "text":
         sys.stdout.write(f"{args.trace}: conforms to {args.spec}\n")
-    return 1 if problems else 0
+    sys.stderr.write(err)
+    return ExitCode.FINDINGS if problems else ExitCode.OK

@@ -59,7 +59,8 @@ def to_text(report: Report) -> str:
     for (category, rule), group in _groups(report).items():
         first = group[0]
         out.append(
-            f"\nVIOLATION {category} ({rule}, {first.loc}) in {len(group)} scenario(s)\n"
+            f"\nVIOLATION {first.code} {category} ({rule}, {first.loc}) in {len(group)} "
+            "scenario(s)\n"
             f"  {first.headline}\n"
             f"  reproduce with: {first.reproducer.describe()}\n"
             f"  actual events (> marks the first wrong one):\n{_window(first.actual, first.index)}\n"
@@ -84,6 +85,7 @@ def to_text(report: Report) -> str:
 def _violation_json(violation: Violation, report: Report) -> dict[str, object]:
     return {
         "scenario": violation.scenario,
+        "code": violation.code,
         "category": violation.category,
         "rule": violation.rule,
         "location": violation.loc,

@@ -13,25 +13,50 @@ from exo_spec.conformance.execute import DEFAULT_TIMEOUT_S, RunnerCallable, RunR
 from exo_spec.conformance.oracle import Expectation, expect
 from exo_spec.conformance.scenario import Scenario, Send
 from exo_spec.conformance.scripted_engine import EngineScript
-from exo_spec.conformance.verify import Finding, diagnose, observe
+from exo_spec.conformance.verify import diagnose, observe
 from exo_spec.spec import Spec
+from exo_spec.spec.diagnostics import Diagnostic
 
 __all__ = ["Outcome", "Violation", "check_scenario", "run_scenario", "shrink", "violations_of"]
 
 
 @frozen
 class Violation:
-    """A broken rule, with both traces and the shortest scenario that reproduces it."""
+    """A finding (an ``EXS5xx`` diagnostic at the spec rule it breaks), with both traces and the
+    shortest scenario that reproduces it."""
 
     scenario: str
-    category: str
-    rule: str
-    loc: str
-    message: str
+    diagnostic: Diagnostic
     expected: tuple[str, ...]
     actual: tuple[str, ...]
-    index: int
     reproducer: Scenario
+
+    @property
+    def code(self) -> str:
+        return self.diagnostic.code
+
+    @property
+    def category(self) -> str:
+        """The code's name: ``missing-runner-status``."""
+        return self.diagnostic.name
+
+    @property
+    def rule(self) -> str:
+        return self.diagnostic.rule
+
+    @property
+    def loc(self) -> str:
+        """Where the broken rule is written: ``spec/runner.yaml:42``."""
+        return f"{self.diagnostic.loc.path}:{self.diagnostic.loc.line}"
+
+    @property
+    def message(self) -> str:
+        return self.diagnostic.message
+
+    @property
+    def index(self) -> int:
+        """The first wrong event's position in the actual trace."""
+        return self.diagnostic.event_index or 0
 
     @property
     def headline(self) -> str:
@@ -45,7 +70,7 @@ class Outcome:
     scenario: Scenario
     expectation: Expectation
     run: RunResult
-    findings: tuple[Finding, ...]
+    findings: tuple[Diagnostic, ...]
 
 
 def run_scenario(
@@ -60,8 +85,8 @@ def run_scenario(
     return Outcome(scenario, expectation, result, tuple(findings))
 
 
-def _key(finding: Finding) -> tuple[str, str]:
-    return finding.category, finding.rule
+def _key(finding: Diagnostic) -> tuple[str, str]:
+    return finding.code, finding.rule
 
 
 def _shrunk_candidates(sends: tuple[Send, ...]) -> list[tuple[Send, ...]]:
@@ -83,7 +108,7 @@ def shrink(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     budget: int = 200,
 ) -> Scenario:
-    """Greedily delete tasks while a finding with the same category and rule remains."""
+    """Greedily delete tasks while a finding with the same code and rule remains."""
     current = scenario
     improved = True
     while improved and budget > 0:
@@ -116,21 +141,9 @@ def violations_of(
         reproducer = outcome.scenario
         if minimise:
             # a hang costs a full time bound per try: shrink it with a shorter one
-            bound = min(timeout_s, 1.0) if finding.category == "hang" else timeout_s
+            bound = min(timeout_s, 1.0) if finding.name == "hang" else timeout_s
             reproducer = shrink(runner, spec, outcome.scenario, _key(finding), timeout_s=bound)
-        out.append(
-            Violation(
-                outcome.scenario.id,
-                finding.category,
-                finding.rule,
-                finding.loc,
-                finding.message,
-                expected,
-                actual,
-                finding.index,
-                reproducer,
-            )
-        )
+        out.append(Violation(outcome.scenario.id, finding, expected, actual, reproducer))
     return out
 
 

@@ -99,7 +99,7 @@ def run_suite(
         found = violations_of(runner, spec, outcome, minimise=False, timeout_s=timeout_s)
         final: list[Violation] = []
         for violation in found:
-            key = (violation.category, violation.rule)
+            key = (violation.code, violation.rule)
             if minimise and key not in shrunk:
                 bound = min(timeout_s, 1.0) if violation.category == "hang" else timeout_s
                 small = shrink(runner, spec, violation.reproducer, key, timeout_s=bound)

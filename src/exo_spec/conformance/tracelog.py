@@ -12,6 +12,10 @@ initial ``RunnerStatusUpdated``, every status change is a transition the spec al
 missing status event shows up as a jump the spec forbids), every task that appears gets exactly
 one final status and nothing after it. With task lines the log is also compared, task by task,
 with the reference ``step()``, exactly as the conformance suite compares a live runner.
+
+Problems are :class:`~exo_spec.spec.diagnostics.Diagnostic` records at ``trace:line:1``: the
+log's own problems are ``EXS6xx`` codes, disagreements with the model ``EXS5xx`` codes (the
+conformance suite's), with the spec rule they break.
 """
 
 from __future__ import annotations
@@ -19,8 +23,6 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterable
-
-from attrs import frozen
 
 from exo_spec.conformance.oracle import expect
 from exo_spec.conformance.scenario import Scenario, Send
@@ -34,20 +36,17 @@ from exo_spec.runtime.wire import (
     task_from_json,
 )
 from exo_spec.spec import Spec
+from exo_spec.spec.codes import code_for
+from exo_spec.spec.diagnostics import Diagnostic, Loc
 
-__all__ = ["TraceProblem", "check_trace"]
+__all__ = ["check_trace"]
+
+DEFAULT_PATH = "<trace>"
 
 
-@frozen
-class TraceProblem:
-    """One problem in a log, at a line (0 when it is about the whole log)."""
-
-    line: int
-    category: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.category}: {self.message}"
+def _problem(path: str, line: int, name: str, message: str, rule: str = "") -> Diagnostic:
+    """The problem named ``name`` at ``line`` of the log (line 1 when it is about the whole log)."""
+    return Diagnostic(code_for(name), message, Loc(path, max(line, 1), 1), rule=rule)
 
 
 def _edges(spec: Spec) -> set[tuple[str, str]]:
@@ -69,8 +68,9 @@ def _progress_statuses(spec: Spec) -> set[str]:
     }
 
 
-def check_trace(spec: Spec, lines: Iterable[str]) -> list[TraceProblem]:
-    problems: list[TraceProblem] = []
+def check_trace(spec: Spec, lines: Iterable[str], path: str = DEFAULT_PATH) -> list[Diagnostic]:
+    """Every problem in the log ``lines`` (read from ``path``), in the order of the log."""
+    problems: list[Diagnostic] = []
     events: list[tuple[int, Event]] = []
     tasks: list[tuple[int, int, object, bool | None]] = []  # (line, events before, task, weights)
     has_group = False
@@ -81,9 +81,10 @@ def check_trace(spec: Spec, lines: Iterable[str]) -> list[TraceProblem]:
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
             problems.append(
-                TraceProblem(
+                _problem(
+                    path,
                     number,
-                    "unparsable",
+                    "unparsable-line",
                     f"not JSON ({exc.msg}); expected one tagged event per line",
                 )
             )
@@ -91,9 +92,10 @@ def check_trace(spec: Spec, lines: Iterable[str]) -> list[TraceProblem]:
         except (RecursionError, ValueError) as exc:  # nested too deeply, an integer too long
             reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
             problems.append(
-                TraceProblem(
+                _problem(
+                    path,
                     number,
-                    "unparsable",
+                    "unparsable-line",
                     f"not readable as JSON ({reason}); expected one tagged event per line",
                 )
             )
@@ -116,30 +118,34 @@ def check_trace(spec: Spec, lines: Iterable[str]) -> list[TraceProblem]:
         except (WireError, RecursionError) as exc:
             reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
             problems.append(
-                TraceProblem(
+                _problem(
+                    path,
                     number,
-                    "unparsable",
+                    "unparsable-line",
                     f'{reason}; expected a tagged event, a task line {{"task": ...}} or a header',
                 )
             )
     if problems:
         return problems
-    problems.extend(_log_only(spec, events))
+    problems.extend(_log_only(spec, events, path))
     if tasks:
-        problems.extend(_against_model(spec, events, tasks, has_group))
+        problems.extend(_against_model(spec, events, tasks, has_group, path))
     return problems
 
 
-def _log_only(spec: Spec, events: list[tuple[int, Event]]) -> list[TraceProblem]:
-    out: list[TraceProblem] = []
+def _log_only(spec: Spec, events: list[tuple[int, Event]], path: str) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
     observed = [(n, observe(e)) for n, e in events]
     initial = spec.state(spec.initial).status
     runner = [(n, o) for n, o in observed if o.kind == "runner"]
     if not runner or runner[0][1].status != initial or observed[0][1].kind != "runner":
         line = observed[0][0] if observed else 0
         out.append(
-            TraceProblem(
-                line, "no-initial-status", f"the log must start with RunnerStatusUpdated({initial})"
+            _problem(
+                path,
+                line,
+                "no-initial-status",
+                f"the log must start with RunnerStatusUpdated({initial})",
             )
         )
     edges, progress = _edges(spec), _progress_statuses(spec)
@@ -147,13 +153,14 @@ def _log_only(spec: Spec, events: list[tuple[int, Event]]) -> list[TraceProblem]
         if before.status == after.status:
             if after.status not in progress:
                 out.append(
-                    TraceProblem(
-                        n, "redundant-runner-status", f"{after.text} without a status change"
+                    _problem(
+                        path, n, "repeated-runner-status", f"{after.text} without a status change"
                     )
                 )
         elif (str(before.status), str(after.status)) not in edges:
             out.append(
-                TraceProblem(
+                _problem(
+                    path,
                     n,
                     "forbidden-transition",
                     f"{before.status} -> {after.status} is not a transition of the spec "
@@ -168,7 +175,8 @@ def _log_only(spec: Spec, events: list[tuple[int, Event]]) -> list[TraceProblem]
         seen.setdefault(o.task_id, n)
         if o.task_id in finals:
             out.append(
-                TraceProblem(
+                _problem(
+                    path,
                     n,
                     "after-final-status",
                     f"{o.text} after the task's final status (line {finals[o.task_id]})",
@@ -179,9 +187,10 @@ def _log_only(spec: Spec, events: list[tuple[int, Event]]) -> list[TraceProblem]
     for task_id, n in seen.items():
         if task_id not in finals:
             out.append(
-                TraceProblem(
+                _problem(
+                    path,
                     n,
-                    "no-final-status",
+                    "task-never-finished",
                     f"task {task_id} never gets a final status (first seen here)",
                 )
             )
@@ -193,7 +202,8 @@ def _against_model(
     events: list[tuple[int, Event]],
     tasks: list[tuple[int, int, object, bool | None]],
     has_group: bool,
-) -> list[TraceProblem]:
+    path: str,
+) -> list[Diagnostic]:
     observed = [observe(e) for _, e in events]
     numbers = [n for n, _ in events]
     sends: list[Send] = []
@@ -220,17 +230,12 @@ def _against_model(
             open_chat = (len(sends) - 1, task_id)
     expectation = expect(spec, Scenario("log", "log", has_group, tuple(sends)))
     out = []
-    for finding in diagnose(spec, expectation, tuple(observed), None):
-        line = (
-            numbers[finding.index]
-            if finding.index < len(numbers)
-            else (numbers[-1] if numbers else 0)
-        )
-        out.append(
-            TraceProblem(
-                line, finding.category, f"{finding.message} ({finding.rule}, {finding.loc})"
-            )
-        )
+    for found in diagnose(spec, expectation, tuple(observed), None):
+        index = found.event_index or 0
+        line = numbers[index] if index < len(numbers) else (numbers[-1] if numbers else 0)
+        where = f"{found.loc.path}:{found.loc.line}"
+        message = f"{found.message} ({found.rule}, {where})"
+        out.append(_problem(path, line, found.name, message, found.rule))
     return out
 
 

@@ -23,9 +23,10 @@ from exo_spec.runtime.wire import (
     TaskStatusUpdated,
 )
 from exo_spec.spec import Spec
-from exo_spec.spec.diagnostics import Loc
+from exo_spec.spec.codes import code_for
+from exo_spec.spec.diagnostics import Diagnostic, Loc
 
-__all__ = ["FINAL", "Finding", "Observed", "diagnose", "find_divergence", "observe"]
+__all__ = ["FINAL", "Observed", "diagnose", "find_divergence", "finding", "observe"]
 
 FINAL = frozenset({"Complete", "Failed", "Cancelled"})
 
@@ -40,15 +41,11 @@ class Observed:
     text: str
 
 
-@frozen
-class Finding:
-    """One broken rule: a stable category, the spec rule and where it is written, the text."""
-
-    category: str
-    rule: str
-    loc: str
-    message: str
-    index: int  # position in the actual trace (len(actual) when something is missing at the end)
+def finding(name: str, rule: str, loc: Loc, message: str, index: int) -> Diagnostic:
+    """One broken rule: the code named ``name`` (an ``EXS5xx``), the spec rule and where it is
+    written, the text, and the position in the actual trace (``len(actual)`` when something is
+    missing at the end)."""
+    return Diagnostic(code_for(name), message, loc, rule=rule, event_index=index)
 
 
 def observe(event: object) -> Observed:
@@ -105,10 +102,6 @@ def find_divergence(
     return None if i == len(actual) else (j, i)
 
 
-def _where(loc: Loc) -> str:
-    return f"{loc.path}:{loc.line}"
-
-
 def _missing(items: tuple[Expected, ...], j: int, obs: Observed | None) -> bool:
     """Whether ``items[j]`` was left out (the actual event belongs to something later)."""
     if obs is None:
@@ -118,29 +111,29 @@ def _missing(items: tuple[Expected, ...], j: int, obs: Observed | None) -> bool:
 
 def diagnose(
     spec: Spec, expectation: Expectation, actual: tuple[Observed, ...], run: RunResult | None
-) -> list[Finding]:
+) -> list[Diagnostic]:
     """The findings for one run: the first divergence, then a dead or hung loop."""
     items = expectation.items
     first = where = find_divergence(items, actual)
-    findings: list[Finding] = []
+    findings: list[Diagnostic] = []
     keys: set[tuple[str, str]] = set()
     while where is not None and len(findings) < 6:
-        finding = _classify(spec, items, actual, *where, run)
-        if (finding.category, finding.rule) not in keys:
-            keys.add((finding.category, finding.rule))
-            findings.append(finding)
+        found = _classify(spec, items, actual, *where, run)
+        if (found.name, found.rule) not in keys:
+            keys.add((found.name, found.rule))
+            findings.append(found)
         j, i = where
-        if finding.category in _SKIP_EXPECTED and j < len(items):
+        if found.name in _SKIP_EXPECTED and j < len(items):
             where = find_divergence(items, actual, j + 1, i)
-        elif finding.category in _SKIP_ACTUAL and i < len(actual):
+        elif found.name in _SKIP_ACTUAL and i < len(actual):
             where = find_divergence(items, actual, j, i + 1)
         else:
             break
     if run is not None and first is not None:
-        if run.timed_out and findings[0].category != "hang":
-            findings.append(_dead(spec, items, expectation, run, "hang"))
-        elif run.error and findings[0].category != "loop-died":
-            findings.append(_dead(spec, items, expectation, run, "loop-died"))
+        if run.timed_out and findings[0].name != "hang":
+            findings.append(_dead(spec, items, run, "hang"))
+        elif run.error and findings[0].name != "loop-died":
+            findings.append(_dead(spec, items, run, "loop-died"))
     return findings
 
 
@@ -148,9 +141,7 @@ _SKIP_EXPECTED = frozenset({"missing-event", "missing-runner-status", "no-final-
 _SKIP_ACTUAL = frozenset({"redundant-runner-status", "unexpected-event"})
 
 
-def _current_status(
-    items: tuple[Expected, ...], actual: tuple[Observed, ...], i: int
-) -> str | None:
+def _current_status(actual: tuple[Observed, ...], i: int) -> str | None:
     return next((o.status for o in reversed(actual[:i]) if o.kind == "runner"), None)
 
 
@@ -161,24 +152,24 @@ def _classify(
     j: int,
     i: int,
     run: RunResult | None,
-) -> Finding:
+) -> Diagnostic:
     obs = actual[i] if i < len(actual) else None
     if j >= len(items):
         assert obs is not None
-        return _extra(spec, items, actual, i, obs)
+        return _extra(spec, actual, i, obs)
     item = items[j]
-    rule, loc = f"events.{item.phase}", _where(item.loc)
+    rule, loc = f"events.{item.phase}", item.loc
     if item.phase == "initial":
         rule = "initial"
     got = obs.text if obs is not None else "nothing"
     if obs is None and run is not None and (run.timed_out or run.error):
-        return _dead(spec, items, None, run, "hang" if run.timed_out else "loop-died", item)
+        return _dead(spec, items, run, "hang" if run.timed_out else "loop-died", item)
     if item.kind == "task" and item.status == "Running" and obs is not None:
         if obs.kind == "task" and obs.task_id == item.task_id and obs.status == "Failed":
-            return Finding(
+            return finding(
                 "rejected-legal-task",
                 item.rule_ref,
-                _where(item.rule_loc or item.loc),
+                item.rule_loc or item.loc,
                 f"{item.context}: the spec accepts it, but the runner sent {got}",
                 i,
             )
@@ -186,7 +177,7 @@ def _classify(
         if obs.kind == "task" and obs.task_id == item.task_id and obs.status == "Running":
             after = actual[i + 1] if i + 1 < len(actual) else None
             if after is None or (after.task_id == item.task_id and after.status == "Failed"):
-                return Finding(
+                return finding(
                     "running-before-guard",
                     rule,
                     loc,
@@ -194,7 +185,7 @@ def _classify(
                     "(the guard must be checked before a task is reported running)",
                     i,
                 )
-            return Finding(
+            return finding(
                 "accepted-illegal-task",
                 rule,
                 loc,
@@ -206,33 +197,33 @@ def _classify(
         (k for k in range(j + 1, len(items)) if obs is not None and _matches(items[k], obs)), None
     )
     if later is not None and any(_matches(item, o) for o in actual[i + 1 :]):
-        return Finding(
+        return finding(
             "out-of-order",
             rule,
             loc,
             f"{item.context}: events out of order: {got} came before {item}",
             i,
         )
-    if obs is not None and obs.kind == "runner" and obs.status == _current_status(items, actual, i):
+    if obs is not None and obs.kind == "runner" and obs.status == _current_status(actual, i):
         if not _missing(items, j, None) or item.kind != "runner":
-            return Finding(
+            return finding(
                 "redundant-runner-status",
                 "events",
-                _where(spec.events.loc),
+                spec.events.loc,
                 f"{item.context}: {got} without a status change "
                 "(RunnerStatusUpdated is sent only when the status changes)",
                 i,
             )
     if item.kind == "runner":
         if obs is not None and obs.kind == "runner" and not _missing(items, j, obs):
-            return Finding(
+            return finding(
                 "wrong-runner-status",
                 rule,
                 loc,
                 f"{item.context}: {got} where the spec says {item}",
                 i,
             )
-        return Finding(
+        return finding(
             "missing-runner-status",
             rule,
             loc,
@@ -242,14 +233,14 @@ def _classify(
         )
     if item.kind == "task" and item.status in FINAL:
         if obs is not None and obs.kind == "task" and obs.task_id == item.task_id:
-            return Finding(
+            return finding(
                 "wrong-final-status",
                 rule,
                 loc,
                 f"{item.context}: {got} where the spec says {item}",
                 i,
             )
-        return Finding(
+        return finding(
             "no-final-status",
             rule,
             loc,
@@ -257,35 +248,33 @@ def _classify(
             i,
         )
     if _missing(items, j, obs):
-        return Finding("missing-event", rule, loc, f"{item.context}: expected {item}, got {got}", i)
-    return Finding("unexpected-event", rule, loc, f"{item.context}: expected {item}, got {got}", i)
+        return finding("missing-event", rule, loc, f"{item.context}: expected {item}, got {got}", i)
+    return finding("unexpected-event", rule, loc, f"{item.context}: expected {item}, got {got}", i)
 
 
-def _extra(
-    spec: Spec, items: tuple[Expected, ...], actual: tuple[Observed, ...], i: int, obs: Observed
-) -> Finding:
-    if obs.kind == "runner" and obs.status == _current_status(items, actual, i):
-        return Finding(
+def _extra(spec: Spec, actual: tuple[Observed, ...], i: int, obs: Observed) -> Diagnostic:
+    if obs.kind == "runner" and obs.status == _current_status(actual, i):
+        return finding(
             "redundant-runner-status",
             "events",
-            _where(spec.events.loc),
+            spec.events.loc,
             f"{obs.text} without a status change after the last task",
             i,
         )
     if obs.kind == "task" and any(
         o.kind == "task" and o.task_id == obs.task_id and o.status in FINAL for o in actual[:i]
     ):
-        return Finding(
+        return finding(
             "second-final-status",
             "events",
-            _where(spec.events.loc),
+            spec.events.loc,
             f"task {obs.task_id} got a second status after its final one: {obs.text}",
             i,
         )
-    return Finding(
+    return finding(
         "unexpected-event",
         "events",
-        _where(spec.events.loc),
+        spec.events.loc,
         f"unexpected event after the expected trace ended: {obs.text}",
         i,
     )
@@ -294,28 +283,27 @@ def _extra(
 def _dead(
     spec: Spec,
     items: tuple[Expected, ...],
-    expectation: Expectation | None,
     run: RunResult,
     category: str,
     item: Expected | None = None,
-) -> Finding:
+) -> Diagnostic:
     last = run.received[-1] if run.received else None
     if item is None:
         item = next((x for x in items if x.task_id == last and x.kind != "progress"), items[0])
     task_items = [x for x in items if x.task_id == item.task_id]
     raised = "ScriptedEngineError" in (run.error or "")
     if raised and any(x.phase == "failure" for x in task_items):
-        rule, loc = "on_error", _where(spec.on_error_loc)
+        rule, loc = "on_error", spec.on_error_loc
     elif item.decision == "rejected":
-        rule, loc = "events.reject", _where(item.loc)
+        rule, loc = "events.reject", item.loc
     else:
-        rule, loc = item.rule_ref or f"events.{item.phase}", _where(item.rule_loc or item.loc)
+        rule, loc = item.rule_ref or f"events.{item.phase}", item.rule_loc or item.loc
     what = (
         "the runner did not return in time"
         if category == "hang"
         else f"the runner's loop died ({run.error})"
     )
-    return Finding(
+    return finding(
         category,
         rule,
         loc,

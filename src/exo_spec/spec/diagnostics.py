@@ -1,19 +1,22 @@
-"""Diagnostics: a stable code, a location and a message that teaches."""
+"""Diagnostics: a stable code, a location and a message that teaches.
+
+One record type for everything exo-spec reports: the linter's findings, a runner's conformance
+violations and the problems ``exo-spec trace-check`` finds in a log. Every code is in the table
+in :mod:`exo_spec.spec.codes`.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from attrs import frozen
 
-__all__ = ["Diagnostic", "Loc", "Severity"]
+from exo_spec.spec.codes import BY_CODE, Severity
 
-Severity = Literal["error", "warning"]
+__all__ = ["Diagnostic", "Loc", "Severity"]
 
 
 @frozen(order=True)
 class Loc:
-    """A position in a spec file; ``line`` and ``col`` are 1-based as editors show them."""
+    """A position in a file; ``line`` and ``col`` are 1-based as editors show them."""
 
     path: str
     line: int
@@ -25,15 +28,28 @@ class Loc:
 
 @frozen
 class Diagnostic:
-    """One finding: ``path:line:col: CODE message``."""
+    """One finding: ``path:line:col: CODE message``.
+
+    ``rule`` names the spec rule a runner's events break (``events.success``; empty for the
+    linter's findings) and ``event_index`` is where in the observed events it shows (``None``
+    when the finding is not about a trace).
+    """
 
     code: str
     message: str
     loc: Loc
     severity: Severity = "error"
+    rule: str = ""
+    event_index: int | None = None
 
     def __str__(self) -> str:
         return f"{self.loc}: {self.code} {self.message}"
+
+    @property
+    def name(self) -> str:
+        """The code's kebab-case name from the table (the code itself when it is not there)."""
+        info = BY_CODE.get(self.code)
+        return self.code if info is None else info.name
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.loc.path, self.loc.line, self.loc.col, self.code, self.message)

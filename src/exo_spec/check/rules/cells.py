@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from exo_spec.check.logic import Valuation, witness
-from exo_spec.check.registry import rule
 from exo_spec.check.rules.reach import reach_table
 from exo_spec.model.valuations import valuation_text
 from exo_spec.spec.diagnostics import Diagnostic
@@ -28,7 +27,6 @@ def _valuations_where(spec: Spec, state: str) -> list[Valuation]:
     return found or [{}]
 
 
-@rule("EXS206", "task accepted in no state")
 def task_accepted_nowhere(spec: Spec) -> Iterator[Diagnostic]:
     handled = {
         r.task
@@ -45,7 +43,6 @@ def task_accepted_nowhere(spec: Spec) -> Iterator[Diagnostic]:
             )
 
 
-@rule("EXS208", "two rules for the same state and task can be enabled at once")
 def overlapping_rules(spec: Spec) -> Iterator[Diagnostic]:
     for (state, task), rules in _cells(spec).items():
         if len(rules) < 2:
@@ -68,7 +65,6 @@ def overlapping_rules(spec: Spec) -> Iterator[Diagnostic]:
                 )
 
 
-@rule("EXS209", "a rule that can never fire (impossible guard, or shadowed by an earlier rule)")
 def never_fires(spec: Spec) -> Iterator[Diagnostic]:
     for (state, _task), rules in _cells(spec).items():
         if not spec.has_state(state) or not spec.state(state).accepts_tasks:
@@ -105,7 +101,6 @@ def never_fires(spec: Spec) -> Iterator[Diagnostic]:
                     break
 
 
-@rule("EXS213", "a cell both deferred and accepted by a rule")
 def deferred_and_accepted(spec: Spec) -> Iterator[Diagnostic]:
     for state, task, loc in spec.defer:
         rules = spec.rules_for(state, task)

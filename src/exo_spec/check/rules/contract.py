@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from exo_spec.check.registry import rule
 from exo_spec.spec.diagnostics import Diagnostic, Loc
 from exo_spec.spec.types import ContractOutcome, Rule, Spec
 
@@ -39,7 +38,6 @@ def _names(rules: list[Rule]) -> str:
     return ", ".join(head) + more
 
 
-@rule("EXS210", "a state change or task outcome without its event in the contract")
 def missing_event(spec: Spec) -> Iterator[Diagnostic]:
     live = [
         r for r in spec.rules if spec.has_state(r.source) and spec.state(r.source).accepts_tasks

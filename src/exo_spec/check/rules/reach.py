@@ -10,7 +10,6 @@ from collections.abc import Iterator
 
 from exo_spec.check.graph import can_reach_final, enabled_rules, reachable
 from exo_spec.check.logic import Valuation, constant_valuations, witness
-from exo_spec.check.registry import rule
 from exo_spec.model.valuations import valuation_text
 from exo_spec.spec.diagnostics import Diagnostic
 from exo_spec.spec.types import Rule, Spec
@@ -45,7 +44,6 @@ def reach_table(spec: Spec) -> list[tuple[Valuation, set[str]]]:
     return table
 
 
-@rule("EXS201", "state unreachable from the initial state under every guard value")
 def unreachable_state(spec: Spec) -> Iterator[Diagnostic]:
     if not spec.has_state(spec.initial):
         return
@@ -60,7 +58,6 @@ def unreachable_state(spec: Spec) -> Iterator[Diagnostic]:
             )
 
 
-@rule("EXS202", "a required state unreachable under some value of the constant guards")
 def required_unreachable(spec: Spec) -> Iterator[Diagnostic]:
     if not spec.has_state(spec.initial):
         return
@@ -80,7 +77,6 @@ def required_unreachable(spec: Spec) -> Iterator[Diagnostic]:
                 break
 
 
-@rule("EXS203", "trap state: no final state is reachable from it")
 def trap_state(spec: Spec) -> Iterator[Diagnostic]:
     if not spec.has_state(spec.initial):
         return
@@ -122,7 +118,6 @@ def final_tasks(spec: Spec) -> tuple[str, ...]:
     return tuple(dict.fromkeys(r.task for r in spec.rules if _ends(spec, r)))
 
 
-@rule("EXS207", "a task-handling state where the task that ends the runner is not accepted")
 def final_task_missing(spec: Spec) -> Iterator[Diagnostic]:
     enders = final_tasks(spec)
     if not enders or not spec.has_state(spec.initial):
@@ -148,7 +143,6 @@ def final_task_missing(spec: Spec) -> Iterator[Diagnostic]:
         )
 
 
-@rule("EXS218", "dead end: under some guard values a resting state accepts only ending tasks")
 def dead_end_state(spec: Spec) -> Iterator[Diagnostic]:
     if not spec.has_state(spec.initial):
         return

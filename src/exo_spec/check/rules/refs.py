@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Iterator
 
-from exo_spec.check.registry import rule
 from exo_spec.spec.diagnostics import Diagnostic
 from exo_spec.spec.types import Spec
 
@@ -28,7 +27,6 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
     return f"{hint}known: {', '.join(options) or 'none'}"
 
 
-@rule("EXS101", "unknown state reference (initial, from, via, to, on_error, defer)")
 def unknown_state(spec: Spec) -> Iterator[Diagnostic]:
     known = [s.name for s in spec.states]
 
@@ -49,7 +47,6 @@ def unknown_state(spec: Spec) -> Iterator[Diagnostic]:
             yield Diagnostic("EXS101", message(state, "defer"), loc)
 
 
-@rule("EXS102", "unknown guard in a rule's when")
 def unknown_guard(spec: Spec) -> Iterator[Diagnostic]:
     known = [g.name for g in spec.guards]
     for r in spec.rules:
@@ -63,7 +60,6 @@ def unknown_guard(spec: Spec) -> Iterator[Diagnostic]:
                 )
 
 
-@rule("EXS103", "unknown action in a rule's do")
 def unknown_action(spec: Spec) -> Iterator[Diagnostic]:
     known = [a.name for a in spec.actions]
     for r in spec.rules:
@@ -76,7 +72,6 @@ def unknown_action(spec: Spec) -> Iterator[Diagnostic]:
             )
 
 
-@rule("EXS105", "unknown task in defer")
 def unknown_task_in_defer(spec: Spec) -> Iterator[Diagnostic]:
     for state, task, loc in spec.defer:
         if task not in spec.tasks:
@@ -88,7 +83,6 @@ def unknown_task_in_defer(spec: Spec) -> Iterator[Diagnostic]:
             )
 
 
-@rule("EXS211", "declared guard never used in a when", "warning")
 def unused_guard(spec: Spec) -> Iterator[Diagnostic]:
     used = {name for r in spec.rules for name in r.when.names()}
     for guard in spec.guards:
@@ -100,7 +94,6 @@ def unused_guard(spec: Spec) -> Iterator[Diagnostic]:
             )
 
 
-@rule("EXS212", "declared action never used in a do", "warning")
 def unused_action(spec: Spec) -> Iterator[Diagnostic]:
     used = {r.action for r in spec.rules}
     for action in spec.actions:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from exo_spec.check.registry import rule
 from exo_spec.spec.diagnostics import Diagnostic
 from exo_spec.spec.types import Spec
 
@@ -18,7 +17,6 @@ __all__ = [
 ]
 
 
-@rule("EXS204", "final state with outgoing rules or defers")
 def final_with_exits(spec: Spec) -> Iterator[Diagnostic]:
     for state in spec.states:
         if not state.final:
@@ -35,7 +33,6 @@ def final_with_exits(spec: Spec) -> Iterator[Diagnostic]:
             )
 
 
-@rule("EXS205", "transient state without timeout_s or stall_timeout_s")
 def transient_without_timeout(spec: Spec) -> Iterator[Diagnostic]:
     for state in spec.states:
         if state.transient and state.timeout_s is None and state.stall_timeout_s is None:
@@ -47,7 +44,6 @@ def transient_without_timeout(spec: Spec) -> Iterator[Diagnostic]:
             )
 
 
-@rule("EXS214", "a rule or defer whose source handles no tasks (final or transient)")
 def source_handles_no_tasks(spec: Spec) -> Iterator[Diagnostic]:
     def why(name: str) -> str | None:
         if not spec.has_state(name):
@@ -79,7 +75,6 @@ def source_handles_no_tasks(spec: Spec) -> Iterator[Diagnostic]:
             )
 
 
-@rule("EXS215", "two states report the same status")
 def duplicate_status(spec: Spec) -> Iterator[Diagnostic]:
     first: dict[str, str] = {}
     for state in spec.states:
@@ -94,7 +89,6 @@ def duplicate_status(spec: Spec) -> Iterator[Diagnostic]:
             first[state.status] = state.name
 
 
-@rule("EXS216", "a via state that is not transient, or a to state that is transient")
 def bad_via_or_to(spec: Spec) -> Iterator[Diagnostic]:
     for r in spec.rules:
         what = f"rule {r.index + 1} of task {r.task}"
@@ -114,7 +108,6 @@ def bad_via_or_to(spec: Spec) -> Iterator[Diagnostic]:
             )
 
 
-@rule("EXS217", "an action-bearing rule without a usable on_error state")
 def bad_on_error(spec: Spec) -> Iterator[Diagnostic]:
     acting = next((r for r in spec.rules if r.action is not None), None)
     if not spec.on_error:
