@@ -14,7 +14,7 @@ from exo_spec.engine.mlx_engine import (
     EMBEDDED_MODEL_DIR,
     EMBEDDED_MODEL_REPO_ID,
     EngineError,
-    EngineNotSupported,
+    GroupError,
     MlxEngine,
     ModelLoadError,
     ModelNotLoadedError,
@@ -155,9 +155,21 @@ def test_load_of_a_missing_directory_raises(tmp_path: Path) -> None:
         list(MlxEngine().load(tmp_path / "nothing"))
 
 
-def test_connect_is_not_supported() -> None:
-    with pytest.raises(EngineNotSupported, match="single-node") as info:
-        MlxEngine().connect(0, [GroupPeer(0, "a:1"), GroupPeer(1, "b:1")])
+@pytest.mark.parametrize(
+    ("rank", "peers", "why"),
+    [
+        (0, [GroupPeer(0, "127.0.0.1:1")], "at least two peers"),
+        (0, [GroupPeer(0, "127.0.0.1:1"), GroupPeer(2, "127.0.0.1:2")], "exactly once"),
+        (2, [GroupPeer(0, "127.0.0.1:1"), GroupPeer(1, "127.0.0.1:2")], "rank 2 is not"),
+        (0, [GroupPeer(0, "127.0.0.1"), GroupPeer(1, "127.0.0.1:2")], "expected host:port"),
+        (0, [GroupPeer(0, "127.0.0.1:0"), GroupPeer(1, "127.0.0.1:2")], "expected host:port"),
+    ],
+)
+def test_connect_refuses_a_malformed_group_without_blocking(
+    rank: int, peers: list[GroupPeer], why: str
+) -> None:
+    with pytest.raises(GroupError, match=why) as info:
+        MlxEngine().connect(rank, peers)
     assert isinstance(info.value, EngineError)
 
 
