@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -204,3 +205,28 @@ def test_stop_matcher_finds_stops_split_across_segments(
             assert (out, True) == expected
             return
     assert (out + matcher.flush(""), False) == expected
+
+
+def test_a_pipeline_rank_needs_only_its_layers_weight_files(tmp_path: Path) -> None:
+    from exo_spec.engine.group import layer_range, shard_files
+    from exo_spec.engine.weights import ManifestEntry, file_sha256, weights_present, write_manifest
+
+    index = {"weight_map": {"model.embed_tokens.weight": "a.safetensors"}}
+    index["weight_map"] |= {f"model.layers.{i}.mlp.weight": f"l{i}.safetensors" for i in range(4)}
+    (tmp_path / "model.safetensors.index.json").write_text(json.dumps(index))
+    assert layer_range(4, 0, 2) == (2, 4)  # rank 0 runs the last layers (it owns the output)
+    assert layer_range(4, 1, 2) == (0, 2)
+    assert shard_files(tmp_path, 2, 4) == frozenset(
+        {"a.safetensors", "l2.safetensors", "l3.safetensors"}
+    )
+    entries = []
+    for name in ("a.safetensors", "l0.safetensors", "l2.safetensors", "l3.safetensors"):
+        (tmp_path / name).write_bytes(name.encode())
+        entries.append(ManifestEntry(name, len(name), file_sha256(tmp_path / name)))
+    entries.append(ManifestEntry("l1.safetensors", 3, "0" * 64))  # missing: rank 1's layer
+    write_manifest(tmp_path, repo_id="o/m", revision="main", commit="c", endpoint="e",
+                   entries=entries)  # fmt: skip
+    needed = shard_files(tmp_path, 2, 4) or frozenset()
+    assert weights_present(tmp_path, needed=needed.__contains__).ok
+    assert not weights_present(tmp_path).ok
+    assert shard_files(tmp_path / "none", 0, 1) is None

@@ -4,8 +4,7 @@ Importing this package must stay cheap: only ``exo_spec.engine.mlx_engine`` (and
 which it imports) import mlx.
 """
 
-# Submodules are the API (``exo_spec.engine.mlx_engine``, ``.group``, ``.download``, ``.weights``,
-# ``.errors``); nothing
-# is re-exported here, so importing the package loads none of them. The local hub server for
-# tests and demos is ``exo_spec.testing.hub``.
+# Submodules are the API (``exo_spec.engine.mlx_engine``, ``.group``, ``.errors``, ``.download``,
+# ``.weights``); nothing is re-exported here, so importing the package loads none of them. The
+# local hub server for tests and demos is ``exo_spec.testing.hub``.
 __all__: list[str] = []
