@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from exo_spec.engine.mlx_engine import (
     EMBEDDED_MODEL_DIR,
     EMBEDDED_MODEL_REPO_ID,
     EngineError,
-    EngineNotSupported,
+    GroupError,
     MlxEngine,
     ModelLoadError,
     ModelNotLoadedError,
@@ -155,9 +156,21 @@ def test_load_of_a_missing_directory_raises(tmp_path: Path) -> None:
         list(MlxEngine().load(tmp_path / "nothing"))
 
 
-def test_connect_is_not_supported() -> None:
-    with pytest.raises(EngineNotSupported, match="single-node") as info:
-        MlxEngine().connect(0, [GroupPeer(0, "a:1"), GroupPeer(1, "b:1")])
+@pytest.mark.parametrize(
+    ("rank", "peers", "why"),
+    [
+        (0, [GroupPeer(0, "127.0.0.1:1")], "at least two peers"),
+        (0, [GroupPeer(0, "127.0.0.1:1"), GroupPeer(2, "127.0.0.1:2")], "exactly once"),
+        (2, [GroupPeer(0, "127.0.0.1:1"), GroupPeer(1, "127.0.0.1:2")], "rank 2 is not"),
+        (0, [GroupPeer(0, "127.0.0.1"), GroupPeer(1, "127.0.0.1:2")], "expected host:port"),
+        (0, [GroupPeer(0, "127.0.0.1:0"), GroupPeer(1, "127.0.0.1:2")], "expected host:port"),
+    ],
+)
+def test_connect_refuses_a_malformed_group_without_blocking(
+    rank: int, peers: list[GroupPeer], why: str
+) -> None:
+    with pytest.raises(GroupError, match=why) as info:
+        MlxEngine().connect(rank, peers)
     assert isinstance(info.value, EngineError)
 
 
@@ -192,3 +205,28 @@ def test_stop_matcher_finds_stops_split_across_segments(
             assert (out, True) == expected
             return
     assert (out + matcher.flush(""), False) == expected
+
+
+def test_a_pipeline_rank_needs_only_its_layers_weight_files(tmp_path: Path) -> None:
+    from exo_spec.engine.group import layer_range, shard_files
+    from exo_spec.engine.weights import ManifestEntry, file_sha256, weights_present, write_manifest
+
+    index = {"weight_map": {"model.embed_tokens.weight": "a.safetensors"}}
+    index["weight_map"] |= {f"model.layers.{i}.mlp.weight": f"l{i}.safetensors" for i in range(4)}
+    (tmp_path / "model.safetensors.index.json").write_text(json.dumps(index))
+    assert layer_range(4, 0, 2) == (2, 4)  # rank 0 runs the last layers (it owns the output)
+    assert layer_range(4, 1, 2) == (0, 2)
+    assert shard_files(tmp_path, 2, 4) == frozenset(
+        {"a.safetensors", "l2.safetensors", "l3.safetensors"}
+    )
+    entries = []
+    for name in ("a.safetensors", "l0.safetensors", "l2.safetensors", "l3.safetensors"):
+        (tmp_path / name).write_bytes(name.encode())
+        entries.append(ManifestEntry(name, len(name), file_sha256(tmp_path / name)))
+    entries.append(ManifestEntry("l1.safetensors", 3, "0" * 64))  # missing: rank 1's layer
+    write_manifest(tmp_path, repo_id="o/m", revision="main", commit="c", endpoint="e",
+                   entries=entries)  # fmt: skip
+    needed = shard_files(tmp_path, 2, 4) or frozenset()
+    assert weights_present(tmp_path, needed=needed.__contains__).ok
+    assert not weights_present(tmp_path).ok
+    assert shard_files(tmp_path / "none", 0, 1) is None

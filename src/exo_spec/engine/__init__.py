@@ -1,9 +1,10 @@
 """The inference engine: MLX (mlx, mlx-lm) and model downloads (huggingface_hub).
 
-Importing this package must stay cheap: only ``exo_spec.engine.mlx_engine`` imports mlx.
+Importing this package must stay cheap: only ``exo_spec.engine.mlx_engine`` (and ``.group``,
+which it imports) import mlx.
 """
 
-# Submodules are the API (``exo_spec.engine.mlx_engine``, ``.download``, ``.weights``); nothing
-# is re-exported here, so importing the package loads none of them. The local hub server for
-# tests and demos is ``exo_spec.testing.hub``.
+# Submodules are the API (``exo_spec.engine.mlx_engine``, ``.group``, ``.errors``, ``.download``,
+# ``.weights``); nothing is re-exported here, so importing the package loads none of them. The
+# local hub server for tests and demos is ``exo_spec.testing.hub``.
 __all__: list[str] = []

@@ -1,9 +1,14 @@
-"""``MlxEngine``: the engine protocol on mlx and mlx_lm, single-node.
+"""``MlxEngine``: the engine protocol on mlx and mlx_lm, single-node or as one rank of a group.
 
-This is the only module of exo-spec that imports ``mlx``. It loads a model directory lazily
-and materialises it one transformer layer at a time (so ``load`` reports real progress),
-streams tokens with ``mlx_lm.generate.generate_step`` and handles EOS, ``max_tokens``, stop
-strings and cancellation between tokens.
+With ``exo_spec.engine.group`` this is the only code of exo-spec that imports ``mlx``. It loads
+a model directory lazily and materialises it one transformer layer at a time (so ``load``
+reports real progress), streams tokens with ``mlx_lm.generate.generate_step`` and handles EOS,
+``max_tokens``, stop strings and cancellation between tokens.
+
+In a group (``connect``) each rank loads its slice of the layers and every rank runs each
+generation in lockstep: the cancel flag is agreed across ranks every ``cancel_every`` tokens,
+only the output rank's chunks carry text (the others stream empty chunks with the same token
+ids, which keeps their supervisors' stall deadlines fed), and a barrier ends each generation.
 
 The tiny model embedded in the package (``EMBEDDED_MODEL_DIR``, hub id ``exo-spec/tiny-kjv``)
 runs on any CPU in well under a second per request.
@@ -11,7 +16,9 @@ runs on any CPU in well under a second per request.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import json
+import secrets
+from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +29,24 @@ from mlx_lm.generate import generate_step
 from mlx_lm.sample_utils import make_sampler
 from mlx_lm.utils import load_model, load_tokenizer
 
+from exo_spec.engine.errors import (
+    EngineError,
+    EngineNotSupported,
+    GroupError,
+    GroupLostError,
+    ModelLoadError,
+    ModelNotLoadedError,
+)
+from exo_spec.engine.group import (
+    OUTPUT_RANK,
+    Group,
+    PipelineStage,
+    layer_range,
+    lockstep_tokens,
+    shard_files,
+)
 from exo_spec.runtime.engine_protocol import (
+    ChatMessage,
     ChatRequest,
     DownloadProgress,
     GroupPeer,
@@ -39,6 +63,8 @@ __all__ = [
     "EMBEDDED_MODEL_REPO_ID",
     "EngineError",
     "EngineNotSupported",
+    "GroupError",
+    "GroupLostError",
     "MlxEngine",
     "ModelLoadError",
     "ModelNotLoadedError",
@@ -51,23 +77,9 @@ EMBEDDED_MODEL_REPO_ID = "exo-spec/tiny-kjv"
 """The hub id under which the embedded model is published (and served by the local hub)."""
 
 WARMUP_TOKENS = 4
+CANCEL_EVERY = 4
+"""In a group, the cancel flag is agreed across ranks every this many tokens."""
 _EMBEDDED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
-
-
-class EngineError(Exception):
-    """An engine action failed."""
-
-
-class EngineNotSupported(EngineError):  # noqa: N818 (reads as a verdict, like NotImplemented)
-    """The engine was asked for something it does not do (yet)."""
-
-
-class ModelNotLoadedError(EngineError):
-    """An action that needs a model ran before ``load`` finished, or after ``close``."""
-
-
-class ModelLoadError(EngineError):
-    """The model directory is missing, incomplete or not loadable by mlx_lm."""
 
 
 class _Loaded:
@@ -84,16 +96,28 @@ class _Loaded:
 
 
 class MlxEngine:
-    """The engine protocol on mlx/mlx_lm for single-node instances."""
+    """The engine protocol on mlx/mlx_lm: a single-node instance, or one rank of a group."""
 
-    def __init__(self, *, endpoint: str | None = None, ignore_eos: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        endpoint: str | None = None,
+        ignore_eos: bool = False,
+        cancel_every: int = CANCEL_EVERY,
+    ) -> None:
         """``endpoint`` is the hub to download from (default ``$HF_ENDPOINT``, then the Hugging
-        Face hub); ``ignore_eos=True`` generates until ``max_tokens`` or a stop string (benchmarks).
+        Face hub); ``ignore_eos=True`` generates until ``max_tokens`` or a stop string (benchmarks);
+        ``cancel_every`` is how many tokens a group runs between two cancel agreements.
         """
+        if cancel_every < 1:
+            raise EngineError(f"cancel_every is {cancel_every}; expected at least 1 token")
         self._endpoint = endpoint
         self._loaded: _Loaded | None = None
         self._closed = False
         self._ignore_eos = ignore_eos
+        self._cancel_every = cancel_every
+        self._group: Group | None = None
+        self._group_lost = False
 
     # -- download / connect -------------------------------------------------------------
 
@@ -115,20 +139,45 @@ class MlxEngine:
             return all((EMBEDDED_MODEL_DIR / f).is_file() for f in _EMBEDDED_FILES)
         from exo_spec.engine.weights import weights_present  # noqa: PLC0415 (keep imports light)
 
-        check = weights_present(Path(model_dir))
+        check = weights_present(Path(model_dir), needed=self._needed_files(Path(model_dir)))
         if not check.ok:
             logger.bind(model_dir=str(model_dir)).debug(
                 "weights not present: {}", "; ".join(check.problems)
             )
         return check.ok
 
+    def _needed_files(self, model_dir: Path) -> Callable[[str], bool] | None:
+        """In a group: which of the manifest's files this rank needs (its layers' weight
+        files, and every file that is not weights); ``None``: all of them."""
+        if self._group is None:
+            return None
+        try:
+            config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+            num_layers = int(config["num_hidden_layers"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # the full check then reports what is wrong
+        start, end = layer_range(num_layers, self._group.rank, self._group.size)
+        shards = shard_files(model_dir, start, end)
+        if shards is None:
+            return None
+        return lambda name: not name.endswith(".safetensors") or name in shards
+
     def connect(self, rank: int, peers: Sequence[GroupPeer]) -> None:
-        """Multi-node groups are not supported: always raises ``EngineNotSupported``."""
-        raise EngineNotSupported(
-            f"MlxEngine cannot join a multi-node group (rank {rank} of {len(peers)} peers): "
-            "multi-node instances are not supported yet; place the model as a single-node "
-            "instance (no group) instead"
-        )
+        """Join the ring group of ``peers`` as ``rank``; blocks until every peer has joined.
+
+        ``mx.distributed.init`` cannot be interrupted: a runner whose peers never arrive is
+        ended by its supervisor's ``connecting`` deadline (the process is killed)."""
+        if self._group is not None or self._group_lost:
+            raise GroupError(
+                f"rank {rank} is already in a group (or was): mlx forms one group per "
+                "process; start a fresh runner to join another"
+            )
+        self._group = Group.join(rank, peers)
+
+    @property
+    def group(self) -> Group | None:
+        """The group this engine is a rank of, once connected."""
+        return self._group
 
     # -- load / warmup --------------------------------------------------------------------
 
@@ -146,15 +195,21 @@ class MlxEngine:
                 f"{model_dir}: no config.json; expected an mlx_lm model directory "
                 "(config.json, *.safetensors, tokenizer files), e.g. the result of download"
             )
-        self.close()
+        self._drop_model()
         try:
             model, _config = load_model(model_dir, lazy=True)
         except (FileNotFoundError, ValueError) as exc:
             raise ModelLoadError(f"{model_dir}: {exc}") from exc
-        layers = list(_layers_of(model))
+        runnable: Any = model
+        if self._group is None:
+            layers = list(_layers_of(model))
+            # Everything outside the transformer layers (embeddings, final norm, head) first.
+            mx.eval(_params_outside_layers(model))
+        else:
+            runnable = PipelineStage(model, self._group)
+            layers = runnable.layers
+            mx.eval([part.parameters() for part in runnable.outside_layers()])
         total = len(layers)
-        # Everything outside the transformer layers (embeddings, final norm, head) first.
-        mx.eval(_params_outside_layers(model))
         for k, layer in enumerate(layers, 1):
             mx.eval(layer.parameters())
             yield LoadProgress(layers_loaded=k, total_layers=total)
@@ -164,12 +219,18 @@ class MlxEngine:
             )
         except (OSError, ValueError) as exc:
             raise ModelLoadError(f"{model_dir}: tokenizer not loadable: {exc}") from exc
-        self._loaded = _Loaded(model_dir, model, tokenizer, ignore_eos=self._ignore_eos)
+        self._loaded = _Loaded(model_dir, runnable, tokenizer, ignore_eos=self._ignore_eos)
         self._closed = False
 
     def warmup(self) -> None:
         """Generate a few tokens so that the first real request does not pay for setup."""
         loaded = self._require_loaded("warmup")
+        if self._group is not None:
+            warm = (ChatMessage("user", "warmup"),)
+            request = ChatRequest(messages=warm, max_tokens=WARMUP_TOKENS)
+            for _ in self.generate(request, lambda: False):
+                pass
+            return
         prompt = mx.array(loaded.tokenizer.encode("warmup", add_special_tokens=False))
         for _ in zip(range(WARMUP_TOKENS), generate_step(prompt, loaded.model), strict=False):
             pass
@@ -189,12 +250,55 @@ class MlxEngine:
                 f"together over the model's context of {context} tokens; shorten the prompt "
                 f"or ask for at most {max(0, context - prompt.size)} tokens"
             )
-        if request.seed is not None:
-            mx.random.seed(request.seed)
         sampler = make_sampler(
             temp=request.temperature, top_p=request.top_p if request.top_p < 1.0 else 0.0
         )
-        return _stream(loaded, prompt, request, sampler, cancelled)
+        if self._group is not None:
+            return self._group_stream(loaded, self._group, prompt, request, sampler, cancelled)
+        if request.seed is not None:
+            mx.random.seed(request.seed)
+        steps = (
+            int(step[0])
+            for step in generate_step(
+                prompt, loaded.model, max_tokens=request.max_tokens, sampler=sampler
+            )
+        )
+        return _stream(loaded, steps, request, cancelled)
+
+    def _group_stream(
+        self,
+        loaded: _Loaded,
+        group: Group,
+        prompt: mx.array,
+        request: ChatRequest,
+        sampler: Callable[[mx.array], mx.array],
+        cancelled: Callable[[], bool],
+    ) -> Iterator[TokenChunk]:
+        """One generation in lockstep with the other ranks (see the module's docstring)."""
+        every = self._cancel_every
+        calls = 0
+
+        def agreed_cancel() -> bool:
+            nonlocal calls
+            local = cancelled()  # also takes the tasks that arrived meanwhile
+            due, calls = calls % every == 0, calls + 1
+            return group.any(local) if due else False
+
+        try:
+            # every rank samples with the output rank's seed (the tokens must be the same)
+            seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
+            mx.random.seed(group.from_output_rank(seed % 2**31))
+            steps = lockstep_tokens(loaded.model, group, prompt, request.max_tokens, sampler)
+            for chunk in _stream(loaded, steps, request, agreed_cancel):
+                if chunk.finish_reason is not None:
+                    group.barrier()  # no rank leaves while a peer still waits on it
+                if group.rank == OUTPUT_RANK:
+                    yield chunk
+                else:
+                    yield TokenChunk("", chunk.token_id, chunk.finish_reason)
+        except GroupLostError:
+            self._group_lost = True
+            raise
 
     def _prompt_ids(self, loaded: _Loaded, request: ChatRequest) -> mx.array:
         messages = [{"role": m.role, "content": m.content} for m in request.messages]
@@ -204,7 +308,13 @@ class MlxEngine:
     # -- close ------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Drop the model and free mlx's buffer cache; a no-op when nothing is loaded."""
+        """Drop the model, free mlx's buffer cache and leave the group; safe to repeat."""
+        self._drop_model()
+        if self._group is not None:
+            self._group.leave()
+            self._group = None
+
+    def _drop_model(self) -> None:
         if self._loaded is not None:
             self._loaded = None
             self._closed = True
@@ -227,9 +337,8 @@ def _context_length(model: object) -> int | None:
 
 def _stream(
     loaded: _Loaded,
-    prompt: mx.array,
+    steps: Generator[int, None, None],
     request: ChatRequest,
-    sampler: Callable[[mx.array], mx.array],
     cancelled: Callable[[], bool],
 ) -> Iterator[TokenChunk]:
     """The token loop: one chunk per token, stop strings held back until they can't match."""
@@ -239,7 +348,6 @@ def _stream(
     eos = loaded.eos_token_ids
     max_tokens = request.max_tokens
     token_id = -1
-    steps = generate_step(prompt, loaded.model, max_tokens=max_tokens, sampler=sampler)
     try:
         n = 0
         while True:
@@ -252,7 +360,7 @@ def _stream(
                 detok.finalize()
                 yield TokenChunk(stops.flush(detok.last_segment), token_id, "length")
                 return
-            token_id = int(step[0])
+            token_id = step
             n += 1
             if token_id in eos:
                 detok.finalize()

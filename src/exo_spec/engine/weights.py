@@ -13,7 +13,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from attrs import frozen
@@ -153,13 +153,18 @@ def read_manifest(model_dir: Path) -> Manifest | str:
         return f"{path}: malformed manifest (missing or bad field {error})"
 
 
-def weights_present(model_dir: Path) -> WeightsCheck:
-    """Check every file of the manifest in ``model_dir``: exists, right size, right sha256."""
+def weights_present(model_dir: Path, needed: Callable[[str], bool] | None = None) -> WeightsCheck:
+    """Check every file of the manifest in ``model_dir``: exists, right size, right sha256.
+
+    ``needed`` selects the files to check by their manifest path (one rank of a pipeline
+    needs only its own layers' weight files); by default every file is checked."""
     manifest = read_manifest(model_dir)
     if isinstance(manifest, str):
         return WeightsCheck(ok=False, problems=(manifest,))
     problems: list[str] = []
     for entry in manifest.files:
+        if needed is not None and not needed(entry.path):
+            continue
         target = safe_relative_path(model_dir, entry.path)
         if target is None:
             problems.append(f"{entry.path}: unsafe path in manifest (outside {model_dir})")
