@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("exo_spec.commands.demo", "run a full runner lifecycle on the embedded tiny model"),
     "conformance": ("exo_spec.commands.conformance", "check a runner implementation"),
     "trace-check": ("exo_spec.commands.trace_check", "check a recorded event log"),
+    "node": ("exo_spec.commands.node", "serve runners behind an OpenAI-compatible API"),
 }
 
 
