@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
+from pathlib import Path
 
 import openai
 import pytest
@@ -215,3 +217,34 @@ def test_state_is_json_from_the_wire_types(node: NodeProcess) -> None:
     assert runner["health"]["alive"] is True
     kinds = {t["task"] for t in runner["tasks"].values()}
     assert {"DownloadModel", "LoadModel", "StartWarmup", "ChatCompletion"} <= kinds
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_node_section() -> str:
+    text = README.read_text()
+    start = text.index("## The node")
+    return text[start : text.index("\n## ", start + 1)]
+
+
+def test_readme_openai_snippet_runs_against_a_node(
+    node: NodeProcess, capsys: pytest.CaptureFixture[str]
+) -> None:
+    block = re.search(r"```python\n(.*?)```", readme_node_section(), re.DOTALL)
+    assert block is not None
+    code = block.group(1).replace("http://127.0.0.1:52415", node.url)
+    exec(compile(code, "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert len(printed.split()) >= 6
+
+
+def test_readme_curl_request_is_served(node: NodeProcess) -> None:
+    section = readme_node_section()
+    curl = re.search(r"curl -s (\S+) .*?-d '(.*?)'", section, re.DOTALL)
+    assert curl is not None
+    url, body = curl.group(1), json.loads(curl.group(2))
+    assert url == "http://127.0.0.1:52415/v1/chat/completions"
+    response = node.http.post("/v1/chat/completions", json=body)
+    assert response.status_code == 200
+    assert response.json()["usage"]["completion_tokens"] == 12
