@@ -168,18 +168,24 @@ async def _stream(
     yield _sse(chunk_json(completion_id, model, created, {"role": "assistant", "content": ""}))
     error: str | None = None
     finish: str | None = None
-    async for item in stream.items():
-        chunk = item.chunk
-        if isinstance(chunk, TextChunk):
-            tokens += 1
-            if chunk.finish_reason is not None:
-                finish = "stop" if chunk.finish_reason == "cancelled" else chunk.finish_reason
-            if chunk.text:
-                yield _sse(chunk_json(completion_id, model, created, {"content": chunk.text}))
-        elif isinstance(chunk, ErrorChunk):
-            error = chunk.error_message
-        elif item.status is not None and item.status != "Complete":
-            error = error or item.error or f"the chat ended {item.status}"
+    async for batch in stream.batches():
+        out: list[bytes] = []
+        for item in batch:
+            chunk = item.chunk
+            if isinstance(chunk, TextChunk):
+                tokens += 1
+                if chunk.finish_reason is not None:
+                    finish = "stop" if chunk.finish_reason == "cancelled" else chunk.finish_reason
+                if chunk.text:
+                    out.append(
+                        _sse(chunk_json(completion_id, model, created, {"content": chunk.text}))
+                    )
+            elif isinstance(chunk, ErrorChunk):
+                error = chunk.error_message
+            elif item.status is not None and item.status != "Complete":
+                error = error or item.error or f"the chat ended {item.status}"
+        if out:
+            yield b"".join(out)
     if error is not None:
         yield _sse(error_json(error, "server_error", code="runner_failed"))
         return
@@ -195,17 +201,18 @@ async def _whole(
     tokens = 0
     finish = "stop"
     error: str | None = None
-    async for item in stream.items():
-        chunk = item.chunk
-        if isinstance(chunk, TextChunk):
-            tokens += 1
-            parts.append(chunk.text)
-            if chunk.finish_reason is not None and chunk.finish_reason != "cancelled":
-                finish = chunk.finish_reason
-        elif isinstance(chunk, ErrorChunk):
-            error = chunk.error_message
-        elif item.status is not None and item.status != "Complete":
-            error = error or item.error or f"the chat ended {item.status}"
+    async for batch in stream.batches():
+        for item in batch:
+            chunk = item.chunk
+            if isinstance(chunk, TextChunk):
+                tokens += 1
+                parts.append(chunk.text)
+                if chunk.finish_reason is not None and chunk.finish_reason != "cancelled":
+                    finish = chunk.finish_reason
+            elif isinstance(chunk, ErrorChunk):
+                error = chunk.error_message
+            elif item.status is not None and item.status != "Complete":
+                error = error or item.error or f"the chat ended {item.status}"
     if error is not None:
         return _error(500, error, "server_error")
     usage = usage_json(_prompt_tokens(body), tokens)

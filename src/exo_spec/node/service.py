@@ -124,6 +124,7 @@ class Instance:
     tasks: dict[str, dict[str, Any]] = field(factory=dict)
     driver: asyncio.Task[None] | None = None
     weights: Callable[[Path], bool] | None = None
+    last_guards: dict[str, bool] = field(factory=dict)
 
     @property
     def runner_id(self) -> str:
@@ -140,6 +141,11 @@ class Instance:
         context = self.supervisor.context
         present = self.weights(context.model_dir) if self.weights else False
         return {"has_group": context.instance.has_group, "weights_present": present}
+
+    def known_guards(self) -> dict[str, bool]:
+        """The guard values the planner last saw (``weights_present`` false before it looked)."""
+        has_group = self.supervisor.context.instance.has_group
+        return self.last_guards or {"has_group": has_group, "weights_present": False}
 
     def record(self, task_id: str, kind: str, status: str, error: str | None = None) -> None:
         self.tasks[task_id] = {"task": kind, "status": status, "error": error}
@@ -241,6 +247,7 @@ class Node:
                 await self._changed(instance)
                 continue
             guards = await asyncio.to_thread(instance.guards)
+            instance.last_guards = guards
             view = RunnerView(instance.runner_id, state, guards)
             decision = plan_group(self.spec, [view])[instance.runner_id]
             instance.decision = decision
@@ -383,7 +390,7 @@ class Node:
             raise NotReadyError("the node is shutting down")
         instance = self._instance_for(model)
         state = instance.state(self.spec)
-        guards = instance.guards()
+        guards = instance.known_guards()  # the planner's last look: no disk check per request
         if state is None or self.spec.state(state).final:
             raise NotReadyError(
                 f"runner {instance.runner_id} of {model} is not running (state {state})"
@@ -427,13 +434,18 @@ class ChatStream:
     status: TaskStatus | None = None
     error: str | None = None
 
-    async def items(self, timeout_s: float = 600.0) -> AsyncIterator[StreamItem]:
+    async def batches(self, timeout_s: float = 600.0) -> AsyncIterator[list[StreamItem]]:
+        """What arrived since the last batch (at least one item), until the final status."""
         try:
             while not self.final:
-                item = await asyncio.wait_for(self.queue.get(), timeout_s)
-                if item.status is not None:
-                    self.final, self.status, self.error = True, item.status, item.error
-                yield item
+                async with asyncio.timeout(timeout_s):
+                    batch = [await self.queue.get()]
+                while not self.queue.empty():
+                    batch.append(self.queue.get_nowait())
+                for item in batch:
+                    if item.status is not None:
+                        self.final, self.status, self.error = True, item.status, item.error
+                yield batch
         finally:
             self.close()
 
