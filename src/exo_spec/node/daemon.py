@@ -49,7 +49,11 @@ class _Server(uvicorn.Server):
     """uvicorn, except that a handled SIGTERM or SIGINT is not raised again once it has shut
     down: the node exits 0 after a graceful shutdown, as a daemon's supervisor expects."""
 
+    node: Node | None = None
+
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.node is not None:
+            self.node.closing = True  # new chats get 503, the event streams end
         logger.info("exo-spec node: signal {} received, shutting down", sig)
         if self.should_exit and sig == signal.SIGINT:
             self.force_exit = True
@@ -91,6 +95,9 @@ def serve(config: NodeConfig) -> int:
     """Run the node until SIGTERM or SIGINT; 0 after a clean shutdown."""
     from exo_spec.engine.download import model_dir_for  # noqa: PLC0415 (huggingface_hub)
 
+    logger.remove()
+    logger.add(sys.stderr, level="INFO")
+
     with _hub(config) as (hub_url, models):
         kwargs: dict[str, str | bool] = {"endpoint": hub_url}
         if config.ignore_eos:
@@ -118,6 +125,7 @@ def serve(config: NodeConfig) -> int:
                 lifespan="on",
             )
         )
+        server.node = node
         sys.stderr.write(
             f"exo-spec node: serving on http://{host}:{port} (hub {hub_url}, models in "
             f"{config.models_dir}, placing {', '.join(models) or 'nothing'})\n"
