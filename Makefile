@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: all env test lint typecheck pytest demo bench generate gencheck check clean stress
+.PHONY: all env test lint typecheck pytest demo serve bench generate gencheck check clean stress
 
 all: test
 
@@ -46,6 +46,11 @@ test: gencheck lint typecheck pytest
 
 demo: env
 	$(BIN)/exo-spec demo
+
+# The node daemon on the embedded model (http://127.0.0.1:52415; Ctrl-C stops it cleanly).
+SERVE_ARGS ?=
+serve: env
+	$(BIN)/exo-spec node $(SERVE_ARGS)
 
 bench: env
 	$(BIN)/python tools/bench/run.py

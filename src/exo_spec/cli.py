@@ -24,59 +24,55 @@ class _Command(Protocol):
     def run(self, args: argparse.Namespace) -> int: ...
 
 
-# Each loader imports its command's module, and only when that command runs.
-def _check() -> ModuleType:
-    from exo_spec.commands import check
+def _load(name: str) -> ModuleType:
+    """The module implementing command ``name``, imported only when that command runs."""
+    match name:
+        case "check":
+            from exo_spec.commands import check
 
-    return check
+            return check
+        case "rules":
+            from exo_spec.commands import rules
 
+            return rules
+        case "matrix":
+            from exo_spec.commands import matrix
 
-def _rules() -> ModuleType:
-    from exo_spec.commands import rules
+            return matrix
+        case "generate":
+            from exo_spec.commands import generate
 
-    return rules
+            return generate
+        case "demo":
+            from exo_spec.commands import demo
 
+            return demo
+        case "conformance":
+            from exo_spec.commands import conformance
 
-def _matrix() -> ModuleType:
-    from exo_spec.commands import matrix
+            return conformance
+        case "trace-check":
+            from exo_spec.commands import trace_check
 
-    return matrix
+            return trace_check
+        case "node":
+            from exo_spec.commands import node
 
-
-def _generate() -> ModuleType:
-    from exo_spec.commands import generate
-
-    return generate
-
-
-def _demo() -> ModuleType:
-    from exo_spec.commands import demo
-
-    return demo
-
-
-def _conformance() -> ModuleType:
-    from exo_spec.commands import conformance
-
-    return conformance
-
-
-def _trace_check() -> ModuleType:
-    from exo_spec.commands import trace_check
-
-    return trace_check
+            return node
+    raise KeyError(name)
 
 
-# name -> (the loader of the module implementing it, one-line help). A module defines
-# ``add_arguments(parser)`` and ``run(args) -> int``.
-COMMANDS: dict[str, tuple[Callable[[], ModuleType], str]] = {
-    "check": (_check, "lint a spec (and its generated code and bindings)"),
-    "rules": (_rules, "list every code exo-spec reports, or explain one (rules CODE)"),
-    "matrix": (_matrix, "print a spec's state x task matrix"),
-    "generate": (_generate, "generate the machine, its tests and docs"),
-    "demo": (_demo, "run a full runner lifecycle on the embedded tiny model"),
-    "conformance": (_conformance, "check a runner implementation"),
-    "trace-check": (_trace_check, "check a recorded event log"),
+# name -> one-line help. A command's module defines ``add_arguments(parser)`` and
+# ``run(args) -> int``.
+COMMANDS: dict[str, str] = {
+    "check": "lint a spec (and its generated code and bindings)",
+    "rules": "list every code exo-spec reports, or explain one (rules CODE)",
+    "matrix": "print a spec's state x task matrix",
+    "generate": "generate the machine, its tests and docs",
+    "demo": "run a full runner lifecycle on the embedded tiny model",
+    "conformance": "check a runner implementation",
+    "trace-check": "check a recorded event log",
+    "node": "serve runners behind an OpenAI-compatible API",
 }
 
 
@@ -89,9 +85,7 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(ExitCode.USAGE)
 
 
-def build_parser(
-    commands: dict[str, tuple[Callable[[], ModuleType], str]],
-) -> argparse.ArgumentParser:
+def build_parser(commands: dict[str, str]) -> argparse.ArgumentParser:
     from exo_spec import __version__
 
     parser = _Parser(
@@ -101,7 +95,7 @@ def build_parser(
     )
     parser.add_argument("--version", action="version", version=f"exo-spec {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name, (_, help_text) in commands.items():
+    for name, help_text in commands.items():
         sub.add_parser(name, help=help_text, description=help_text, epilog=EXIT_CODES_HELP)
     return parser
 
@@ -113,9 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(commands)
     name = next((a for a in args_list if not a.startswith("-")), None)
     if name in commands:
-        module: _Command = commands[name][0]()
+        module: _Command = _load(name)
         sub_parser = _Parser(
-            prog=f"exo-spec {name}", description=commands[name][1], epilog=EXIT_CODES_HELP
+            prog=f"exo-spec {name}", description=commands[name], epilog=EXIT_CODES_HELP
         )
         module.add_arguments(sub_parser)
         index = args_list.index(name)

@@ -23,6 +23,7 @@ BENCHMARKS = {
     "supervisor",
     "suites",
     "download",
+    "node",
 }
 HANG_GUARD_S = 240.0  # a hung harness fails the test instead of stalling CI
 

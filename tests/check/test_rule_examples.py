@@ -125,8 +125,8 @@ def test_select_and_ignore_accept_every_code_in_a_fresh_process(command: str) ->
     """No rule module is imported before the options are parsed: every code is known."""
     codes = ",".join(ALL)
     script = (
-        "from exo_spec.cli import COMMANDS, _Parser\n"
-        f"module = COMMANDS[{command!r}][0]()\n"
+        "from exo_spec.cli import _load, _Parser\n"
+        f"module = _load({command!r})\n"
         "parser = _Parser(prog='x')\n"
         "module.add_arguments(parser)\n"
         f"extra = {['--runner', 'm:r'] if command == 'conformance' else (['t.jsonl'] if command == 'trace-check' else [])!r}\n"

@@ -197,6 +197,12 @@ BENCHES: tuple[Bench, ...] = (
     ),
     Bench("suites", "bench_suites.py", (), ("--repeat", "1", "--quick")),
     Bench("download", "bench_download.py", (), ("--size-mb", "2", "--repeat", "1"), _download),
+    Bench(
+        "node",
+        "bench_node.py",
+        (),
+        ("--max-tokens", "16", "--repeat", "1", "--concurrent-chats", "8"),
+    ),
 )
 NAMES = tuple(b.name for b in BENCHES)
 
