@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -456,3 +457,12 @@ def test_leftover_of_a_changed_file_is_cleaned_not_resumed(repo_dir: Path, tmp_p
     assert (target / "model.safetensors").read_bytes() == (
         repo_dir / "model.safetensors"
     ).read_bytes()
+
+
+def test_concurrent_downloads_of_one_model_both_succeed(hub: HubServer, tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    with ThreadPoolExecutor(2) as pool:
+        targets = list(pool.map(lambda _: _download(hub, models), range(2)))
+    assert targets[0] == targets[1]
+    assert weights_present(targets[0]).ok
+    assert _leftovers(models) == []
