@@ -6,21 +6,29 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Iterator
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from attrs import evolve
 
 from exo_spec.engine.download import (
     CorruptDownloadError,
+    DownloadLimits,
     DownloadTimeoutError,
     HubResponseError,
     InvalidRepoIdError,
+    ModelsDirError,
     OfflineMissingError,
     RepoNotFoundError,
     RevisionNotFoundError,
     TerminalProgress,
     UnsafePathError,
+    UnverifiableFileError,
     download_model,
     model_dir_for,
     models_dir,
@@ -119,13 +127,12 @@ def test_progress_is_monotone_and_ends_at_totals(
 
 
 def test_dropped_connection_resumes_with_range(tmp_path: Path) -> None:
-    # huggingface_hub writes in 10 MiB chunks, so a resume needs a drop past the first chunk.
     repo = _make_repo(tmp_path, weights_size=12_000_000)
     faults = HubFaults(drop_after_bytes={"model.safetensors": 11_000_000})
     with serve_hub({REPO: repo}, faults) as server:
         target = _download(server, tmp_path / "models")
         assert faults.dropped == {"model.safetensors"}
-        assert [r for _, r in server.range_requests] == ["bytes=10485760-"]
+        assert [r for _, r in server.range_requests] == ["bytes=11000000-"]
         assert server.body_bytes("model.safetensors") < 2 * 12_000_000
     data = (repo / "model.safetensors").read_bytes()
     assert (target / "model.safetensors").read_bytes() == data
@@ -301,3 +308,161 @@ def test_terminal_progress_prints_a_line_per_file() -> None:
         "tiny: 1.0 MB/2.0 MB, 1/2 files",
         "tiny: 2.0 MB/2.0 MB, 2/2 files",
     ]
+
+
+# -- hostile hubs: every metadata read bounded in bytes and time, every body in its rate -------
+
+# small bounds, with room for a loaded machine where an answer is meant to arrive in time
+SMALL = DownloadLimits(
+    metadata_timeout_s=5.0, metadata_max_bytes=256 * 1024, body_stall_s=1.0, body_min_bytes=1024
+)
+
+
+def test_endless_model_info_is_cut_at_the_size_bound(repo_dir: Path, tmp_path: Path) -> None:
+    with serve_hub({REPO: repo_dir}, HubFaults(endless_info=True)) as server:
+        with pytest.raises(HubResponseError, match=r"model info.*more than 262144 bytes") as info:
+            _download(server, tmp_path / "models", limits=SMALL)
+        assert server.url in str(info.value)
+        assert not any("/resolve/" in p for _, p in server.requests)
+
+
+def test_trickling_model_info_times_out_in_total(repo_dir: Path, tmp_path: Path) -> None:
+    # a byte every 0.05 s: each read is quick, but the whole answer would take about a minute
+    with serve_hub({REPO: repo_dir}, HubFaults(trickle_info_s=0.05)) as server:
+        with pytest.raises(DownloadTimeoutError, match=r"model info.*0\.5 s in all") as info:
+            _download(server, tmp_path / "models", limits=evolve(SMALL, metadata_timeout_s=0.5))
+        assert server.url in str(info.value)
+
+
+def test_trickling_file_body_is_refused_below_the_rate_floor(
+    repo_dir: Path, tmp_path: Path
+) -> None:
+    faults = HubFaults(trickle_files={"model.safetensors": 0.05})
+    with serve_hub({REPO: repo_dir}, faults) as server:
+        with pytest.raises(
+            DownloadTimeoutError, match=r"model\.safetensors: fewer than 1024 bytes in 1 s"
+        ):
+            _download(server, tmp_path / "models", limits=SMALL)
+        assert server.body_bytes("model.safetensors") < 1024
+
+
+def test_silent_file_body_is_refused_after_the_stall_bound(repo_dir: Path, tmp_path: Path) -> None:
+    faults = HubFaults(hold_after_bytes={"model.safetensors": 100_000})
+    with serve_hub({REPO: repo_dir}, faults) as server:
+        with pytest.raises(DownloadTimeoutError, match=r"stalled at byte 100000 of 300000"):
+            _download(server, tmp_path / "models", limits=SMALL)
+        assert faults.held == {"model.safetensors"}
+
+
+def test_files_without_size_or_hash_are_refused(repo_dir: Path, tmp_path: Path) -> None:
+    faults = HubFaults(omit_metadata={"model.safetensors"})
+    with serve_hub({REPO: repo_dir}, faults) as server:
+        with pytest.raises(UnverifiableFileError, match=r"model\.safetensors.*no size.*no hash"):
+            _download(server, tmp_path / "models")
+        assert server.body_bytes("model.safetensors") == 0
+
+
+@pytest.mark.parametrize("blocker", ["models_dir_is_a_file", "model_dir_is_a_file"])
+def test_unwritable_models_folder_is_a_download_error(
+    hub: HubServer, tmp_path: Path, blocker: str
+) -> None:
+    models = tmp_path / "models"
+    if blocker == "models_dir_is_a_file":
+        models.write_text("not a folder")
+    else:
+        models.mkdir()
+        model_dir_for(models, REPO).write_text("not a folder")
+    with pytest.raises(ModelsDirError, match=r"cannot write .*models.*writable models folder"):
+        _download(hub, models)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_read_only_models_folder_is_a_download_error(hub: HubServer, tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    models.chmod(0o555)
+    try:
+        with pytest.raises(ModelsDirError, match="Permission denied"):
+            _download(hub, models)
+    finally:
+        models.chmod(0o755)
+
+
+# -- resume after a killed download --------------------------------------------------------------
+
+_CHILD = """
+import sys
+from pathlib import Path
+from exo_spec.engine.download import download_model
+from exo_spec.runtime.engine_protocol import ModelRef
+download_model(ModelRef(sys.argv[1]), Path(sys.argv[2]), lambda p: None, endpoint=sys.argv[3])
+"""
+
+
+def _wait_for(check: Callable[[], bool], bound_s: float = 20.0) -> None:
+    deadline = time.monotonic() + bound_s
+    while not check():
+        assert time.monotonic() < deadline, "condition not met within the bound"
+        time.sleep(0.02)
+
+
+def _kill_mid_download(server: HubServer, models: Path, at: int) -> None:
+    """Run a download in a child process, SIGKILL it once ``at`` bytes of the weights are on disk."""
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, REPO, str(models), server.url])
+    try:
+        _wait_for(lambda: server.faults.held == {"model.safetensors"})
+        _wait_for(lambda: _on_disk(models) >= at)
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+
+
+def _on_disk(models: Path) -> int:
+    partials = [p for p in models.rglob("*") if p.is_file() and "incomplete" in p.name]
+    return max((p.stat().st_size for p in partials), default=0)
+
+
+def _leftovers(models: Path) -> list[Path]:
+    return [p for p in models.rglob("*") if p.is_file() and "incomplete" in p.name]
+
+
+def test_killed_download_resumes_from_disk_and_leaves_nothing(
+    repo_dir: Path, tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    faults = HubFaults(hold_after_bytes={"model.safetensors": 200_000})
+    with serve_hub({REPO: repo_dir}, faults) as server:
+        _kill_mid_download(server, models, 200_000)
+        assert _leftovers(models)
+        server.reset_counters()
+        target = _download(server, models)
+        assert [r for _, r in server.range_requests] == ["bytes=200000-"]
+        assert server.body_bytes("model.safetensors") == 100_000
+        assert server.body_bytes("config.json") == 0
+    assert _leftovers(models) == []
+    assert weights_present(target).ok
+
+
+def test_leftover_of_a_changed_file_is_cleaned_not_resumed(repo_dir: Path, tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    faults = HubFaults(hold_after_bytes={"model.safetensors": 200_000})
+    with serve_hub({REPO: repo_dir}, faults) as server:
+        _kill_mid_download(server, models, 200_000)
+    (repo_dir / "model.safetensors").write_bytes(os.urandom(300_000))
+    with serve_hub({REPO: repo_dir}) as server:
+        target = _download(server, models)
+        assert server.range_requests == []
+        assert server.body_bytes("model.safetensors") == 300_000
+    assert _leftovers(models) == []
+    assert (target / "model.safetensors").read_bytes() == (
+        repo_dir / "model.safetensors"
+    ).read_bytes()
+
+
+def test_concurrent_downloads_of_one_model_both_succeed(hub: HubServer, tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    with ThreadPoolExecutor(2) as pool:
+        targets = list(pool.map(lambda _: _download(hub, models), range(2)))
+    assert targets[0] == targets[1]
+    assert weights_present(targets[0]).ok
+    assert _leftovers(models) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -87,3 +88,50 @@ def test_fail_all_returns_500_and_can_be_switched_off(tmp_path: Path) -> None:
         assert _open(url)[0] == 500
         faults.fail_all = False
         assert _open(url)[:3:2] == (200, b"{}")
+
+
+def _stream(url: str, timeout: float = 5.0) -> http.client.HTTPResponse:
+    response: http.client.HTTPResponse = urllib.request.urlopen(url, timeout=timeout)
+    return response
+
+
+def test_endless_info_keeps_sending_past_any_size(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{}")
+    with serve_hub({REPO: tmp_path}, HubFaults(endless_info=True)) as server:
+        response = _stream(f"{server.url}/api/models/{REPO}/revision/main")
+        with response:
+            assert response.headers["Transfer-Encoding"] == "chunked"
+            received = sum(len(response.read(64 * 1024)) for _ in range(64))
+            assert received == 64 * 64 * 1024
+
+
+def test_trickled_info_arrives_a_byte_at_a_time(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{}")
+    with serve_hub({REPO: tmp_path}, HubFaults(trickle_info_s=0.01)) as server:
+        response = _stream(f"{server.url}/api/models/{REPO}/revision/main")
+        with response:
+            first = [response.read1(64) for _ in range(3)]
+    assert first == [b"{", b'"', b"_"]
+
+
+def test_trickled_and_held_bodies(hub: HubServer) -> None:
+    hub.faults.trickle_files["config.json"] = 0.01
+    hub.faults.hold_after_bytes["model.safetensors"] = 1000
+    with _stream(f"{hub.url}/{REPO}/resolve/main/config.json") as response:
+        assert [response.read1(8) for _ in range(2)] == [b"{", b"}"]
+    with _stream(f"{hub.url}/{REPO}/resolve/main/model.safetensors", timeout=0.3) as response:
+        assert response.read(1000) == DATA[:1000]
+        with pytest.raises(TimeoutError):
+            response.read(1)
+    assert hub.faults.held == {"model.safetensors"}
+    assert hub.body_bytes("model.safetensors") == 1000
+
+
+def test_omitted_metadata_leaves_out_size_and_hashes(hub: HubServer) -> None:
+    hub.faults.omit_metadata.add("model.safetensors")
+    _, _, body = _open(f"{hub.url}/api/models/{REPO}/revision/main?blobs=true")
+    weights = next(s for s in json.loads(body)["siblings"] if s["rfilename"] == "model.safetensors")
+    assert weights == {"rfilename": "model.safetensors"}
+    _, _, body = _open(f"{hub.url}/api/models/{REPO}/tree/main")
+    entry = next(e for e in json.loads(body) if e["path"] == "model.safetensors")
+    assert entry == {"type": "file", "path": "model.safetensors"}

@@ -4,7 +4,8 @@ Importing this package must stay cheap: only ``exo_spec.engine.mlx_engine`` (and
 which it imports) import mlx.
 """
 
-# Submodules are the API (``exo_spec.engine.mlx_engine``, ``.group``, ``.errors``, ``.download``,
+# Submodules are the API (``exo_spec.engine.mlx_engine`` with ``.group`` and ``.errors``;
+# ``.download`` with its errors in ``.download_errors`` and its bounded HTTP in ``.hub_http``;
 # ``.weights``); nothing is re-exported here, so importing the package loads none of them. The
 # local hub server for tests and demos is ``exo_spec.testing.hub``.
 __all__: list[str] = []

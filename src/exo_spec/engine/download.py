@@ -1,31 +1,60 @@
-"""Model downloads through ``huggingface_hub.snapshot_download``, with progress and a manifest.
+"""Model downloads from a Hugging Face hub, bounded, resumable and verified, with progress.
 
-``download_model`` asks the hub for the repo's files at a revision (one metadata request with a
-timeout), rejects any file name that would land outside the model directory, downloads the
-files matching the model's patterns into ``<models_dir>/<org>--<name>`` with the real
-``snapshot_download`` (resuming a dropped transfer with a ``Range`` request), verifies each file
-against the hub's size and hash, and writes ``.exo-manifest.json``. ``HF_ENDPOINT``,
-``HF_TOKEN`` and ``HF_HUB_OFFLINE`` are read when called (``huggingface_hub`` reads its own
-copies once, at import). In offline mode no request is made: the manifest decides.
+``download_model`` asks the hub for the repo's files at a revision (one metadata request, bounded
+in bytes and in total time), rejects any file name that would land outside the model directory
+and any file the hub lists without a size and a hash (it could not be verified), then fetches
+each file matching the model's patterns into ``<models_dir>/<org>--<name>``. A file's bytes go
+first to ``.cache/exo/partial/<hash>.incomplete``: a dropped connection, or a later call after the
+process was killed, resumes from what is there with a ``Range`` request. Each file is checked
+against the hub's size and hash before it is moved into place; ``.exo-manifest.json`` is written
+last, and leftovers (partial files of other versions) are removed once a download succeeds. A
+lock file serialises downloads of one model directory across threads and processes.
+
+Every body must keep a minimum rate (``DownloadLimits``; see ``exo_spec.engine.hub_http`` for
+how the bounds are enforced and why ``snapshot_download`` is not used). ``HF_ENDPOINT``,
+``HF_TOKEN`` and ``HF_HUB_OFFLINE`` are read when called. In offline mode no request is made:
+the manifest decides. Every expected failure is a ``DownloadError``.
 """
 
 from __future__ import annotations
 
+import fcntl
 import fnmatch
 import hashlib
+import json
 import os
 import re
+import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
+from urllib.parse import quote
 
 import httpx2
-from huggingface_hub import HfApi, snapshot_download
+from attrs import evolve, frozen
 from huggingface_hub import errors as hf_errors
+from huggingface_hub import hf_hub_url
+from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]  # lazy export
 
+from exo_spec.engine.download_errors import (
+    CorruptDownloadError,
+    DownloadError,
+    DownloadTimeoutError,
+    HubResponseError,
+    HubUnreachableError,
+    InvalidRepoIdError,
+    ModelsDirError,
+    OfflineMissingError,
+    RepoNotFoundError,
+    RevisionNotFoundError,
+    UnsafePathError,
+    UnverifiableFileError,
+)
+from exo_spec.engine.hub_http import DownloadLimits, fetch_file, get_bounded, open_client
 from exo_spec.engine.weights import (
     ManifestEntry,
     WeightsCheck,
@@ -41,15 +70,18 @@ __all__ = [
     "DEFAULT_MODELS_DIR",
     "CorruptDownloadError",
     "DownloadError",
+    "DownloadLimits",
     "DownloadTimeoutError",
     "HubResponseError",
     "HubUnreachableError",
     "InvalidRepoIdError",
+    "ModelsDirError",
     "OfflineMissingError",
     "RepoNotFoundError",
     "RevisionNotFoundError",
     "TerminalProgress",
     "UnsafePathError",
+    "UnverifiableFileError",
     "WeightsCheck",
     "download_model",
     "model_dir_for",
@@ -59,49 +91,12 @@ __all__ = [
 
 DEFAULT_MODELS_DIR = Path("~/.local/share/exo/models")
 DEFAULT_ENDPOINT = "https://huggingface.co"
-_DEFAULT_TIMEOUT_S = 10.0
 _REPO_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
+_SHA1 = re.compile(r"[0-9a-f]{40}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _TRUE = {"1", "ON", "YES", "TRUE"}
-
-
-class DownloadError(Exception):
-    """A model could not be downloaded or found locally."""
-
-
-class InvalidRepoIdError(DownloadError, ValueError):
-    """The repo id is not ``org/name`` with safe characters."""
-
-
-class RepoNotFoundError(DownloadError):
-    """The hub has no such repo (or it is private and the token does not grant access)."""
-
-
-class RevisionNotFoundError(DownloadError):
-    """The repo exists but the revision does not."""
-
-
-class OfflineMissingError(DownloadError):
-    """Offline mode is on and the model's files are not all present and verified."""
-
-
-class HubUnreachableError(DownloadError):
-    """The hub could not be reached, or the connection broke and did not recover."""
-
-
-class DownloadTimeoutError(HubUnreachableError):
-    """The hub did not answer within the timeout."""
-
-
-class HubResponseError(DownloadError):
-    """The hub answered with an unexpected error (e.g. a 5xx)."""
-
-
-class UnsafePathError(DownloadError):
-    """The hub listed a file name that would be written outside the model directory."""
-
-
-class CorruptDownloadError(DownloadError):
-    """A downloaded file does not match the hub's size or hash; it was removed."""
+_WORK = Path(".cache") / "exo"
+_LEGACY = (Path(".cache") / "huggingface", Path(".cache") / "hub")
 
 
 def models_dir(override: Path | None = None) -> Path:
@@ -182,63 +177,6 @@ class _Tracker:
         self._last = (nbytes, nfiles)
         self._callback(DownloadProgress(nbytes, self.total_bytes, nfiles, self.total_files))
 
-    def bar_class(self) -> type[Any]:
-        """A tqdm look-alike class bound to this tracker (``snapshot_download(tqdm_class=...)``).
-
-        ``snapshot_download`` makes three bars: files done (no byte unit), bytes written
-        ("Reconstructing"), and bytes received; the first two feed the tracker.
-        """
-        tracker = self
-
-        class _Bar:
-            def __init__(self, *args: object, **kwargs: Any) -> None:
-                desc = str(kwargs.get("desc") or "")
-                self.kind = (
-                    "files"
-                    if kwargs.get("unit") != "B"
-                    else ("bytes" if desc.startswith("Reconstruct") else "other")
-                )
-                self.n = int(kwargs.get("initial") or 0)
-                self.total = kwargs.get("total")
-                self.format_dict: dict[str, object] = {"rate": None}
-                if self.kind == "bytes" and self.n:
-                    tracker.add(nbytes=self.n)
-
-            def update(self, n: float | None = 1) -> None:
-                inc = int(n or 0)
-                self.n += inc
-                if self.kind == "bytes":
-                    tracker.add(nbytes=inc)
-                elif self.kind == "files":
-                    tracker.add(nfiles=inc)
-
-            def __enter__(self) -> _Bar:
-                return self
-
-            def __exit__(self, *exc: object) -> None:
-                return None
-
-            def close(self) -> None:
-                return None
-
-            def refresh(self, *args: object, **kwargs: object) -> None:
-                return None
-
-            def set_description(self, *args: object, **kwargs: object) -> None:
-                return None
-
-            def set_description_str(self, *args: object, **kwargs: object) -> None:
-                return None
-
-            def set_postfix_str(self, *args: object, **kwargs: object) -> None:
-                return None
-
-        return _Bar
-
-
-def _escape_pattern(name: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
-
 
 def _translate(
     error: BaseException, repo_id: str, revision: str, endpoint: str, timeout_s: float
@@ -260,11 +198,6 @@ def _translate(
                 f"{where}: repo not found (or private/gated and the token does not grant "
                 "access); check the id ('org/name'), HF_ENDPOINT and HF_TOKEN"
             )
-        if isinstance(e, hf_errors.OfflineModeIsEnabled):
-            return OfflineMissingError(
-                f"{where}: huggingface_hub is in offline mode (HF_HUB_OFFLINE was set when it "
-                "was imported) and the files are not all present"
-            )
         if isinstance(e, httpx2.TimeoutException):
             return DownloadTimeoutError(
                 f"{where}: no answer within {timeout_s:g} s from {endpoint} ({type(e).__name__}); "
@@ -282,29 +215,111 @@ def _translate(
     return DownloadError(f"{where}: download failed: {type(error).__name__}: {error}")
 
 
-def _verify(target: Path, name: str, size: int | None, sha256: str | None, sha1: str | None) -> str:
-    """Hash ``target``; remove it and raise CorruptDownloadError if it disagrees with the hub."""
-    actual_size = target.stat().st_size
+@frozen
+class _Listed:
+    """A file as the hub lists it: size and content hashes, each None when not (validly) given."""
+
+    size: int | None
+    sha256: str | None
+    sha1: str | None
+
+
+def _parse_info(body: bytes, where: str) -> tuple[str, dict[str, _Listed]]:
+    """The commit and the listed files of a model-info answer; HubResponseError if malformed."""
+    try:
+        data = json.loads(body)
+    except ValueError as error:
+        raise HubResponseError(f"{where}: the model info is not JSON ({error})") from error
+    commit = data.get("sha") if isinstance(data, dict) else None
+    siblings = data.get("siblings") if isinstance(data, dict) else None
+    if not isinstance(commit, str) or not isinstance(siblings, list) or not siblings:
+        raise HubResponseError(f"{where}: the hub sent no commit sha or no files")
+    if _SHA1.fullmatch(commit) is None:
+        raise HubResponseError(f"{where}: the hub sent {commit[:80]!r} as the commit sha")
+    files: dict[str, _Listed] = {}
+    for sibling in siblings:
+        name = sibling.get("rfilename") if isinstance(sibling, dict) else None
+        if not isinstance(name, str):
+            raise HubResponseError(
+                f"{where}: the hub listed a file without a name: {sibling!r}"[:300]
+            )
+        size = sibling.get("size")
+        lfs = sibling.get("lfs")
+        sha256 = lfs.get("sha256") if isinstance(lfs, dict) else None
+        sha1 = sibling.get("blobId")
+        files[name] = _Listed(
+            size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None,
+            sha256 if isinstance(sha256, str) and _SHA256.fullmatch(sha256) else None,
+            sha1 if isinstance(sha1, str) and _SHA1.fullmatch(sha1) else None,
+        )
+    return commit, files
+
+
+def _select(model: ModelRef, target: Path, files: dict[str, _Listed], where: str) -> list[str]:
+    """The files to fetch; refuses unsafe names and files that could not be verified."""
+    unsafe = [n for n in files if safe_relative_path(target, n) is None]
+    if unsafe:
+        raise UnsafePathError(
+            f"{where}: refusing file names that would be written outside "
+            f"{target}: {', '.join(map(repr, sorted(unsafe)))}; accepted: relative paths "
+            "without '.', '..' or empty parts, not under '.cache/'"
+        )
+    selected = sorted(
+        n
+        for n in files
+        if any(
+            fnmatch.fnmatchcase(n, p + "*" if p.endswith("/") else p) for p in model.allow_patterns
+        )
+    )
+    if not selected:
+        raise DownloadError(
+            f"{where}: no file matches {list(model.allow_patterns)}; the repo "
+            f"has: {', '.join(sorted(files))}"
+        )
+    unverifiable = []
+    for name in selected:
+        f = files[name]
+        missing = ["no size"] * (f.size is None) + ["no hash"] * (f.sha256 is f.sha1 is None)
+        if missing:
+            unverifiable.append(f"{name!r} ({', '.join(missing)})")
+    if unverifiable:
+        raise UnverifiableFileError(
+            f"{where}: the hub listed {', '.join(unverifiable)}; refusing to download files "
+            "that cannot be verified (a Hugging Face hub lists a size and a sha256 or git blob "
+            "sha1 for every file: check the endpoint)"
+        )
+    return selected
+
+
+def _mismatch(path: Path, f: _Listed) -> tuple[str | None, str]:
+    """Why ``path`` differs from the hub's listing (None if it matches), and its sha256."""
+    actual_size = path.stat().st_size
     digest256 = hashlib.sha256()
     digest1 = hashlib.sha1(f"blob {actual_size}\0".encode(), usedforsecurity=False)
-    with target.open("rb") as f:
-        while chunk := f.read(4 * 1024 * 1024):
+    with path.open("rb") as fh:
+        while chunk := fh.read(4 * 1024 * 1024):
             digest256.update(chunk)
             digest1.update(chunk)
     problem = None
-    if size is not None and actual_size != size:
-        problem = f"size {actual_size} bytes, expected {size}"
-    elif sha256 is not None and digest256.hexdigest() != sha256:
-        problem = f"sha256 {digest256.hexdigest()}, expected {sha256}"
-    elif sha256 is None and sha1 is not None and digest1.hexdigest() != sha1:
-        problem = f"git blob sha1 {digest1.hexdigest()}, expected {sha1}"
-    if problem is not None:
-        target.unlink(missing_ok=True)
-        raise CorruptDownloadError(
-            f"{name}: downloaded file does not match the hub ({problem}); it was removed, "
-            "download again"
-        )
-    return digest256.hexdigest()
+    if actual_size != f.size:
+        problem = f"size {actual_size} bytes, expected {f.size}"
+    elif f.sha256 is not None and digest256.hexdigest() != f.sha256:
+        problem = f"sha256 {digest256.hexdigest()}, expected {f.sha256}"
+    elif f.sha256 is None and digest1.hexdigest() != f.sha1:
+        problem = f"git blob sha1 {digest1.hexdigest()}, expected {f.sha1}"
+    return problem, digest256.hexdigest()
+
+
+@contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path`` (one download per model directory at a time)."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def download_model(
@@ -316,17 +331,21 @@ def download_model(
     token: str | None = None,
     timeout_s: float | None = None,
     offline: bool | None = None,
+    limits: DownloadLimits | None = None,
 ) -> Path:
     """Download ``model`` into ``models_dir`` (resuming), verify it, return the model directory.
 
     ``endpoint`` defaults to ``$HF_ENDPOINT`` then huggingface.co; ``token`` to ``$HF_TOKEN``;
-    ``offline`` to ``$HF_HUB_OFFLINE``. ``timeout_s`` bounds each metadata request (info,
-    per-file ``HEAD``). Raises a DownloadError subclass for every expected failure.
+    ``offline`` to ``$HF_HUB_OFFLINE``. ``limits`` bounds every answer of the hub (defaults:
+    :class:`DownloadLimits`); ``timeout_s``, if given, replaces its ``metadata_timeout_s``.
+    Raises a DownloadError subclass for every expected failure.
     """
     target = model_dir_for(models_dir, model.repo_id)
     endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
     token = token or os.environ.get("HF_TOKEN") or None
-    timeout = _DEFAULT_TIMEOUT_S if timeout_s is None else timeout_s
+    limits = limits or DownloadLimits()
+    if timeout_s is not None:
+        limits = evolve(limits, metadata_timeout_s=timeout_s)
     if offline is None:
         offline = _env_true("HF_HUB_OFFLINE") or _env_true("TRANSFORMERS_OFFLINE")
     where = f"repo {model.repo_id!r} revision {model.revision!r}"
@@ -334,97 +353,142 @@ def download_model(
     if offline:
         return _offline(model, target, progress, where)
 
-    api = HfApi(endpoint=endpoint, token=token)
+    where = f"{where} at {endpoint}"
+    headers = build_hf_headers(token=token)
     try:
-        info = api.model_info(
-            model.repo_id, revision=model.revision, files_metadata=True, timeout=timeout
-        )
+        with open_client() as client:
+            body = get_bounded(
+                client,
+                f"{endpoint}/api/models/{model.repo_id}/revision/{quote(model.revision, safe='')}",
+                headers=headers,
+                params={"blobs": "true"},
+                limits=limits,
+                what="model info",
+                where=where,
+            )
+            commit, files = _parse_info(body, where)
+            selected = _select(model, target, files, where)
+            manifest = read_manifest(target)
+            total_bytes = sum(files[n].size or 0 for n in selected)
+            if (
+                not isinstance(manifest, str)
+                and manifest.commit == commit
+                and {e.path for e in manifest.files} == set(selected)
+                and weights_present(target).ok
+            ):
+                _Tracker(progress, total_bytes, len(selected), 0, 0).finish()
+                return target
+            target.mkdir(parents=True, exist_ok=True)
+            with _locked(target / _WORK / "lock"):
+                entries = _fetch_all(
+                    client,
+                    model,
+                    target,
+                    commit,
+                    files,
+                    selected,
+                    headers,
+                    limits,
+                    endpoint,
+                    where,
+                    progress,
+                )
+                write_manifest(
+                    target,
+                    repo_id=model.repo_id,
+                    revision=model.revision,
+                    commit=commit,
+                    endpoint=endpoint,
+                    entries=entries,
+                )
+                _clean_leftovers(target)
+    except DownloadError:
+        raise
+    except (httpx2.HTTPError, hf_errors.HfHubHTTPError) as error:  # the latter is an OSError
+        raise _translate(
+            error, model.repo_id, model.revision, endpoint, limits.metadata_timeout_s
+        ) from error
+    except OSError as error:
+        raise ModelsDirError(
+            f"{where}: cannot write {error.filename or target}: {error.strerror or error}; "
+            "choose a writable models folder with space left (--models-dir or EXO_MODELS_DIR)"
+        ) from error
     except Exception as error:
-        raise _translate(error, model.repo_id, model.revision, endpoint, timeout) from error
-    commit = str(info.sha or "")
-    siblings = {s.rfilename: s for s in (info.siblings or [])}
-    if not commit or not siblings:
-        raise HubResponseError(f"{where} at {endpoint}: the hub sent no commit sha or no files")
+        raise _translate(
+            error, model.repo_id, model.revision, endpoint, limits.metadata_timeout_s
+        ) from error
+    return target
 
-    unsafe = [n for n in siblings if safe_relative_path(target, n) is None]
-    if unsafe:
-        raise UnsafePathError(
-            f"{where} at {endpoint}: refusing file names that would be written outside "
-            f"{target}: {', '.join(map(repr, sorted(unsafe)))}; accepted: relative paths "
-            "without '.', '..' or empty parts, not under '.cache/'"
-        )
-    selected = sorted(
-        n
-        for n in siblings
-        if any(
-            fnmatch.fnmatchcase(n, p + "*" if p.endswith("/") else p) for p in model.allow_patterns
-        )
-    )
-    if not selected:
-        raise DownloadError(
-            f"{where} at {endpoint}: no file matches {list(model.allow_patterns)}; the repo "
-            f"has: {', '.join(sorted(siblings))}"
-        )
 
-    def expected(name: str) -> tuple[int | None, str | None, str | None]:
-        s = siblings[name]
-        return s.size, (s.lfs.sha256 if s.lfs is not None else None), s.blob_id
-
-    total_bytes = sum(expected(n)[0] or 0 for n in selected)
-    manifest = read_manifest(target)
-    if (
-        not isinstance(manifest, str)
-        and manifest.commit == commit
-        and {e.path for e in manifest.files} == set(selected)
-        and weights_present(target).ok
-    ):
-        _Tracker(progress, total_bytes, len(selected), 0, 0).finish()
-        return target
-
-    present = [n for n in selected if (target / n).is_file()]
-    tracker = _Tracker(
-        progress,
-        total_bytes,
-        len(selected),
-        sum(expected(n)[0] or 0 for n in present),
-        0,
-    )
-    tracker.add()
-    target.mkdir(parents=True, exist_ok=True)
-    try:
-        snapshot_download(
-            model.repo_id,
-            revision=commit,
-            allow_patterns=[_escape_pattern(n) for n in selected],
-            local_dir=target,
-            cache_dir=target / ".cache" / "hub",
-            endpoint=endpoint,
-            token=token,
-            etag_timeout=timeout,
-            tqdm_class=tracker.bar_class(),
-            max_workers=4,
-        )
-    except Exception as error:
-        raise _translate(error, model.repo_id, model.revision, endpoint, timeout) from error
-
-    entries = []
+def _fetch_all(
+    client: httpx2.Client,
+    model: ModelRef,
+    target: Path,
+    commit: str,
+    files: dict[str, _Listed],
+    selected: list[str],
+    headers: dict[str, str],
+    limits: DownloadLimits,
+    endpoint: str,
+    where: str,
+    progress: Callable[[DownloadProgress], None],
+) -> list[ManifestEntry]:
+    """Fetch every selected file that is not already in place; return the manifest entries."""
+    partial_dir = target / _WORK / "partial"
+    partials = {n: partial_dir / f"{files[n].sha256 or files[n].sha1}.incomplete" for n in selected}
+    entries: dict[str, ManifestEntry] = {}
     for name in selected:
         path = target / name
-        if not path.is_file():
-            raise HubResponseError(f"{where} at {endpoint}: {name} was listed but not downloaded")
-        size, sha256, sha1 = expected(name)
-        digest = _verify(path, name, size, sha256, sha1)
-        entries.append(ManifestEntry(name, path.stat().st_size, digest))
-    write_manifest(
-        target,
-        repo_id=model.repo_id,
-        revision=model.revision,
-        commit=commit,
-        endpoint=endpoint,
-        entries=entries,
+        if path.is_file():
+            problem, digest = _mismatch(path, files[name])
+            if problem is None:
+                entries[name] = ManifestEntry(name, path.stat().st_size, digest)
+    on_disk = sum(p.stat().st_size for n, p in partials.items() if n not in entries and p.is_file())
+    tracker = _Tracker(
+        progress,
+        sum(files[n].size or 0 for n in selected),
+        len(selected),
+        sum(e.size for e in entries.values()) + on_disk,
+        len(entries),
     )
+    tracker.add()
+    partial_dir.mkdir(parents=True, exist_ok=True)
+    # smallest first: configs and tokenizers are in place before the weights' long transfer
+    for name in sorted(selected, key=lambda n: (files[n].size or 0, n)):
+        if name in entries:
+            continue
+        listed, partial = files[name], partials[name]
+        fetch_file(
+            client,
+            hf_hub_url(model.repo_id, name, revision=commit, endpoint=endpoint),
+            headers=headers,
+            partial=partial,
+            size=listed.size or 0,
+            limits=limits,
+            name=name,
+            where=where,
+            on_bytes=lambda n: tracker.add(nbytes=n),
+        )
+        problem, digest = _mismatch(partial, listed)
+        if problem is not None:
+            partial.unlink(missing_ok=True)
+            raise CorruptDownloadError(
+                f"{where}: {name}: downloaded file does not match the hub ({problem}); it was "
+                "removed, download again"
+            )
+        path = target / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.replace(path)
+        entries[name] = ManifestEntry(name, listed.size or 0, digest)
+        tracker.add(nfiles=1)
     tracker.finish()
-    return target
+    return [entries[n] for n in selected]
+
+
+def _clean_leftovers(target: Path) -> None:
+    """Remove partial files (of other versions) and what older downloaders left in ``.cache``."""
+    for leftover in (_WORK / "partial", *_LEGACY):
+        shutil.rmtree(target / leftover, ignore_errors=True)
 
 
 def _offline(

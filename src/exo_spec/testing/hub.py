@@ -4,8 +4,9 @@ It implements the routes ``huggingface_hub`` uses for ``snapshot_download`` and
 ``hf_hub_download`` (model info, tree listing, ``HEAD``/``GET`` on ``resolve``), with the
 headers the client reads (``X-Repo-Commit``, ``ETag``/``X-Linked-Etag``, ``X-Linked-Size``,
 ``Content-Range``) and the hub's ``X-Error-Code`` on errors, so the client raises its specific
-exceptions. Faults (dropped connections, slow responses, corrupted bytes, 500s) are switched
-on per server through :class:`HubFaults`, also while it runs.
+exceptions. Faults (dropped, held or trickling connections, slow or never-ending metadata,
+corrupted bytes, listings without sizes or hashes, 500s) are switched on per server through
+:class:`HubFaults`, also while it runs.
 
 Stdlib only, bound to 127.0.0.1; used by tests, the demo and the benchmarks.
 """
@@ -122,15 +123,26 @@ class HubFaults:
 
     ``drop_after_bytes`` maps a file path to N: the first ``GET`` that would send byte N of that
     file sends bytes up to N and closes the connection (once per path, so a retry resumes).
+    ``hold_after_bytes`` is the same but keeps the connection open and silent instead, until the
+    hub stops (once per path; the path is then in ``held``). ``trickle_files`` maps a file path to
+    S: its body is sent one byte every S seconds. ``trickle_info_s`` does the same to model-info
+    bodies; ``endless_info`` makes them never end (chunked padding until the client leaves).
+    ``omit_metadata`` lists files whose size and hashes the listings leave out.
     """
 
     delay_s: float = 0.0
     drop_after_bytes: dict[str, int] = field(factory=dict)
+    hold_after_bytes: dict[str, int] = field(factory=dict)
+    trickle_files: dict[str, float] = field(factory=dict)
+    trickle_info_s: float = 0.0
+    endless_info: bool = False
+    omit_metadata: set[str] = field(factory=set)
     corrupt_files: set[str] = field(factory=set)
     fail_files: set[str] = field(factory=set)
     fail_all: bool = False
     token: str | None = None
     dropped: set[str] = field(factory=set)
+    held: set[str] = field(factory=set)
 
 
 @frozen
@@ -269,11 +281,11 @@ class _Handler(BaseHTTPRequestHandler):
             repo = self._repo(f"{parts[2]}/{parts[3]}")
             rest = parts[4:]
             if not rest:
-                self._send_json(self._info(repo, query), head=head)
+                self._send_info(self._info(repo, query), head=head)
                 return
             if rest[0] == "revision" and len(rest) == 2:
                 self._revision(repo, rest[1])
-                self._send_json(self._info(repo, query), head=head)
+                self._send_info(self._info(repo, query), head=head)
                 return
             if rest[0] == "tree" and len(rest) >= 2:
                 self._revision(repo, rest[1])
@@ -302,7 +314,7 @@ class _Handler(BaseHTTPRequestHandler):
         siblings: list[dict[str, object]] = []
         for f in repo.files.values():
             sibling: dict[str, object] = {"rfilename": f.path}
-            if blobs:
+            if blobs and f.path not in self.hub.faults.omit_metadata:
                 sibling.update(size=f.size, blobId=f.git_sha1)
                 if f.lfs:
                     sibling["lfs"] = {"size": f.size, "sha256": f.sha256, "pointerSize": 134}
@@ -335,12 +347,11 @@ class _Handler(BaseHTTPRequestHandler):
                 folders.add(base + "/".join(rest[:depth]))
             if len(rest) > 1 and not recursive:
                 continue
-            entry: dict[str, object] = {
-                "type": "file",
-                "oid": f.git_sha1,
-                "size": f.size,
-                "path": f.path,
-            }
+            entry: dict[str, object] = {"type": "file", "path": f.path}
+            if f.path in self.hub.faults.omit_metadata:
+                entries.append(entry)
+                continue
+            entry.update(oid=f.git_sha1, size=f.size)
             if f.lfs:
                 entry["lfs"] = {"oid": f.sha256, "size": f.size, "pointerSize": 134}
             entries.append(entry)
@@ -393,33 +404,71 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if head:
             return
-        drop_at = faults.drop_after_bytes.get(path)
-        if drop_at is not None and path not in faults.dropped and start <= drop_at < end:
-            faults.dropped.add(path)
-        else:
-            drop_at = None
+        drop_at = _once(faults.drop_after_bytes, faults.dropped, path, start, end)
+        hold_at = _once(faults.hold_after_bytes, faults.held, path, start, end)
+        cut_at = min(x for x in (drop_at, hold_at, end) if x is not None)
+        trickle_s = faults.trickle_files.get(path, 0.0)
         corrupt_at = size // 2 if path in faults.corrupt_files else -1
         pos = start
-        for chunk in hub_file.read(start, end):
+        for chunk in hub_file.read(start, cut_at):
             out = chunk
             if start <= corrupt_at and pos <= corrupt_at < pos + len(chunk):
                 i = corrupt_at - pos
                 out = chunk[:i] + bytes([chunk[i] ^ 0xFF]) + chunk[i + 1 :]
-            if drop_at is not None and pos + len(out) > drop_at:
-                out = out[: drop_at - pos]
-                self.wfile.write(out)
-                self.hub.count_body(path, len(out))
-                self._drop()
+            if not self._write_body(path, out, trickle_s):
                 return
-            self.wfile.write(out)
-            self.hub.count_body(path, len(out))
             pos += len(out)
+        if drop_at is not None and pos == drop_at:
+            self._drop()
+        elif hold_at is not None and pos == hold_at:
+            self.wfile.flush()
+            self.hub.stopping.wait()
+            self.close_connection = True
+
+    def _write_body(self, path: str, data: bytes, trickle_s: float) -> bool:
+        """Send ``data`` (one byte every ``trickle_s`` seconds if set); False once the hub stops."""
+        if trickle_s <= 0:
+            self.wfile.write(data)
+            self.hub.count_body(path, len(data))
+            return True
+        for i in range(len(data)):
+            if self.hub.stopping.wait(trickle_s):
+                return False
+            self.wfile.write(data[i : i + 1])
+            self.wfile.flush()
+            self.hub.count_body(path, 1)
+        return True
 
     def _drop(self) -> None:
         self.wfile.flush()
         self.close_connection = True
         with suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _send_info(self, payload: object, *, head: bool) -> None:
+        faults = self.hub.faults
+        if head or not (faults.endless_info or faults.trickle_info_s > 0):
+            self._send_json(payload, head=head)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if faults.endless_info:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            pad = b"[" + b" " * (_CHUNK - 1)
+            while not self.hub.stopping.is_set():
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(pad), pad))
+            self.close_connection = True
+            return
+        body = json.dumps(payload).encode()
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        for i in range(len(body)):
+            if self.hub.stopping.wait(faults.trickle_info_s):
+                self.close_connection = True
+                return
+            self.wfile.write(body[i : i + 1])
+            self.wfile.flush()
 
     def _send_json(self, payload: object, *, head: bool) -> None:
         body = json.dumps(payload).encode()
@@ -441,6 +490,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head:
             self.wfile.write(body)
+
+
+def _once(at: Mapping[str, int], done: set[str], path: str, start: int, end: int) -> int | None:
+    """The byte where a once-per-path fault cuts this response, marking it done; else None."""
+    n = at.get(path)
+    if n is None or path in done or not start <= n < end:
+        return None
+    done.add(path)
+    return n
 
 
 def _parse_range(header: str, size: int) -> tuple[int, int] | None:
