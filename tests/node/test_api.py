@@ -158,7 +158,7 @@ def test_malformed_json_is_400(node: NodeProcess) -> None:
 
 
 def test_a_client_that_disconnects_cancels_its_task(node: NodeProcess) -> None:
-    body = {"model": MODEL, "messages": PROMPT, "max_tokens": 4000, "stream": True}
+    body = {"model": MODEL, "messages": PROMPT, "max_tokens": 1000, "stream": True}
     with node.http.stream("POST", "/v1/chat/completions", json=body) as response:
         first = json.loads(next(response.iter_lines())[len("data: ") :])
         task = first["id"]

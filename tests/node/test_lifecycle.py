@@ -29,7 +29,7 @@ def test_a_runner_killed_mid_stream_ends_the_stream_with_an_error_then_restarts(
     stream = client(node).chat.completions.create(
         model=MODEL,
         messages=PROMPT,
-        max_tokens=4000,
+        max_tokens=1000,
         stream=True,
     )
     received = []

@@ -110,7 +110,7 @@ def _crash_latency(node: NodeProcess) -> float:
     body = {
         "model": MODEL,
         "messages": [{"role": "user", "content": PROMPT}],
-        "max_tokens": 4000,
+        "max_tokens": 1000,
         "stream": True,
     }
     killed = None
