@@ -42,6 +42,8 @@ def missing_for_fault(fault: str) -> str | None:
     """Why a fault cannot be injected on this platform; ``None`` when it can."""
     if fault in ("malformed", "closed") and not (HAS_SIGUSR and HAS_PROC_FD):
         return _NO_SABOTAGE
-    if fault in ("SIGKILL", "SIGTERM") and not HAS_SIGKILL:
+    if fault in ("SIGKILL", "SIGTERM", "orphaned") and not HAS_SIGKILL:
         return _NO_SIGKILL
+    if fault == "frozen" and not hasattr(signal, "SIGSTOP"):
+        return "needs SIGSTOP (POSIX) to freeze the runner"
     return None

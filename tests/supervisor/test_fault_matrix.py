@@ -33,6 +33,7 @@ EXPECTED_CAUSE = {
     "stalls": f"timed out after {STALL:g} s",
     "malformed": "malformed message",
     "closed": "the channel",
+    "frozen": "stopped responding: no heartbeat or event for 2 s",
 }
 
 
@@ -70,6 +71,8 @@ def verdict(state: RunnerState, fault: str, cell: Cell) -> list[str]:
             problems.append(message)
 
     check(not cell.leaked, f"runner process {cell.pid} still exists")
+    if fault == "orphaned":  # the supervisor is gone with its records: the runner must be too
+        return problems
     finals = set(cell.task_finals.values())
     check(finals <= {"Complete", "Failed", "Cancelled"}, f"unfinished tasks: {cell.task_finals}")
     in_state = cell.task_finals.get("in-state")
@@ -91,7 +94,13 @@ def verdict(state: RunnerState, fault: str, cell: Cell) -> list[str]:
         )
     if ROUTES[state].transient or fault in ("raises", "stalls"):
         check(in_state == "Failed", f"the task in the state ended {in_state}, not Failed")
-    if state == RunnerState.running and fault in ("SIGKILL", "SIGTERM", "stalls", "closed"):
+    if state == RunnerState.running and fault in (
+        "SIGKILL",
+        "SIGTERM",
+        "stalls",
+        "closed",
+        "frozen",
+    ):
         check(error_chunk_first(cell, "in-state"), "no ErrorChunk before RunnerFailed")
     return problems
 
@@ -121,7 +130,8 @@ def test_no_file_descriptor_is_leaked(matrix: Matrix) -> None:
 def test_print_matrix(matrix: Matrix, capsys: pytest.CaptureFixture[str]) -> None:
     """The matrix table (run with ``-s`` to see it in the output)."""
     width = max(len(f) for f in FAULTS) + 1
-    lines = ["state".ljust(12) + "".join(f.ljust(width) for f in FAULTS)]
+    first = max(len(state.value) for state in ROUTES) + 1
+    lines = ["state".ljust(first) + "".join(f.ljust(width) for f in FAULTS)]
     marks: dict[tuple[RunnerState, str], str] = {}
     for state, fault in CELLS:
         cell = matrix.cells.get((state, fault))
@@ -131,7 +141,7 @@ def test_print_matrix(matrix: Matrix, capsys: pytest.CaptureFixture[str]) -> Non
             marks[(state, fault)] = "FAIL" if verdict(state, fault, cell) else "ok"
     for state in ROUTES:
         row = [marks[(state, f)] for f in FAULTS]
-        lines.append(state.value.ljust(12) + "".join(m.ljust(width) for m in row))
+        lines.append(state.value.ljust(first) + "".join(m.ljust(width) for m in row))
     passed = sum(mark == "ok" for mark in marks.values())
     skipped = sum(mark == "skip" for mark in marks.values())
     lines.append(

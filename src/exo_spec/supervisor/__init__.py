@@ -12,14 +12,9 @@ from exo_spec.supervisor.child import DEFAULT_ENGINE, EngineFactory
 from exo_spec.supervisor.deadlines import Deadline, spec_deadlines
 from exo_spec.supervisor.fanout import AsyncSubscription, Subscription, SubscriptionDroppedError
 from exo_spec.supervisor.health import Health
+from exo_spec.supervisor.policy import Liveness, RestartPolicy, StopBounds
 from exo_spec.supervisor.process import describe_exit
-from exo_spec.supervisor.runner_supervisor import (
-    Liveness,
-    RestartPolicy,
-    RunnerSupervisor,
-    StopBounds,
-    SupervisorError,
-)
+from exo_spec.supervisor.runner_supervisor import RunnerSupervisor, SupervisorError
 
 __all__ = [
     "DEFAULT_ENGINE",

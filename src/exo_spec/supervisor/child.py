@@ -31,8 +31,10 @@ from exo_spec.runtime.wire import (
     RunnerStatusUpdated,
     Task,
     TaskId,
+    WireError,
     event_to_json,
     task_from_json,
+    task_to_json,
 )
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "ChannelFault",
     "EngineFactory",
     "PipeTaskSource",
+    "encode_task",
     "runner_main",
 ]
 
@@ -88,6 +91,18 @@ def decode_task(data: bytes) -> Task:
         return task_from_json(json.loads(data))
     except Exception as exc:  # any decode failure: ValueError, RecursionError, WireError...
         raise ChannelFault(f"malformed task on the channel: {describe_decode_error(exc)}") from None
+
+
+def encode_task(task: Task) -> bytes:
+    """The message for ``task``, checked by decoding it as the runner will; ``ValueError``
+    saying what is wrong (the field and what it should be) when it cannot be sent."""
+    try:
+        data = json.dumps(task_to_json(task), separators=(",", ":"), allow_nan=False).encode()
+        task_from_json(json.loads(data))
+    except Exception as exc:  # any encode or decode failure: WireError, TypeError, ...
+        why = str(exc) if isinstance(exc, WireError) else describe_decode_error(exc)
+        raise ValueError(why) from None
+    return data
 
 
 def describe_decode_error(exc: Exception) -> str:

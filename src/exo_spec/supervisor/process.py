@@ -7,26 +7,31 @@ the process sentinel, which does not reap. A signal is sent only to a live proce
 
 from __future__ import annotations
 
+import enum
+import json
 import multiprocessing
 import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
 from attrs import frozen
 
-from exo_spec.runtime.wire import RunnerContext
+from exo_spec.runtime.wire import Event, RunnerContext, event_from_json
 from exo_spec.supervisor.child import (
     EXIT_CHANNEL_FAULT,
     EXIT_ENGINE_FAULT,
     EXIT_ORPHANED,
+    HEARTBEAT,
     EngineFactory,
+    describe_decode_error,
     runner_main,
 )
 
-__all__ = ["Ending", "RunnerProcess", "channel_cause", "describe_exit"]
+__all__ = ["Ending", "Read", "RunnerProcess", "channel_cause", "describe_exit"]
 
 _EXIT_MEANING = {
     EXIT_CHANNEL_FAULT: "channel fault",
@@ -48,6 +53,14 @@ def describe_exit(pid: int | None, exitcode: int | None) -> str:
         return f"{who} killed by {name}"
     meaning = _EXIT_MEANING.get(exitcode)
     return f"{who} exited with code {exitcode}" + (f" ({meaning})" if meaning else "")
+
+
+class Read(enum.Enum):
+    """How reading the runner's pipe went (a malformed message is its fault's text instead)."""
+
+    EVENT = "a message was taken"
+    EMPTY = "nothing more is waiting"
+    CLOSED = "the pipe ended"
 
 
 def channel_cause(pid: int | None) -> str:
@@ -175,6 +188,32 @@ class RunnerProcess:
             if not self._released and self.exitcode() is not None:
                 self._released = True
                 self._process.close()  # releases the sentinel
+
+    def receive(self, publish: Callable[[Event], None]) -> Read | str:
+        """Take one message and ``publish`` it when it is an event: ``EVENT``, ``CLOSED`` at the
+        pipe's end, or the text of the fault when the message cannot be decoded."""
+        try:
+            data = self.conn.recv_bytes()
+        except (EOFError, OSError):
+            return Read.CLOSED
+        self.heard_at = time.monotonic()
+        if data == HEARTBEAT:
+            return Read.EVENT
+        try:
+            event = event_from_json(json.loads(data))
+        except Exception as exc:  # any decode failure (ValueError, RecursionError, WireError...)
+            return f"malformed message from runner process {self.pid}: {describe_decode_error(exc)}"
+        publish(event)
+        return Read.EVENT
+
+    def drain(self, publish: Callable[[Event], None]) -> Read | str:
+        """Publish every message already waiting; how the reading stopped (``EMPTY``: nothing
+        more is waiting, ``CLOSED``: the pipe ended, or a malformed message's fault)."""
+        while self.message_waiting():
+            read = self.receive(publish)
+            if read is not Read.EVENT:
+                return read
+        return Read.EMPTY
 
     def message_waiting(self) -> bool:
         try:

@@ -9,7 +9,6 @@ every unfinished task. Each task submitted ends with exactly one final status, w
 from __future__ import annotations
 
 import asyncio
-import enum
 import json
 import threading
 import time
@@ -17,7 +16,6 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
-from attrs import frozen
 from loguru import logger
 
 from exo_spec.runtime.wire import (
@@ -32,70 +30,25 @@ from exo_spec.runtime.wire import (
     TaskId,
     TaskStatus,
     TaskStatusUpdated,
-    WireError,
-    event_from_json,
-    task_from_json,
     task_to_json,
 )
-from exo_spec.supervisor.child import HEARTBEAT, EngineFactory, describe_decode_error
+from exo_spec.supervisor.child import EngineFactory, encode_task
 from exo_spec.supervisor.deadlines import Deadline, DeadlineClock, spec_deadlines
 from exo_spec.supervisor.fanout import AsyncSubscription, Fanout, Subscription
 from exo_spec.supervisor.health import Health, health_of
 from exo_spec.supervisor.mirror import Change, Mirror
-from exo_spec.supervisor.process import Ending, RunnerProcess, wait_any
+from exo_spec.supervisor.policy import DEFAULT_LIVENESS, Liveness, RestartPolicy, StopBounds
+from exo_spec.supervisor.process import Ending, Read, RunnerProcess, wait_any
 from exo_spec_generated.runner_machine import RunnerState
 
-__all__ = ["Liveness", "RestartPolicy", "RunnerSupervisor", "StopBounds", "SupervisorError"]
+__all__ = ["RunnerSupervisor", "SupervisorError"]
 
 
 class SupervisorError(Exception):
     """A misuse of the supervisor (a duplicate task id, a start after close)."""
 
 
-@frozen
-class RestartPolicy:
-    """Restart a runner that crashed or overran a deadline, ``max_restarts`` times in a row,
-    after ``backoff_s`` doubling up to ``max_backoff_s``; a completed task resets the count."""
-
-    max_restarts: int = 3
-    backoff_s: float = 0.5
-    max_backoff_s: float = 30.0
-
-    def delay(self, attempt: int) -> float:
-        return float(min(self.max_backoff_s, self.backoff_s * 2 ** max(0, attempt - 1)))
-
-
-@frozen
-class StopBounds:
-    """Shutdown escalation: the Shutdown task gets ``shutdown_s`` (default: the spec's
-    ``shutting_down`` timeout), then SIGTERM gets ``terminate_s``, then SIGKILL ``kill_s``."""
-
-    shutdown_s: float | None = None
-    terminate_s: float = 2.0
-    kill_s: float = 2.0
-
-
-@frozen
-class Liveness:
-    """The runner sends a heartbeat every ``heartbeat_s`` from a thread of its own; a runner
-    not heard from (no heartbeat, no event) for ``timeout_s`` is frozen: it is killed, its
-    tasks fail and it is restarted by the budget. Before its first message a runner gets
-    ``startup_s`` (spawning and imports)."""
-
-    heartbeat_s: float = 0.5
-    timeout_s: float = 10.0
-    startup_s: float = 60.0
-
-
 _CLOSED_REASON = "the runner was shut down by its supervisor"
-
-
-class _Read(enum.Enum):
-    """How reading the runner's pipe went (a malformed message is its fault's text instead)."""
-
-    EVENT = "an event was published"
-    EMPTY = "nothing more is waiting"
-    CLOSED = "the pipe ended"
 
 
 class RunnerSupervisor:
@@ -109,7 +62,7 @@ class RunnerSupervisor:
         deadlines: Mapping[RunnerState | str, Deadline] | None = None,
         restart: RestartPolicy | None = None,
         bounds: StopBounds | None = None,
-        liveness: Liveness | None = Liveness(),
+        liveness: Liveness | None = DEFAULT_LIVENESS,
         history: int = 4096,
         subscriber_backlog: int = 65536,
     ) -> None:
@@ -206,6 +159,14 @@ class RunnerSupervisor:
 
     # -- tasks and events --------------------------------------------------------------------
 
+    def _encode(self, task: Task) -> bytes:
+        try:
+            return encode_task(task)
+        except ValueError as exc:
+            raise SupervisorError(
+                f"runner {self.runner_id}: task {type(task).__name__} cannot be sent: {exc}"
+            ) from None
+
     def submit(self, task: Task) -> TaskId:
         """Send ``task`` to the runner; it is Pending until acknowledged. A task the runner can
         no longer take fails at once with the reason. A task that is not a valid wire task (a
@@ -222,18 +183,6 @@ class RunnerSupervisor:
                 return task.task_id
         process.send(data)  # a broken pipe means the process is ending: the watcher reports it
         return task.task_id
-
-    def _encode(self, task: Task) -> bytes:
-        """The message for ``task``, checked by decoding it as the runner will."""
-        try:
-            data = json.dumps(task_to_json(task), separators=(",", ":"), allow_nan=False).encode()
-            task_from_json(json.loads(data))
-        except Exception as exc:  # any encode or decode failure: WireError, TypeError, ...
-            why = describe_decode_error(exc) if not isinstance(exc, WireError) else str(exc)
-            raise SupervisorError(
-                f"runner {self.runner_id}: task {type(task).__name__} cannot be sent: {why}"
-            ) from None
-        return data
 
     def subscribe(self) -> Subscription:
         """A blocking stream of every event from now on (iterate it, or ``get(timeout)``)."""
@@ -353,19 +302,10 @@ class RunnerSupervisor:
             if not self._ended(process, cause, clean):
                 return
 
-    def _silence(self, process: RunnerProcess) -> tuple[float | None, str]:
-        """When the runner will have been silent too long (``None``: never), and the cause."""
+    def _silent_at(self, process: RunnerProcess) -> tuple[float | None, str]:
         if self.liveness is None:
             return None, ""
-        heard = process.heard_at
-        if heard is None:
-            bound, since = self.liveness.startup_s, process.started_at
-            what = "no message since it was spawned"
-        else:
-            bound, since = self.liveness.timeout_s, heard
-            what = "no heartbeat or event"
-        why = f"runner process {process.pid} stopped responding: {what} for {bound:g} s"
-        return since + bound, why
+        return self.liveness.silent_at(process.pid, process.started_at, process.heard_at)
 
     def _watch_process(self, process: RunnerProcess) -> tuple[str, bool]:
         """Serve one process until it ends or must be stopped: (cause, ended cleanly).
@@ -378,12 +318,14 @@ class RunnerSupervisor:
             with self._lock:
                 overrun = self._clock.expired(now)
                 expiry = self._clock.next_expiry()
-            silent_at, silence = self._silence(process)
+            silent_at, silence = self._silent_at(process)
             if overrun is None and silent_at is not None and now >= silent_at:
-                read = self._drain(process)  # what arrived meanwhile counts as heard
-                if read is not _Read.EMPTY:
+                read = process.drain(
+                    self._publish_runner_event
+                )  # what arrived meanwhile counts as heard
+                if read is not Read.EMPTY:
                     return self._conclude(process, read=read)
-                silent_at, silence = self._silence(process)
+                silent_at, silence = self._silent_at(process)
                 if silent_at is not None and time.monotonic() >= silent_at:
                     return self._conclude(process, overrun=silence)
                 continue
@@ -391,25 +333,25 @@ class RunnerSupervisor:
                 expiry = silent_at if expiry is None else min(expiry, silent_at)
             if overrun is not None:
                 # what the runner sent before the deadline counts: read it, then look again
-                read = self._drain(process)
+                read = process.drain(self._publish_runner_event)
                 with self._lock:
                     overrun = self._clock.expired(time.monotonic())
                 if overrun is not None:
                     return self._conclude(process, overrun=overrun)
-                if read is not _Read.EMPTY:
+                if read is not Read.EMPTY:
                     return self._conclude(process, read=read)
                 continue
             timeout = None if expiry is None else max(0.0, expiry - now)
             message, exited = wait_any(process.conn, process.sentinel, timeout)
             if message:
-                read = self._receive(process)
-                if read is not _Read.EVENT:
+                read = process.receive(self._publish_runner_event)
+                if read is not Read.EVENT:
                     return self._conclude(process, read=read)
             elif exited:
-                return self._conclude(process, read=self._drain(process))
+                return self._conclude(process, read=process.drain(self._publish_runner_event))
 
     def _conclude(
-        self, process: RunnerProcess, *, read: _Read | str = _Read.EMPTY, overrun: str | None = None
+        self, process: RunnerProcess, *, read: Read | str = Read.EMPTY, overrun: str | None = None
     ) -> tuple[str, bool]:
         """Bring ``process`` to its end and name the cause from what is known about it."""
         malformed = read if isinstance(read, str) else None
@@ -421,8 +363,8 @@ class RunnerSupervisor:
             # channel is stopped, and that is a channel fault however it would have ended
             channel_closed = True
             self._kill(process)
-        if read is _Read.EMPTY and overrun is None:
-            read = self._drain(process)
+        if read is Read.EMPTY and overrun is None:
+            read = process.drain(self._publish_runner_event)
             malformed = read if isinstance(read, str) else None
         code = process.exitcode()
         ending = Ending(process.pid, code, overrun, malformed, channel_closed)
@@ -435,33 +377,6 @@ class RunnerSupervisor:
         )
         self._log.bind(exitcode=code).debug("runner process {} ended: {}", process.pid, ending)
         return ending.cause(), clean
-
-    def _receive(self, process: RunnerProcess) -> _Read | str:
-        """Take one message from the runner and publish it: ``EVENT``, ``CLOSED`` at the pipe's
-        end, or the text of the fault when the message cannot be decoded."""
-        try:
-            data = process.conn.recv_bytes()
-        except (EOFError, OSError):
-            return _Read.CLOSED
-        process.heard_at = time.monotonic()
-        if data == HEARTBEAT:
-            return _Read.EVENT
-        try:
-            event = event_from_json(json.loads(data))
-        except Exception as exc:  # any decode failure (ValueError, RecursionError, WireError...)
-            why = describe_decode_error(exc)
-            return f"malformed message from runner process {process.pid}: {why}"
-        self._publish_runner_event(event)
-        return _Read.EVENT
-
-    def _drain(self, process: RunnerProcess) -> _Read | str:
-        """Publish every message already waiting; how the reading stopped (``EMPTY``: nothing
-        more is waiting, ``CLOSED``: the pipe ended, or a malformed message's fault)."""
-        while process.message_waiting():
-            read = self._receive(process)
-            if read is not _Read.EVENT:
-                return read
-        return _Read.EMPTY
 
     def _kill(self, process: RunnerProcess) -> None:
         process.signal("kill", self.bounds.kill_s)
