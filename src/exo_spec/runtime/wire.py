@@ -15,7 +15,13 @@ from typing import Any, Literal, NewType, cast, get_args
 import cattrs
 from attrs import field, frozen
 
-from exo_spec.runtime.engine_protocol import ChatRequest, DownloadProgress, GroupPeer, ModelRef
+from exo_spec.runtime.engine_protocol import (
+    ChatRequest,
+    DownloadProgress,
+    FinishReason,
+    GroupPeer,
+    ModelRef,
+)
 from exo_spec.spec import TaskStatusName
 
 __all__ = [
@@ -444,9 +450,50 @@ def task_from_json(data: object) -> Task:
     return cast(Task, from_json(data, Task))
 
 
+_FINISH_REASONS = frozenset({None, "stop", "length", "cancelled"})
+
+
 def event_to_json(event: Event) -> dict[str, Any]:
+    """Tagged JSON data for ``event``. A text chunk (one per token, the hot path) is written
+    directly; every other event goes through the converter. Both give the same data."""
+    if type(event) is ChunkGenerated and type(event.chunk) is TextChunk:
+        chunk = event.chunk
+        text = {
+            "text": chunk.text,
+            "token_id": chunk.token_id,
+            "finish_reason": chunk.finish_reason,
+        }
+        return {"ChunkGenerated": {"task_id": event.task_id, "chunk": {"TextChunk": text}}}
     return cast(dict[str, Any], to_json(event, Event))
 
 
 def event_from_json(data: object) -> Event:
+    """The event for tagged JSON data; :class:`WireError` names what was wrong. A well-formed
+    text chunk is read directly; anything else (including every malformed chunk, so that its
+    error names the problem) goes through the strict converter."""
+    chunk = _text_chunk(data)
+    if chunk is not None:
+        return chunk
     return cast(Event, from_json(data, Event))
+
+
+def _text_chunk(data: object) -> ChunkGenerated | None:
+    """``data`` as a ChunkGenerated(TextChunk) when it is exactly one, with the right types."""
+    if type(data) is not dict or len(data) != 1:
+        return None
+    body = data.get("ChunkGenerated")
+    if type(body) is not dict or len(body) != 2:
+        return None
+    task_id, chunk = body.get("task_id"), body.get("chunk")
+    if type(task_id) is not str or type(chunk) is not dict or len(chunk) != 1:
+        return None
+    fields = chunk.get("TextChunk")
+    if type(fields) is not dict or len(fields) != 3:
+        return None
+    text, token_id = fields.get("text"), fields.get("token_id")
+    reason = fields.get("finish_reason", 0)
+    if type(text) is not str or type(token_id) is not int:
+        return None
+    if (reason is not None and type(reason) is not str) or reason not in _FINISH_REASONS:
+        return None
+    return ChunkGenerated(TaskId(task_id), TextChunk(text, token_id, cast(FinishReason, reason)))
