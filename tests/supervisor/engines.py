@@ -33,8 +33,9 @@ ENGINE = "tests.supervisor.engines:ScriptedEngine"
 
 
 def engine(**kwargs: object) -> EngineFactory:
-    """A factory reference to :class:`ScriptedEngine` with these options."""
-    return EngineFactory(ENGINE, kwargs)  # type: ignore[arg-type]
+    """A factory reference to :class:`ScriptedEngine` with these options, built before the
+    runner reports Idle (its signal handlers must be in place by then)."""
+    return EngineFactory(ENGINE, kwargs, lazy=False)  # type: ignore[arg-type]
 
 
 class ScriptedEngineError(RuntimeError):
@@ -141,3 +142,10 @@ class ScriptedEngine:
 
     def close(self) -> None:
         self._call("close")
+
+
+class UnbuildableEngine:
+    """An engine whose construction fails (a missing device, a bad option)."""
+
+    def __init__(self, why: str = "no device") -> None:
+        raise ScriptedEngineError(why)

@@ -25,12 +25,14 @@ from exo_spec.runtime.wire import (
     RunnerFailed,
     RunnerId,
     RunnerIdle,
+    RunnerStatusUpdated,
     Shutdown,
     TaskAcknowledged,
     TaskId,
     TaskStatusUpdated,
 )
 from exo_spec.supervisor import (
+    EngineFactory,
     Liveness,
     RestartPolicy,
     RunnerSupervisor,
@@ -40,7 +42,7 @@ from exo_spec.supervisor import (
 from exo_spec.supervisor.child import PipeTaskSource
 from exo_spec.supervisor.fanout import Fanout
 from tests.supervisor.cells import BOUND, MAKE, chat, group_context, runner_children
-from tests.supervisor.engines import engine
+from tests.supervisor.engines import ENGINE, engine
 from tests.supervisor.portability import needs_sigkill
 
 needs_sigstop = pytest.mark.skipif(
@@ -117,7 +119,7 @@ _HOLDER = textwrap.dedent(
     import sys, threading
     from exo_spec.supervisor import RunnerSupervisor, Liveness
     from tests.supervisor.cells import MAKE, group_context
-    from tests.supervisor.engines import engine
+    from tests.supervisor.engines import ENGINE, engine
 
     supervisor = RunnerSupervisor(
         group_context("orphan"), engine(block=[sys.argv[1]]), liveness=Liveness(0.1, 5.0, 60.0)
@@ -294,3 +296,59 @@ def test_a_restart_refused_while_shutting_down_says_so_not_budget() -> None:
             f"runner process {pid} killed by SIGKILL; not restarted: it was shutting down"
         )
         assert supervisor.health()["restart_budget_spent"] is False
+
+
+# -- an engine imported in the background -------------------------------------------------------
+
+
+def test_a_lazy_engine_is_built_at_first_use_and_serves() -> None:
+    factory = EngineFactory(ENGINE, {"sabotage": False}, lazy=True)
+    supervisor = RunnerSupervisor(group_context("lazy-engine"), factory)
+    with supervisor:
+        supervisor.wait_status("RunnerIdle", BOUND)
+        for name in ("connect", "load", "warmup", "generate"):
+            task = MAKE[name](name)
+            assert supervisor.wait_task(supervisor.submit(task), BOUND) == "Complete"
+
+
+def test_an_engine_that_cannot_be_built_fails_the_task_that_needs_it() -> None:
+    factory = EngineFactory("tests.supervisor.engines:UnbuildableEngine", {"why": "no GPU"})
+    supervisor = RunnerSupervisor(group_context("unbuildable"), factory)
+    with supervisor:
+        supervisor.wait_status("RunnerIdle", BOUND)
+        task_id = supervisor.submit(MAKE["connect"]("connect"))
+        assert supervisor.wait_task(task_id, BOUND) == "Failed"
+        status = supervisor.wait_status("RunnerFailed", BOUND)
+        assert isinstance(status, RunnerFailed)
+        assert status.error_message == (
+            "engine tests.supervisor.engines:UnbuildableEngine could not be built: no GPU"
+        )
+        # the runner is still serving: Shutdown is taken from failed
+        assert supervisor.wait_task(supervisor.submit(Shutdown(TaskId("s"))), BOUND) == "Complete"
+
+
+@pytest.mark.parametrize(
+    ("ref", "why"),
+    [
+        ("no_such_module_anywhere:Engine", "no module named 'no_such_module_anywhere'"),
+        ("not-a-reference", "is not of the form module:callable"),
+    ],
+)
+def test_a_missing_engine_module_fails_the_runner_at_start(ref: str, why: str) -> None:
+    supervisor = RunnerSupervisor(
+        group_context("missing-engine"), EngineFactory(ref), restart=RestartPolicy(0)
+    )
+    stream = supervisor.subscribe()
+    with supervisor:
+        supervisor.wait_status(
+            lambda s: isinstance(s, RunnerFailed) and "exited" in s.error_message, BOUND
+        )
+    failures = [
+        e.runner_status.error_message
+        for e in stream
+        if isinstance(e, RunnerStatusUpdated) and isinstance(e.runner_status, RunnerFailed)
+    ]
+    assert len(failures) == 2
+    assert failures[0].startswith(f"engine {ref} could not be built: ")
+    assert why in failures[0]
+    assert "exited with code 4 (the engine could not be built)" in failures[1]

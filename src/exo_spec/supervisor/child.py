@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib.util
 import json
 import os
 import signal
@@ -36,6 +37,7 @@ from exo_spec.runtime.wire import (
     task_from_json,
     task_to_json,
 )
+from exo_spec.supervisor.preload import PreloadedEngine
 
 __all__ = [
     "DEFAULT_ENGINE",
@@ -73,6 +75,23 @@ class EngineFactory:
 
     ref: str = DEFAULT_ENGINE
     kwargs: Mapping[str, JsonValue] = field(factory=dict)
+    lazy: bool = True
+    """Import the engine's module in the background and build the engine at its first use, so
+    the runner reports Idle at once; ``False`` builds it before Idle (for an engine whose
+    construction must have happened by then, such as one that installs signal handlers)."""
+
+    def find(self) -> None:
+        """Check, without importing it, that the reference names a module that exists;
+        ``ValueError`` says what is wrong."""
+        module, sep, attribute = self.ref.partition(":")
+        if not sep or not module or not attribute:
+            raise ValueError(f"{self.ref!r} is not of the form module:callable")
+        try:
+            found = importlib.util.find_spec(module)
+        except (ImportError, ValueError) as exc:
+            raise ValueError(f"cannot find module {module!r}: {exc}") from None
+        if found is None:
+            raise ValueError(f"no module named {module!r}")
 
     def build(self) -> Engine:
         """Import the module (lazily, in the runner process) and call the factory."""
@@ -215,6 +234,15 @@ def _liveness(emit: PipeEmitter, parent: int, every_s: float) -> None:
             continue  # the main thread meets the broken pipe and exits; the watchdog stays
 
 
+def _engine_for(factory: EngineFactory) -> Engine:
+    """The engine, built now; or, for a lazy factory whose module exists, imported in the
+    background and built at its first use."""
+    if not factory.lazy:
+        return factory.build()
+    factory.find()
+    return PreloadedEngine(factory)
+
+
 def runner_main(
     conn: Connection,
     context: RunnerContext,
@@ -234,7 +262,7 @@ def runner_main(
             target=_liveness, args=(emit, parent, heartbeat_s), name="liveness", daemon=True
         ).start()
     try:
-        engine = factory.build()
+        engine = _engine_for(factory)
     except Exception as exc:
         message = f"engine {factory.ref} could not be built: {exc or type(exc).__name__}"
         with contextlib.suppress(ChannelFault):
