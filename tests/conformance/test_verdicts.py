@@ -23,6 +23,16 @@ BROKEN: dict[str, set[tuple[str, str]]] = {
     "cancelled_without_status": {("no-final-status", "events.cancelled")},
     "status_before_outcome": {("out-of-order", "events.success")},
     "cancels_queued_shutdown": {("unexpected-event", "events.accept")},
+    # every field of every event, and what the runner does to the engine
+    "wrong_runner_id": {("wrong-runner-id", "events")},
+    "cancel_events_carry_target": {("event-for-wrong-task", "events.accept")},
+    "first_chunk_dropped": {("wrong-chunk", "actions.generate")},
+    "load_progress_backwards": {("progress-backwards", "actions.load")},
+    "no_failure_message": {("empty-failure-message", "events.failure")},
+    "thread_left_behind": {("event-after-return", "events")},
+    "cancel_ignored": {("cancel-ignored", "actions.generate")},
+    "close_on_failure": {("engine-call-outside-rule", "actions.shutdown")},
+    "double_complete": {("second-final-status", "events")},
 }
 EXO_DEVIATIONS = {
     ("loop-died", "tasks.DownloadModel"),  # no DownloadModel case: the worker downloads
@@ -47,6 +57,9 @@ EXO_DEVIATIONS = {
     ("out-of-order", "events.cancelled"),
     ("wrong-runner-status", "events.success"),
     ("wrong-runner-status", "events.cancelled"),
+    # batched chats: a queued chat's Running/Complete come where the next task's are due
+    ("event-for-wrong-task", "events.accept"),
+    ("event-for-wrong-task", "events.success"),
 }
 
 

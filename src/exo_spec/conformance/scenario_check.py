@@ -10,6 +10,7 @@ from __future__ import annotations
 from attrs import evolve, frozen
 
 from exo_spec.conformance.execute import DEFAULT_TIMEOUT_S, RunnerCallable, RunResult, execute
+from exo_spec.conformance.fields import check_fields
 from exo_spec.conformance.oracle import Expectation, expect
 from exo_spec.conformance.scenario import Scenario, Send
 from exo_spec.conformance.scripted_engine import EngineScript
@@ -82,6 +83,7 @@ def run_scenario(
     result = execute(runner, scenario, expectation, timeout_s=timeout_s, script=script)
     actual = tuple(observe(e) for e in result.events)
     findings = diagnose(spec, expectation, actual, result)
+    findings.extend(check_fields(spec, expectation, result, trace_ok=not findings))
     return Outcome(scenario, expectation, result, tuple(findings))
 
 

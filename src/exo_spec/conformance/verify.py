@@ -123,7 +123,9 @@ def diagnose(
             keys.add((found.name, found.rule))
             findings.append(found)
         j, i = where
-        if found.name in _SKIP_EXPECTED and j < len(items):
+        if found.name in _SKIP_BOTH and j < len(items) and i < len(actual):
+            where = find_divergence(items, actual, j + 1, i + 1)
+        elif found.name in _SKIP_EXPECTED and j < len(items):
             where = find_divergence(items, actual, j + 1, i)
         elif found.name in _SKIP_ACTUAL and i < len(actual):
             where = find_divergence(items, actual, j, i + 1)
@@ -138,6 +140,7 @@ def diagnose(
 
 
 _SKIP_EXPECTED = frozenset({"missing-event", "missing-runner-status", "no-final-status"})
+_SKIP_BOTH = frozenset({"event-for-wrong-task"})
 _SKIP_ACTUAL = frozenset({"redundant-runner-status", "unexpected-event"})
 
 
@@ -193,6 +196,15 @@ def _classify(
                 f"then {after.text}",
                 i,
             )
+    if obs is not None and _wrong_task(items, j, obs):
+        return finding(
+            "event-for-wrong-task",
+            rule,
+            loc,
+            f"{item.context}: expected {item}, got {got} (the event of {item.task_id} was sent "
+            f"under {obs.task_id}'s id)",
+            i,
+        )
     later = next(
         (k for k in range(j + 1, len(items)) if obs is not None and _matches(items[k], obs)), None
     )
@@ -250,6 +262,16 @@ def _classify(
     if _missing(items, j, obs):
         return finding("missing-event", rule, loc, f"{item.context}: expected {item}, got {got}", i)
     return finding("unexpected-event", rule, loc, f"{item.context}: expected {item}, got {got}", i)
+
+
+def _wrong_task(items: tuple[Expected, ...], j: int, obs: Observed) -> bool:
+    """Whether ``obs`` is ``items[j]`` under another task's id (and not one expected soon)."""
+    item = items[j]
+    if item.kind not in ("task", "ack") or obs.kind != item.kind or obs.task_id == item.task_id:
+        return False
+    if item.kind == "task" and obs.status != item.status:
+        return False
+    return not any(_matches(later, obs) for later in items[j + 1 : j + 5])
 
 
 def _extra(spec: Spec, actual: tuple[Observed, ...], i: int, obs: Observed) -> Diagnostic:
