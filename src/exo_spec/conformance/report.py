@@ -53,6 +53,15 @@ def to_text(report: Report) -> str:
         f"{len(report.results)} scenarios ({counts}; {report.walks} random walks, seed "
         f"{report.seed}); {len(report.unreachable)} generated paths no runner can reach\n"
     )
+    skipped = sum(1 for r in report.results if r.skipped)
+    if skipped:
+        head += f"{skipped} scenario(s) not run: they reach where the runner hung\n"
+    if report.unfinished:
+        head += (
+            f"{len(report.unfinished)} scenario(s) not run: the budget of {report.budget_s:g}s "
+            f"was spent (--budget): {', '.join(report.unfinished[:3])}"
+            f"{' ...' if len(report.unfinished) > 3 else ''}\n"
+        )
     if report.conformant:
         return head + f"conformant ({report.seconds:.1f}s)\n"
     out = [head]
@@ -108,6 +117,8 @@ def to_json(report: Report) -> str:
         "walks": report.walks,
         "seed": report.seed,
         "unreachable": list(report.unreachable),
+        "unfinished": list(report.unfinished),
+        "skipped": {r.id: r.skipped for r in report.results if r.skipped},
         "seconds": round(report.seconds, 3),
         "violations": [_violation_json(v, report) for v in report.violations],
     }
@@ -132,6 +143,8 @@ def to_junit(report: Report) -> str:
             name=result.id,
             time=f"{result.seconds:.3f}",
         )
+        if result.skipped:
+            ET.SubElement(case, "skipped", message=result.skipped)
         for violation in result.violations:
             failure = ET.SubElement(
                 case,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 from exo_spec.runtime.engine_protocol import ChatMessage, ChatRequest, ModelRef
 from exo_spec.runtime.wire import (
@@ -35,6 +35,7 @@ __all__ = [
     "ScenarioError",
     "Send",
     "flatten",
+    "shrunk_candidates",
     "to_task",
 ]
 
@@ -106,6 +107,17 @@ def flatten(sends: tuple[Send, ...]) -> tuple[Send, ...]:
         out.append(send)
         out.extend(flatten(send.during))
     return tuple(out)
+
+
+def shrunk_candidates(sends: tuple[Send, ...]) -> list[tuple[Send, ...]]:
+    """Every task sequence with one task less (a top-level one, or one arriving during one)."""
+    out: list[tuple[Send, ...]] = []
+    for i, send in enumerate(sends):
+        out.append(sends[:i] + sends[i + 1 :])
+        for k in range(len(send.during)):
+            smaller = evolve(send, during=send.during[:k] + send.during[k + 1 :])
+            out.append((*sends[:i], smaller, *sends[i + 1 :]))
+    return out
 
 
 def to_task(send: Send) -> Task:
