@@ -46,6 +46,13 @@ def _window(lines: tuple[str, ...], index: int) -> str:
     return "\n".join(shown) if shown else "      (none)"
 
 
+def _expected_at(violation: Violation) -> int:
+    """The expected event due where the traces part (the same index only as a fallback)."""
+    if violation.expected_index is not None:
+        return violation.expected_index
+    return min(violation.index, len(violation.expected) - 1)
+
+
 def to_text(report: Report) -> str:
     counts = ", ".join(f"{n} {kind}" for kind, n in report.counts().items())
     head = (
@@ -73,7 +80,8 @@ def to_text(report: Report) -> str:
             f"  {first.headline}\n"
             f"  reproduce with: {first.reproducer.describe()}\n"
             f"  actual events (> marks the first wrong one):\n{_window(first.actual, first.index)}\n"
-            f"  expected events:\n{_window(first.expected, min(first.index, len(first.expected) - 1))}\n"
+            f"  expected events (> marks the one due there):\n"
+            f"{_window(first.expected, _expected_at(first))}\n"
             "  as a test:\n\n"
             + "\n".join(
                 "    " + line if line else ""

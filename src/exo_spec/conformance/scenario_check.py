@@ -15,7 +15,7 @@ from exo_spec.conformance.hangs import HANG_PROBE_S, Hangs, cut_after, model_shr
 from exo_spec.conformance.oracle import Expectation, expect
 from exo_spec.conformance.scenario import Scenario, shrunk_candidates
 from exo_spec.conformance.scripted_engine import EngineScript
-from exo_spec.conformance.verify import diagnose, observe
+from exo_spec.conformance.verify import diagnose, find_divergence, observe
 from exo_spec.spec import Spec
 from exo_spec.spec.diagnostics import Diagnostic
 
@@ -40,6 +40,7 @@ class Violation:
     expected: tuple[str, ...]
     actual: tuple[str, ...]
     reproducer: Scenario
+    expected_index: int | None = None  # where the expected trace and the actual one part
 
     @property
     def code(self) -> str:
@@ -93,6 +94,7 @@ def run_scenario(
     actual = tuple(observe(e) for e in result.events)
     findings = diagnose(spec, expectation, actual, result)
     findings.extend(check_fields(spec, expectation, result, trace_ok=not findings))
+    findings.sort(key=lambda f: len(result.events) if f.event_index is None else f.event_index)
     return Outcome(scenario, expectation, result, tuple(findings))
 
 
@@ -154,14 +156,17 @@ def violations_of(
     """Turn an outcome's findings into violations, each with its shrunk reproducer."""
     out: list[Violation] = []
     expected = tuple(str(item) for item in outcome.expectation.items)
-    actual = tuple(observe(e).text for e in outcome.run.events)
+    observed = tuple(observe(e) for e in outcome.run.events)
+    actual = tuple(o.text for o in observed)
+    where = find_divergence(outcome.expectation.items, observed)
     for finding in outcome.findings:
         reproducer = outcome.scenario
         if minimise and finding.name == "hang":
             reproducer = hang_reproducer(runner, spec, outcome, min(timeout_s, HANG_PROBE_S))
         elif minimise:
             reproducer = shrink(runner, spec, outcome.scenario, _key(finding), timeout_s=timeout_s)
-        out.append(Violation(outcome.scenario.id, finding, expected, actual, reproducer))
+        part = where[0] if where is not None and where[1] == finding.event_index else None
+        out.append(Violation(outcome.scenario.id, finding, expected, actual, reproducer, part))
     return out
 
 
