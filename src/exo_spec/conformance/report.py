@@ -2,31 +2,56 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
+from exo_spec.conformance.execute import DEFAULT_TIMEOUT_S
+from exo_spec.conformance.paths import default_spec_path
 from exo_spec.conformance.scenario_check import Violation
 from exo_spec.conformance.suite import Report
 
 __all__ = ["reproducer_test", "to_json", "to_junit", "to_text"]
 
 
-def reproducer_test(violation: Violation, runner: str, spec_path: str) -> str:
-    """A ready-to-paste pytest test that fails while the violation is there."""
+def _relative(spec_path: str) -> str:
+    path = Path(spec_path)
+    if path.resolve() == default_spec_path().resolve():
+        return path.name
+    with contextlib.suppress(ValueError):
+        path = path.resolve().relative_to(Path.cwd().resolve())
+    return str(path)
+
+
+def _spec_source(spec_path: str) -> str:
+    """The spec as the test names it: the shipped one by name, else relative to here."""
+    if Path(spec_path).resolve() == default_spec_path().resolve():
+        return "default_spec_path()"
+    return repr(_relative(spec_path))
+
+
+def reproducer_test(
+    violation: Violation, runner: str, spec_path: str, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> str:
+    """A ready-to-paste pytest test that fails while the violation is there (the spec named
+    relatively or as the shipped one, the run's time bound)."""
     module, _, attribute = runner.partition(":")
     name = re.sub(r"\W+", "_", f"{violation.category}_{violation.rule}").strip("_").lower()
     scenario = violation.reproducer
+    where = violation.loc.replace(spec_path, _relative(spec_path))
     return (
         f"def test_conformance_{name}() -> None:\n"
-        f'    """{violation.message.replace(chr(34) * 3, "")} ({violation.rule}, {violation.loc})"""\n'
-        f"    from exo_spec.conformance import Scenario, Send, check_scenario\n"
+        f'    """{violation.message.replace(chr(34) * 3, "")} ({violation.rule}, {where})"""\n'
+        f"    from exo_spec.conformance import Scenario, Send, check_scenario, default_spec_path\n"
         f"    from exo_spec.spec import load_spec\n"
         f"    from {module} import {attribute.split('.')[0]}\n\n"
-        f"    spec = load_spec({spec_path!r}).spec\n"
+        f"    spec = load_spec({_spec_source(spec_path)}).spec\n"
         f"    assert spec is not None\n"
         f"    scenario = {scenario!r}\n"
-        f"    assert [v.headline for v in check_scenario({attribute}, spec, scenario)] == []\n"
+        f"    found = check_scenario({attribute}, spec, scenario, timeout_s={timeout_s!r})\n"
+        f"    assert [v.headline for v in found] == []\n"
     )
 
 
@@ -85,7 +110,9 @@ def to_text(report: Report) -> str:
             "  as a test:\n\n"
             + "\n".join(
                 "    " + line if line else ""
-                for line in reproducer_test(first, report.runner, report.spec).splitlines()
+                for line in reproducer_test(
+                    first, report.runner, report.spec, report.timeout_s
+                ).splitlines()
             )
             + "\n"
         )
@@ -111,7 +138,7 @@ def _violation_json(violation: Violation, report: Report) -> dict[str, object]:
         "actual": list(violation.actual),
         "index": violation.index,
         "reproducer": violation.reproducer.describe(),
-        "test": reproducer_test(violation, report.runner, report.spec),
+        "test": reproducer_test(violation, report.runner, report.spec, report.timeout_s),
     }
 
 
@@ -166,7 +193,7 @@ def to_junit(report: Report) -> str:
                 + "\nactual:\n  "
                 + "\n  ".join(violation.actual)
                 + "\n\n"
-                + reproducer_test(violation, report.runner, report.spec)
+                + reproducer_test(violation, report.runner, report.spec, report.timeout_s)
             )
     ET.indent(suite)
     return (

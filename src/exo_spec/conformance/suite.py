@@ -49,6 +49,7 @@ class Report:
     seconds: float
     unfinished: tuple[str, ...] = ()  # not run: the run's budget was spent
     budget_s: float = DEFAULT_BUDGET_S
+    timeout_s: float = DEFAULT_TIMEOUT_S
 
     @property
     def violations(self) -> tuple[Violation, ...]:
@@ -168,4 +169,5 @@ def run_suite(
         time.perf_counter() - start,
         tuple(unfinished),
         budget_s,
+        timeout_s,
     )
