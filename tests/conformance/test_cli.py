@@ -287,3 +287,8 @@ def test_pasted_reproducer_runs_anywhere(runner_spec: Spec) -> None:
     test_function = next(v for k, v in namespace.items() if k.startswith("test_conformance_"))
     with pytest.raises(AssertionError):
         test_function()  # type: ignore[operator]
+
+
+def test_trace_check_refuses_a_log_without_acknowledgements(runner_spec: Spec) -> None:
+    lines = _log(runner_spec, "trace[exo-lifecycle]", drop="TaskAcknowledged")
+    assert "missing-required-event" in {p.name for p in check_trace(runner_spec, lines)}

@@ -335,6 +335,12 @@ CODES: tuple[Code, ...] = (
         "a task in the log never gets a final status",
         "trace-check",
     ),
+    _c(
+        "EXS607",
+        "missing-required-event",
+        "an accepted task without an event the contract requires (its TaskAcknowledged)",
+        "trace-check",
+    ),
 )
 
 BY_CODE: dict[str, Code] = {c.code: c for c in CODES}

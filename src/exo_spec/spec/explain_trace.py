@@ -87,7 +87,7 @@ TRACE_CODES: dict[str, Explanation] = {
                 '{"TaskStatusUpdated": {"task_id": "t1", "task_status": "Running", "error_message": null}}',
                 '{"TaskStatusUpdated": {"task_id": "t1", "task_status": "Failed", "error_message": null}}',
             ),
-            also=(),
+            also=("EXS607",),
         ),
     ),
     "EXS506": Explanation(
@@ -173,7 +173,7 @@ TRACE_CODES: dict[str, Explanation] = {
                 '{"TaskStatusUpdated": {"task_id": "t1", "task_status": "Complete", "error_message": null}}',
                 '{"RunnerStatusUpdated": {"runner_id": "r", "runner_status": {"RunnerShutdown": {}}}}',
             ),
-            also=(),
+            also=("EXS607",),
         ),
     ),
     "EXS511": Explanation(
@@ -369,6 +369,22 @@ TRACE_CODES: dict[str, Explanation] = {
             lines=(
                 '{"RunnerStatusUpdated": {"runner_id": "r", "runner_status": {"RunnerIdle": {}}}}',
                 '{"TaskStatusUpdated": {"task_id": "t1", "task_status": "Running", "error_message": null}}',
+            ),
+            also=("EXS607",),
+        ),
+    ),
+    "EXS607": Explanation(
+        "a log without a required event is refused whatever else it holds (task lines or not)",
+        "send every event of events.accept: TaskAcknowledged after the task is Running",
+        Example(
+            "trace",
+            "a log without task lines, checked against the shipped runner spec",
+            lines=(
+                '{"RunnerStatusUpdated": {"runner_id": "r", "runner_status": {"RunnerIdle": {}}}}',
+                '{"TaskStatusUpdated": {"task_id": "t1", "task_status": "Running", "error_message": null}}',
+                '{"RunnerStatusUpdated": {"runner_id": "r", "runner_status": {"RunnerShuttingDown": {}}}}',
+                '{"TaskStatusUpdated": {"task_id": "t1", "task_status": "Complete", "error_message": null}}',
+                '{"RunnerStatusUpdated": {"runner_id": "r", "runner_status": {"RunnerShutdown": {}}}}',
             ),
             also=(),
         ),
