@@ -5,6 +5,7 @@ The lists are derived from the table (:data:`exo_spec.spec.codes.CODES`), never 
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 from collections.abc import Callable
@@ -18,7 +19,9 @@ from exo_spec.codegen.source import name_problems
 from exo_spec.conformance import default_spec_path
 from exo_spec.conformance.execute import RunResult
 from exo_spec.conformance.oracle import expect
+from exo_spec.conformance.planner import plan_scenarios
 from exo_spec.conformance.scenario import Scenario, Send
+from exo_spec.conformance.scenario_check import check_scenario
 from exo_spec.conformance.tracelog import check_trace
 from exo_spec.conformance.verify import diagnose
 from exo_spec.runtime import check_binding
@@ -92,12 +95,31 @@ def _dead(spec: Spec, timed_out: bool) -> set[str]:
     return {d.code for d in diagnose(spec, expect(spec, scenario), (), run)}
 
 
+def _broken(name: str, scenario_id: str) -> Callable[[Path, Spec], set[str]]:
+    """The codes the broken runner fixture ``name`` shows on one planned scenario."""
+
+    def found(_: Path, spec: Spec) -> set[str]:
+        runner = importlib.import_module(f"tests.conformance.runners.{name}").run
+        scenario = next(s for s in plan_scenarios(spec).scenarios if s.id == scenario_id)
+        return {v.code for v in check_scenario(runner, spec, scenario)}
+
+    return found
+
+
 FIXTURES: dict[str, Callable[[Path, Spec], set[str]]] = {
     "EXS000": _missing_file,
     "EXS301": _stale,
     "EXS401": _unbound,
     "EXS513": lambda _, spec: _dead(spec, True),
     "EXS514": lambda _, spec: _dead(spec, False),
+    "EXS515": _broken("wrong_runner_id", "trace[exo-lifecycle]"),
+    "EXS516": _broken("cancel_events_carry_target", "cell[ready-ChatCompletion-cancelled]"),
+    "EXS517": _broken("first_chunk_dropped", "cell[ready-ChatCompletion-ok]"),
+    "EXS518": _broken("load_progress_backwards", "trace[exo-lifecycle]"),
+    "EXS519": _broken("no_failure_message", "cell[idle-ConnectToGroup-has_group=0-reject]"),
+    "EXS520": _broken("thread_left_behind", "trace[exo-lifecycle]"),
+    "EXS521": _broken("cancel_ignored", "cell[ready-ChatCompletion-cancelled]"),
+    "EXS522": _broken("close_on_failure", "cell[idle-DownloadModel-fail]"),
 }
 
 

@@ -264,3 +264,31 @@ def test_trace_check_formats_and_selection(
         json.loads(out)
     assert main(["trace-check", "--format", fmt, "--ignore", "EXS6", str(bad)]) == 0
     assert main(["trace-check", "--select", "EXS5", str(bad)]) == 0
+
+
+def test_pasted_reproducer_runs_anywhere(runner_spec: Spec) -> None:
+    from exo_spec.conformance.report import reproducer_test
+    from exo_spec.conformance.suite import run_suite
+    from tests.conformance.runners import seed000_no_status_after_load
+
+    report = run_suite(
+        seed000_no_status_after_load.run, runner_spec, runner_name=BROKEN, examples=7
+    )
+    assert report.walks == 7  # the header says what was asked
+    violation = report.violations[0]
+    test = reproducer_test(violation, BROKEN, report.spec, report.timeout_s)
+    assert "load_spec(default_spec_path())" in test
+    assert str(ROOT) not in test
+    assert "timeout_s=2.0" in test
+    assert "weights=True" not in test
+    assert "result='ok'" not in test
+    namespace: dict[str, object] = {}
+    exec(test, namespace)  # the pasted test, as a user runs it
+    test_function = next(v for k, v in namespace.items() if k.startswith("test_conformance_"))
+    with pytest.raises(AssertionError):
+        test_function()  # type: ignore[operator]
+
+
+def test_trace_check_refuses_a_log_without_acknowledgements(runner_spec: Spec) -> None:
+    lines = _log(runner_spec, "trace[exo-lifecycle]", drop="TaskAcknowledged")
+    assert "missing-required-event" in {p.name for p in check_trace(runner_spec, lines)}

@@ -49,6 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=2.0,
         help="seconds a runner may take on one scenario (default 2)",
     )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=60.0,
+        help="seconds the whole run may take; scenarios left then are listed (default 60)",
+    )
 
 
 def _selected(report: Report, args: argparse.Namespace) -> Report:
@@ -82,8 +88,10 @@ def run(args: argparse.Namespace) -> int:
     from exo_spec.conformance.suite import resolve_runner, run_suite
     from exo_spec.spec.loader import load_spec
 
-    if args.examples < 0 or args.timeout <= 0:
-        sys.stderr.write("exo-spec conformance: --examples must be >= 0 and --timeout > 0\n")
+    if args.examples < 0 or args.timeout <= 0 or args.budget <= 0:
+        sys.stderr.write(
+            "exo-spec conformance: --examples must be >= 0, --timeout and --budget > 0\n"
+        )
         return ExitCode.USAGE
     try:
         runner = resolve_runner(args.runner)
@@ -104,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
             examples=args.examples,
             walk_seed=args.seed,
             timeout_s=args.timeout,
+            budget_s=args.budget,
         )
     except ScenarioError as exc:
         sys.stderr.write(f"exo-spec conformance: {exc}\n")

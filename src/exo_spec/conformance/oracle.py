@@ -81,6 +81,11 @@ class Expectation:
     received: tuple[str, ...]
     final_state: str
     calls: tuple[tuple[str, str], ...]  # (action, "ok" | "fail") in the order they run
+    handled: tuple[tuple[str, str, str], ...] = ()  # (task id, task, state) as each is handled
+
+    def where(self, task_id: str) -> tuple[str, str] | None:
+        """``(task, state)``: the last place the task ``task_id`` was handled in."""
+        return next(((t, s) for i, t, s in reversed(self.handled) if i == task_id), None)
 
 
 def _cancellable_tasks(spec: Spec) -> frozenset[str]:
@@ -102,6 +107,7 @@ class _Simulation:
         self.received: list[str] = []
         self.calls: list[tuple[str, str]] = []
         self.deferred: deque[Send] = deque()
+        self.handled: list[tuple[str, str, str]] = []
         self.cancellable = _cancellable_tasks(spec)
         init = initial_events(spec)[0]
         assert isinstance(init, RunnerStatus)
@@ -133,7 +139,13 @@ class _Simulation:
                 pending.extend(left)
         for send in self.deferred:
             self.items.append(self._leftover(send))
-        return Expectation(tuple(self.items), tuple(self.received), self.state, tuple(self.calls))
+        return Expectation(
+            tuple(self.items),
+            tuple(self.received),
+            self.state,
+            tuple(self.calls),
+            tuple(self.handled),
+        )
 
     def drain(self) -> None:
         while self.deferred and not self.finished:
@@ -165,6 +177,7 @@ class _Simulation:
         polled (they wait in the channel)."""
         if not redelivered:
             self.received.append(send.id)
+        self.handled.append((send.id, send.task, self.state))
         guards = self._guards()
         context = f"{send.task} {send.id} in {self.state} ({valuation_text(guards)})"
         outcome = step(self.spec, self.state, send.task, guards)
@@ -218,6 +231,7 @@ class _Simulation:
         return () if polled else send.during
 
     def _during(self, send: Send, running: Send) -> None:
+        self.handled.append((send.id, send.task, self.state))
         guards = self._guards()
         context = f"{send.task} {send.id} in {self.state} ({valuation_text(guards)})"
         outcome = step(self.spec, self.state, send.task, guards)

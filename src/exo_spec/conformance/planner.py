@@ -3,9 +3,18 @@
 Cells (state x task x guard valuation x action result), pairs of consecutive transitions and
 exo's lifecycle trace come from :mod:`exo_spec.model` (the same plan the generated tests
 are written from); the runner always starts
-in the initial state, so each is preceded by the shortest task path to its state. Deferral,
-cancellation and slow-engine scenarios are added by hand. A cell whose state no runner can
-reach with its constant guards (``connected`` without a group) is skipped and counted.
+in the initial state, so each is preceded by the shortest task path to its state. Three
+families are derived systematically from the spec, so that no bug depends on a lucky walk:
+
+- ``valuation``: every cell again under every other value of the constant guards it does not
+  show (``has_group`` true and false in every state it can be reached in, ``failed`` included);
+- ``interrupt``: for every interruptible state, every ordered sequence of up to
+  :data:`MAX_ARRIVALS` tasks arriving while its action runs, drawn from the tasks it defers or
+  accepts (a ``CancelTask`` naming the running task or any task queued before it);
+- ``after-final``: for every final state, every task arriving after it.
+
+Deferral, cancellation and slow-engine scenarios are added by hand. A cell whose state no
+runner can reach with its constant guards (``connected`` without a group) is skipped and counted.
 """
 
 from __future__ import annotations
@@ -15,12 +24,21 @@ from collections.abc import Iterator
 
 from attrs import frozen
 
-from exo_spec.conformance.scenario import DRIVEN_GUARDS, Scenario, ScenarioError, Send
+from exo_spec.conformance.scenario import (
+    CANCEL_TASK,
+    DRIVEN_GUARDS,
+    Scenario,
+    ScenarioError,
+    Send,
+)
 from exo_spec.model.cells import Step, cell_rows
 from exo_spec.model.paths import exo_trace, pairs, shortest_path
 from exo_spec.spec import Spec
 
-__all__ = ["Plan", "plan_scenarios"]
+__all__ = ["MAX_ARRIVALS", "Plan", "plan_scenarios"]
+
+MAX_ARRIVALS = 3
+"""The longest sequence of tasks the ``interrupt`` family sends during one action."""
 
 
 @frozen
@@ -100,17 +118,108 @@ def _has_group(guards: tuple[tuple[str, bool], ...]) -> bool:
 
 
 def _cells(spec: Spec, unreachable: list[str]) -> Iterator[Scenario]:
+    """Every cell once (``cell``), then under the constant guards' other value (``valuation``)."""
     for row in cell_rows(spec):
         wanted = _has_group(row.step.guards)
         choices = (wanted,) if "has_group" in row.shown else (wanted, not wanted)
+        first = True
         for has_group in choices:
             ids = _Ids()
             sends = _in_state(spec, row.state, has_group, ids, (row.step,))
-            if sends is not None:
+            if sends is None:
+                continue
+            if first:
                 yield Scenario(f"cell[{row.id}]", "cell", has_group, sends)
+                first = False
+            else:
+                flag = int(has_group)
+                yield Scenario(
+                    f"valuation[{row.id}@has_group={flag}]", "valuation", has_group, sends
+                )
+        if first:
+            unreachable.append(f"cell[{row.id}]")
+
+
+def _arrivals(spec: Spec, state: str) -> tuple[str, ...]:
+    """The tasks worth sending while ``state``'s action runs: deferred or accepted there."""
+    return tuple(
+        t
+        for t in spec.tasks
+        if spec.deferred(state, t) or any(r.task == t and r.source == state for r in spec.rules)
+    )
+
+
+def _sequences(tasks: tuple[str, ...], length: int) -> Iterator[tuple[tuple[str, int], ...]]:
+    """Ordered arrivals as ``(task, target)``: a ``CancelTask`` names the running task (0) or
+    the k-th task queued before it (k); other tasks have target -1."""
+
+    def grow(prefix: tuple[tuple[str, int], ...]) -> Iterator[tuple[tuple[str, int], ...]]:
+        if prefix:
+            yield prefix
+        if len(prefix) == length:
+            return
+        queued = sum(1 for task, _ in prefix if task != CANCEL_TASK)
+        for task in tasks:
+            targets = range(queued + 1) if task == CANCEL_TASK else (-1,)
+            for target in targets:
+                yield from grow((*prefix, (task, target)))
+
+    yield from grow(())
+
+
+def _interrupts(spec: Spec) -> Iterator[Scenario]:
+    """Every ordered sequence of up to :data:`MAX_ARRIVALS` arrivals in every interruptible
+    state, then a ``Shutdown`` (unless one arrived) so the state the runner rests in shows."""
+    for decl in spec.states:
+        host_rule = next((r for r in spec.rules if r.via == decl.name), None)
+        if not decl.interruptible or host_rule is None:
+            continue
+        for has_group in (False, True):
+            if _prefix(spec, decl.name, has_group, _Ids()) is not None:
                 break
         else:
-            unreachable.append(f"cell[{row.id}]")
+            continue
+        for sequence in _sequences(_arrivals(spec, decl.name), MAX_ARRIVALS):
+            ids = _Ids()
+            found = _prefix(spec, decl.name, has_group, ids)
+            assert found is not None
+            host = ids()
+            during: list[Send] = []
+            queued: list[str] = []
+            names: list[str] = []
+            for task, target in sequence:
+                task_id = ids()
+                if task == CANCEL_TASK:
+                    aim = host if target == 0 else queued[target - 1]
+                    during.append(Send(task_id, task, target=aim))
+                    names.append(f"{task}->" + ("running" if target == 0 else f"queued{target}"))
+                else:
+                    queued.append(task_id)
+                    during.append(Send(task_id, task))
+                    names.append(task)
+            sends = [*found[0], Send(host, host_rule.task, during=tuple(during))]
+            if "Shutdown" in spec.tasks and all(t != "Shutdown" for t, _ in sequence):
+                sends.append(Send(ids(), "Shutdown"))
+            name = f"interrupt[{decl.name}: {', '.join(names)}]"
+            yield Scenario(name, "interrupt", has_group, tuple(sends))
+
+
+def _after_final(spec: Spec, unreachable: list[str]) -> Iterator[Scenario]:
+    """Every task arriving after every final state, under each constant guards' value."""
+    for decl in spec.states:
+        if not decl.final:
+            continue
+        for has_group in (False, True):
+            for task in spec.tasks:
+                ids = _Ids()
+                found = _prefix(spec, decl.name, has_group, ids)
+                name = f"after-final[{decl.name}-{task}@has_group={int(has_group)}]"
+                if found is None:
+                    unreachable.append(name)
+                    continue
+                target = "t1" if task == CANCEL_TASK else None
+                sends = (*found[0], Send(ids(), task, target=target))
+                yield Scenario(name, "after-final", has_group, sends)
 
 
 def _pairs(spec: Spec, unreachable: list[str]) -> Iterator[Scenario]:
@@ -221,6 +330,8 @@ def plan_scenarios(spec: Spec) -> Plan:
         *_trace(spec),
         *_cells(spec, unreachable),
         *_pairs(spec, unreachable),
+        *_interrupts(spec),
+        *_after_final(spec, unreachable),
         *_extras(spec),
     ]
     return Plan(tuple(scenarios), tuple(unreachable))

@@ -2,31 +2,56 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
+from exo_spec.conformance.execute import DEFAULT_TIMEOUT_S
+from exo_spec.conformance.paths import default_spec_path
 from exo_spec.conformance.scenario_check import Violation
 from exo_spec.conformance.suite import Report
 
 __all__ = ["reproducer_test", "to_json", "to_junit", "to_text"]
 
 
-def reproducer_test(violation: Violation, runner: str, spec_path: str) -> str:
-    """A ready-to-paste pytest test that fails while the violation is there."""
+def _relative(spec_path: str) -> str:
+    path = Path(spec_path)
+    if path.resolve() == default_spec_path().resolve():
+        return path.name
+    with contextlib.suppress(ValueError):
+        path = path.resolve().relative_to(Path.cwd().resolve())
+    return str(path)
+
+
+def _spec_source(spec_path: str) -> str:
+    """The spec as the test names it: the shipped one by name, else relative to here."""
+    if Path(spec_path).resolve() == default_spec_path().resolve():
+        return "default_spec_path()"
+    return repr(_relative(spec_path))
+
+
+def reproducer_test(
+    violation: Violation, runner: str, spec_path: str, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> str:
+    """A ready-to-paste pytest test that fails while the violation is there (the spec named
+    relatively or as the shipped one, the run's time bound)."""
     module, _, attribute = runner.partition(":")
     name = re.sub(r"\W+", "_", f"{violation.category}_{violation.rule}").strip("_").lower()
     scenario = violation.reproducer
+    where = violation.loc.replace(spec_path, _relative(spec_path))
     return (
         f"def test_conformance_{name}() -> None:\n"
-        f'    """{violation.message.replace(chr(34) * 3, "")} ({violation.rule}, {violation.loc})"""\n'
-        f"    from exo_spec.conformance import Scenario, Send, check_scenario\n"
+        f'    """{violation.message.replace(chr(34) * 3, "")} ({violation.rule}, {where})"""\n'
+        f"    from exo_spec.conformance import Scenario, Send, check_scenario, default_spec_path\n"
         f"    from exo_spec.spec import load_spec\n"
         f"    from {module} import {attribute.split('.')[0]}\n\n"
-        f"    spec = load_spec({spec_path!r}).spec\n"
+        f"    spec = load_spec({_spec_source(spec_path)}).spec\n"
         f"    assert spec is not None\n"
         f"    scenario = {scenario!r}\n"
-        f"    assert [v.headline for v in check_scenario({attribute}, spec, scenario)] == []\n"
+        f"    found = check_scenario({attribute}, spec, scenario, timeout_s={timeout_s!r})\n"
+        f"    assert [v.headline for v in found] == []\n"
     )
 
 
@@ -46,6 +71,13 @@ def _window(lines: tuple[str, ...], index: int) -> str:
     return "\n".join(shown) if shown else "      (none)"
 
 
+def _expected_at(violation: Violation) -> int:
+    """The expected event due where the traces part (the same index only as a fallback)."""
+    if violation.expected_index is not None:
+        return violation.expected_index
+    return min(violation.index, len(violation.expected) - 1)
+
+
 def to_text(report: Report) -> str:
     counts = ", ".join(f"{n} {kind}" for kind, n in report.counts().items())
     head = (
@@ -53,6 +85,15 @@ def to_text(report: Report) -> str:
         f"{len(report.results)} scenarios ({counts}; {report.walks} random walks, seed "
         f"{report.seed}); {len(report.unreachable)} generated paths no runner can reach\n"
     )
+    skipped = sum(1 for r in report.results if r.skipped)
+    if skipped:
+        head += f"{skipped} scenario(s) not run: they reach where the runner hung\n"
+    if report.unfinished:
+        head += (
+            f"{len(report.unfinished)} scenario(s) not run: the budget of {report.budget_s:g}s "
+            f"was spent (--budget): {', '.join(report.unfinished[:3])}"
+            f"{' ...' if len(report.unfinished) > 3 else ''}\n"
+        )
     if report.conformant:
         return head + f"conformant ({report.seconds:.1f}s)\n"
     out = [head]
@@ -64,11 +105,14 @@ def to_text(report: Report) -> str:
             f"  {first.headline}\n"
             f"  reproduce with: {first.reproducer.describe()}\n"
             f"  actual events (> marks the first wrong one):\n{_window(first.actual, first.index)}\n"
-            f"  expected events:\n{_window(first.expected, min(first.index, len(first.expected) - 1))}\n"
+            f"  expected events (> marks the one due there):\n"
+            f"{_window(first.expected, _expected_at(first))}\n"
             "  as a test:\n\n"
             + "\n".join(
                 "    " + line if line else ""
-                for line in reproducer_test(first, report.runner, report.spec).splitlines()
+                for line in reproducer_test(
+                    first, report.runner, report.spec, report.timeout_s
+                ).splitlines()
             )
             + "\n"
         )
@@ -94,7 +138,7 @@ def _violation_json(violation: Violation, report: Report) -> dict[str, object]:
         "actual": list(violation.actual),
         "index": violation.index,
         "reproducer": violation.reproducer.describe(),
-        "test": reproducer_test(violation, report.runner, report.spec),
+        "test": reproducer_test(violation, report.runner, report.spec, report.timeout_s),
     }
 
 
@@ -108,6 +152,8 @@ def to_json(report: Report) -> str:
         "walks": report.walks,
         "seed": report.seed,
         "unreachable": list(report.unreachable),
+        "unfinished": list(report.unfinished),
+        "skipped": {r.id: r.skipped for r in report.results if r.skipped},
         "seconds": round(report.seconds, 3),
         "violations": [_violation_json(v, report) for v in report.violations],
     }
@@ -132,6 +178,8 @@ def to_junit(report: Report) -> str:
             name=result.id,
             time=f"{result.seconds:.3f}",
         )
+        if result.skipped:
+            ET.SubElement(case, "skipped", message=result.skipped)
         for violation in result.violations:
             failure = ET.SubElement(
                 case,
@@ -145,7 +193,7 @@ def to_junit(report: Report) -> str:
                 + "\nactual:\n  "
                 + "\n  ".join(violation.actual)
                 + "\n\n"
-                + reproducer_test(violation, report.runner, report.spec)
+                + reproducer_test(violation, report.runner, report.spec, report.timeout_s)
             )
     ET.indent(suite)
     return (

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 from exo_spec.runtime.engine_protocol import ChatMessage, ChatRequest, ModelRef
 from exo_spec.runtime.wire import (
@@ -35,6 +35,7 @@ __all__ = [
     "ScenarioError",
     "Send",
     "flatten",
+    "shrunk_candidates",
     "to_task",
 ]
 
@@ -54,7 +55,7 @@ class ScenarioError(ValueError):
     """A scenario or spec the suite cannot drive (an unknown task type, an unknown guard)."""
 
 
-@frozen
+@frozen(repr=False)
 class Send:
     """One task as the runner receives it.
 
@@ -70,6 +71,19 @@ class Send:
     during: tuple[Send, ...] = ()
     target: str | None = None
 
+    def __repr__(self) -> str:
+        """Python source for this send, naming only the fields that differ from the defaults."""
+        args = [repr(self.id), repr(self.task)]
+        if not self.weights:
+            args.append("weights=False")
+        if self.result != "ok":
+            args.append(f"result={self.result!r}")
+        if self.during:
+            args.append(f"during={self.during!r}")
+        if self.target is not None:
+            args.append(f"target={self.target!r}")
+        return f"Send({', '.join(args)})"
+
     def __str__(self) -> str:
         parts = [self.task, self.id]
         if self.target is not None:
@@ -84,7 +98,7 @@ class Send:
         return text
 
 
-@frozen
+@frozen(repr=False)
 class Scenario:
     """A named task sequence with the constant guards it runs under."""
 
@@ -93,6 +107,10 @@ class Scenario:
     has_group: bool
     sends: tuple[Send, ...]
     delays: tuple[tuple[str, float], ...] = ()  # (action, seconds): a slow engine
+
+    def __repr__(self) -> str:
+        delays = f", delays={self.delays!r}" if self.delays else ""
+        return f"Scenario({self.id!r}, {self.kind!r}, {self.has_group!r}, {self.sends!r}{delays})"
 
     def describe(self) -> str:
         group = "with a group" if self.has_group else "single node"
@@ -106,6 +124,22 @@ def flatten(sends: tuple[Send, ...]) -> tuple[Send, ...]:
         out.append(send)
         out.extend(flatten(send.during))
     return tuple(out)
+
+
+def shrunk_candidates(sends: tuple[Send, ...]) -> list[tuple[Send, ...]]:
+    """Every task sequence with one task less (a top-level one, or one arriving during one)."""
+    out: list[tuple[Send, ...]] = []
+    for i, send in enumerate(sends):
+        out.append(sends[:i] + sends[i + 1 :])
+        for k in range(len(send.during)):
+            smaller = evolve(send, during=send.during[:k] + send.during[k + 1 :])
+            out.append((*sends[:i], smaller, *sends[i + 1 :]))
+    for i, send in enumerate(sends):  # then the flags that may not matter
+        if not send.weights:
+            out.append((*sends[:i], evolve(send, weights=True), *sends[i + 1 :]))
+        if send.result != "ok":
+            out.append((*sends[:i], evolve(send, result="ok"), *sends[i + 1 :]))
+    return out
 
 
 def to_task(send: Send) -> Task:

@@ -10,14 +10,24 @@ from __future__ import annotations
 from attrs import evolve, frozen
 
 from exo_spec.conformance.execute import DEFAULT_TIMEOUT_S, RunnerCallable, RunResult, execute
+from exo_spec.conformance.fields import check_fields
+from exo_spec.conformance.hangs import HANG_PROBE_S, Hangs, cut_after, model_shrink, place_of
 from exo_spec.conformance.oracle import Expectation, expect
-from exo_spec.conformance.scenario import Scenario, Send
+from exo_spec.conformance.scenario import Scenario, shrunk_candidates
 from exo_spec.conformance.scripted_engine import EngineScript
-from exo_spec.conformance.verify import diagnose, observe
+from exo_spec.conformance.verify import diagnose, find_divergence, observe
 from exo_spec.spec import Spec
 from exo_spec.spec.diagnostics import Diagnostic
 
-__all__ = ["Outcome", "Violation", "check_scenario", "run_scenario", "shrink", "violations_of"]
+__all__ = [
+    "Outcome",
+    "Violation",
+    "check_scenario",
+    "hang_reproducer",
+    "run_scenario",
+    "shrink",
+    "violations_of",
+]
 
 
 @frozen
@@ -30,6 +40,7 @@ class Violation:
     expected: tuple[str, ...]
     actual: tuple[str, ...]
     reproducer: Scenario
+    expected_index: int | None = None  # where the expected trace and the actual one part
 
     @property
     def code(self) -> str:
@@ -82,21 +93,13 @@ def run_scenario(
     result = execute(runner, scenario, expectation, timeout_s=timeout_s, script=script)
     actual = tuple(observe(e) for e in result.events)
     findings = diagnose(spec, expectation, actual, result)
+    findings.extend(check_fields(spec, expectation, result, trace_ok=not findings))
+    findings.sort(key=lambda f: len(result.events) if f.event_index is None else f.event_index)
     return Outcome(scenario, expectation, result, tuple(findings))
 
 
 def _key(finding: Diagnostic) -> tuple[str, str]:
     return finding.code, finding.rule
-
-
-def _shrunk_candidates(sends: tuple[Send, ...]) -> list[tuple[Send, ...]]:
-    out: list[tuple[Send, ...]] = []
-    for i, send in enumerate(sends):
-        out.append(sends[:i] + sends[i + 1 :])
-        for k in range(len(send.during)):
-            smaller = evolve(send, during=send.during[:k] + send.during[k + 1 :])
-            out.append((*sends[:i], smaller, *sends[i + 1 :]))
-    return out
 
 
 def shrink(
@@ -107,15 +110,19 @@ def shrink(
     *,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     budget: int = 200,
+    hangs: Hangs | None = None,
 ) -> Scenario:
-    """Greedily delete tasks while a finding with the same code and rule remains."""
+    """Greedily delete tasks while a finding with the same code and rule remains (a candidate
+    that reaches a place the runner hung at is not run)."""
     current = scenario
     improved = True
     while improved and budget > 0:
         improved = False
-        for sends in _shrunk_candidates(current.sends):
+        for sends in shrunk_candidates(current.sends):
             budget -= 1
             candidate = evolve(current, sends=sends)
+            if hangs is not None and hangs.known(expect(spec, candidate)) is not None:
+                continue
             outcome = run_scenario(runner, spec, candidate, timeout_s=timeout_s)
             if any(_key(f) == key for f in outcome.findings):
                 current, improved = candidate, True
@@ -123,6 +130,19 @@ def shrink(
             if budget <= 0:
                 break
     return current
+
+
+def hang_reproducer(runner: RunnerCallable, spec: Spec, outcome: Outcome, bound: float) -> Scenario:
+    """The shortest scenario that reaches where ``outcome``'s runner hung, found with the model
+    (hung walks are not re-run) and confirmed by one run with ``bound``."""
+    received = outcome.run.received
+    place = place_of(outcome.expectation, received)
+    sends = cut_after(outcome.scenario.sends, received[-1]) if received else ()
+    cut = evolve(outcome.scenario, sends=sends)
+    small = model_shrink(spec, cut, place)
+    if small != cut and not run_scenario(runner, spec, small, timeout_s=bound).run.timed_out:
+        return cut
+    return small
 
 
 def violations_of(
@@ -136,14 +156,17 @@ def violations_of(
     """Turn an outcome's findings into violations, each with its shrunk reproducer."""
     out: list[Violation] = []
     expected = tuple(str(item) for item in outcome.expectation.items)
-    actual = tuple(observe(e).text for e in outcome.run.events)
+    observed = tuple(observe(e) for e in outcome.run.events)
+    actual = tuple(o.text for o in observed)
+    where = find_divergence(outcome.expectation.items, observed)
     for finding in outcome.findings:
         reproducer = outcome.scenario
-        if minimise:
-            # a hang costs a full time bound per try: shrink it with a shorter one
-            bound = min(timeout_s, 1.0) if finding.name == "hang" else timeout_s
-            reproducer = shrink(runner, spec, outcome.scenario, _key(finding), timeout_s=bound)
-        out.append(Violation(outcome.scenario.id, finding, expected, actual, reproducer))
+        if minimise and finding.name == "hang":
+            reproducer = hang_reproducer(runner, spec, outcome, min(timeout_s, HANG_PROBE_S))
+        elif minimise:
+            reproducer = shrink(runner, spec, outcome.scenario, _key(finding), timeout_s=timeout_s)
+        part = where[0] if where is not None and where[1] == finding.event_index else None
+        out.append(Violation(outcome.scenario.id, finding, expected, actual, reproducer, part))
     return out
 
 

@@ -30,10 +30,12 @@ from exo_spec.runtime.engine_protocol import (
 )
 from exo_spec.runtime.wire import Task
 
-__all__ = ["EngineScript", "ScriptedEngine", "ScriptedEngineError", "TaskFeed"]
+__all__ = ["ENGINE_ACTIONS", "EngineScript", "ScriptedEngine", "ScriptedEngineError", "TaskFeed"]
 
 # engine method -> the spec action it implements
 _ACTION_OF = {"close": "shutdown"}
+ENGINE_ACTIONS = frozenset({"download", "connect", "load", "warmup", "generate", "shutdown"})
+"""The spec actions the engine implements (``cancel`` is the runner's own)."""
 
 
 class ScriptedEngineError(RuntimeError):
@@ -69,10 +71,19 @@ class ScriptedEngine:
         self._outcomes = {name: deque(seq) for name, seq in self.script.outcomes.items()}
         self._released = threading.Event()
         self._listeners: list[Callable[[str], None]] = []
+        self.generated: dict[str, list[str]] = {}
+        """Per chat (its prompt names its task), the texts the engine yielded, in order."""
+        self.after_cancel: dict[str, int] = {}
+        """Per chat, the tokens yielded after a ``CancelTask`` naming it was handed out."""
+        self._cancel_seen: set[str] = set()
 
     def on_action(self, listener: Callable[[str], None]) -> None:
         """Call ``listener(action)`` as each action starts (the feed uses it for ``generate``)."""
         self._listeners.append(listener)
+
+    def note_cancel(self, target: str) -> None:
+        """A ``CancelTask`` naming ``target`` reached the runner (the feed calls this)."""
+        self._cancel_seen.add(target)
 
     def release(self) -> None:
         """Unblock every stalled action now."""
@@ -119,14 +130,18 @@ class ScriptedEngine:
 
     def generate(self, request: ChatRequest, cancelled: Callable[[], bool]) -> Iterator[TokenChunk]:
         self._call("generate")
-        return self._tokens(cancelled)
+        return self._tokens(request.messages[-1].content, cancelled)
 
-    def _tokens(self, cancelled: Callable[[], bool]) -> Iterator[TokenChunk]:
+    def _tokens(self, task_id: str, cancelled: Callable[[], bool]) -> Iterator[TokenChunk]:
         tokens = self.script.tokens
+        texts = self.generated.setdefault(task_id, [])
         for index, text in enumerate(tokens):
             if cancelled():
                 yield TokenChunk("", -1, "cancelled")
                 return
+            if task_id in self._cancel_seen:
+                self.after_cancel[task_id] = self.after_cancel.get(task_id, 0) + 1
+            texts.append(text)
             yield TokenChunk(text, index, "stop" if index == len(tokens) - 1 else None)
 
     def close(self) -> None:
@@ -173,4 +188,9 @@ class TaskFeed:
             yield self._hand_out(send)
 
     def poll(self) -> Task | None:
-        return self._hand_out(self._arrived.popleft()) if self._arrived else None
+        if not self._arrived:
+            return None
+        send = self._arrived.popleft()
+        if send.target is not None:
+            self._engine.note_cancel(send.target)
+        return self._hand_out(send)

@@ -8,8 +8,16 @@ from typing import cast
 from attrs import evolve, frozen
 
 from exo_spec.conformance.execute import DEFAULT_TIMEOUT_S, RunnerCallable
+from exo_spec.conformance.hangs import DEFAULT_BUDGET_S, Hangs
+from exo_spec.conformance.oracle import expect
 from exo_spec.conformance.planner import plan_scenarios
-from exo_spec.conformance.scenario_check import Violation, run_scenario, shrink, violations_of
+from exo_spec.conformance.scenario_check import (
+    Violation,
+    hang_reproducer,
+    run_scenario,
+    shrink,
+    violations_of,
+)
 from exo_spec.conformance.walks import run_walks
 from exo_spec.runtime.binding import import_project_module, resolve_object
 from exo_spec.spec import Spec
@@ -25,6 +33,7 @@ class ScenarioResult:
     kind: str
     seconds: float
     violations: tuple[Violation, ...]
+    skipped: str = ""  # why it was not run (it reaches where the runner hung)
 
 
 @frozen
@@ -35,9 +44,12 @@ class Report:
     spec: str
     results: tuple[ScenarioResult, ...]
     unreachable: tuple[str, ...]
-    walks: int
+    walks: int  # the random walks asked for
     seed: int
     seconds: float
+    unfinished: tuple[str, ...] = ()  # not run: the run's budget was spent
+    budget_s: float = DEFAULT_BUDGET_S
+    timeout_s: float = DEFAULT_TIMEOUT_S
 
     @property
     def violations(self) -> tuple[Violation, ...]:
@@ -45,7 +57,8 @@ class Report:
 
     @property
     def conformant(self) -> bool:
-        return not self.violations
+        """No violation, and every scenario was run or reaches where the runner hung."""
+        return not self.violations and not self.unfinished
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -88,21 +101,45 @@ def run_suite(
     walk_seed: int = 0,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     minimise: bool = True,
+    budget_s: float = DEFAULT_BUDGET_S,
 ) -> Report:
-    """Run every scenario of ``spec`` and ``examples`` random walks against ``runner``."""
+    """Run every scenario of ``spec`` and ``examples`` random walks against ``runner``, within
+    ``budget_s`` seconds (what is left when it is spent is listed as unfinished)."""
     start = time.perf_counter()
     plan = plan_scenarios(spec)
     results: list[ScenarioResult] = []
+    unfinished: list[str] = []
     shrunk: dict[tuple[str, str], Violation] = {}
+    hangs = Hangs(timeout_s, budget_s)
     for scenario in plan.scenarios:
-        outcome = run_scenario(runner, spec, scenario, timeout_s=timeout_s)
+        if hangs.spent:
+            unfinished.append(scenario.id)
+            continue
+        expectation = expect(spec, scenario)
+        hung = hangs.known(expectation)
+        if hung is not None:
+            why = f"not run: it reaches where the runner hung in {hung}"
+            results.append(ScenarioResult(scenario.id, scenario.kind, 0.0, (), why))
+            continue
+        outcome = run_scenario(runner, spec, scenario, timeout_s=hangs.bound())
+        run = outcome.run
+        hangs.note(scenario.id, expectation, run.timed_out, run.seconds, run.received)
         found = violations_of(runner, spec, outcome, minimise=False, timeout_s=timeout_s)
         final: list[Violation] = []
         for violation in found:
             key = (violation.code, violation.rule)
             if minimise and key not in shrunk:
-                bound = min(timeout_s, 1.0) if violation.category == "hang" else timeout_s
-                small = shrink(runner, spec, violation.reproducer, key, timeout_s=bound)
+                if violation.category == "hang":
+                    small = hang_reproducer(runner, spec, outcome, hangs.bound())
+                else:
+                    small = shrink(
+                        runner,
+                        spec,
+                        violation.reproducer,
+                        key,
+                        timeout_s=hangs.bound(),
+                        hangs=hangs,
+                    )
                 shrunk[key] = evolve(violation, reproducer=small)
             final.append(
                 evolve(violation, reproducer=shrunk[key].reproducer) if key in shrunk else violation
@@ -110,18 +147,27 @@ def run_suite(
         results.append(
             ScenarioResult(scenario.id, scenario.kind, outcome.run.seconds, tuple(final))
         )
-    walked = run_walks(runner, spec, examples=examples, walk_seed=walk_seed, timeout_s=timeout_s)
+    walked = run_walks(
+        runner, spec, examples=examples, walk_seed=walk_seed, timeout_s=timeout_s, hangs=hangs
+    )
     if walked.failing is not None:
-        found = violations_of(runner, spec, walked.failing, minimise=minimise, timeout_s=timeout_s)
+        found = violations_of(
+            runner, spec, walked.failing, minimise=minimise, timeout_s=hangs.bound()
+        )
         results.append(ScenarioResult(walked.failing.scenario.id, "walk", 0.0, tuple(found)))
     elif walked.examples:
         results.append(ScenarioResult(f"walk[seed={walk_seed}]", "walk", 0.0, ()))
+    if walked.unfinished:
+        unfinished.append(f"walk[seed={walk_seed}]")
     return Report(
         runner_name,
         spec.path,
         tuple(results),
         plan.unreachable,
-        walked.examples,
+        examples,
         walk_seed,
         time.perf_counter() - start,
+        tuple(unfinished),
+        budget_s,
+        timeout_s,
     )

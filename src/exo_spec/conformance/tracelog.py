@@ -184,6 +184,21 @@ def _log_only(spec: Spec, events: list[tuple[int, Event]], path: str) -> list[Di
             )
         elif o.kind == "task" and o.status in FINAL:
             finals[o.task_id] = n
+    acks = {o.task_id for _, o in observed if o.kind == "ack"}
+    needs_ack = any(t.kind == "TaskAcknowledged" for t in spec.events.of("accept"))
+    running = {o.task_id: n for n, o in observed if o.kind == "task" and o.status == "Running"}
+    for task_id, n in running.items():
+        if needs_ack and task_id not in acks:
+            out.append(
+                _problem(
+                    path,
+                    n,
+                    "missing-required-event",
+                    f"task {task_id} was accepted (Running here) but never gets the "
+                    "TaskAcknowledged that events.accept requires",
+                    "events.accept",
+                )
+            )
     for task_id, n in seen.items():
         if task_id not in finals:
             out.append(

@@ -10,7 +10,7 @@ the template or rule it comes from and its line in the spec.
 from __future__ import annotations
 
 # ruff: noqa: SIM102
-from attrs import frozen
+from attrs import evolve, frozen
 
 from exo_spec.conformance.execute import RunResult
 from exo_spec.conformance.oracle import Expectation, Expected
@@ -112,32 +112,38 @@ def _missing(items: tuple[Expected, ...], j: int, obs: Observed | None) -> bool:
 def diagnose(
     spec: Spec, expectation: Expectation, actual: tuple[Observed, ...], run: RunResult | None
 ) -> list[Diagnostic]:
-    """The findings for one run: the first divergence, then a dead or hung loop."""
+    """The findings for one run: the first divergence (its root class, with the knock-on
+    mismatches after it named in its message), then a dead or hung loop."""
     items = expectation.items
     first = where = find_divergence(items, actual)
     findings: list[Diagnostic] = []
-    keys: set[tuple[str, str]] = set()
     while where is not None and len(findings) < 6:
         found = _classify(spec, items, actual, *where, run)
-        if (found.name, found.rule) not in keys:
-            keys.add((found.name, found.rule))
-            findings.append(found)
+        findings.append(found)
         j, i = where
-        if found.name in _SKIP_EXPECTED and j < len(items):
+        if found.name in _SKIP_BOTH and j < len(items) and i < len(actual):
+            where = find_divergence(items, actual, j + 1, i + 1)
+        elif found.name in _SKIP_EXPECTED and j < len(items):
             where = find_divergence(items, actual, j + 1, i)
         elif found.name in _SKIP_ACTUAL and i < len(actual):
             where = find_divergence(items, actual, j, i + 1)
         else:
             break
+    out = findings[:1]
+    knock_on = [f for f in findings[1:] if f.name not in ("hang", "loop-died")]
+    if out and knock_on:
+        names = ", ".join(dict.fromkeys(f"{f.name} ({f.rule})" for f in knock_on))
+        out[0] = evolve(out[0], message=f"{out[0].message}; knock-on after it: {names}")
     if run is not None and first is not None:
-        if run.timed_out and findings[0].name != "hang":
-            findings.append(_dead(spec, items, run, "hang"))
-        elif run.error and findings[0].name != "loop-died":
-            findings.append(_dead(spec, items, run, "loop-died"))
-    return findings
+        if run.timed_out and out[0].name != "hang":
+            out.append(_dead(spec, items, run, "hang"))
+        elif run.error and out[0].name != "loop-died":
+            out.append(_dead(spec, items, run, "loop-died"))
+    return out
 
 
 _SKIP_EXPECTED = frozenset({"missing-event", "missing-runner-status", "no-final-status"})
+_SKIP_BOTH = frozenset({"event-for-wrong-task"})
 _SKIP_ACTUAL = frozenset({"redundant-runner-status", "unexpected-event"})
 
 
@@ -162,6 +168,14 @@ def _classify(
     if item.phase == "initial":
         rule = "initial"
     got = obs.text if obs is not None else "nothing"
+    if obs is not None and _after_final(actual, i, obs):
+        return finding(
+            "second-final-status",
+            "events",
+            spec.events.loc,
+            f"task {obs.task_id} got {got} after its final status (expected {item})",
+            i,
+        )
     if obs is None and run is not None and (run.timed_out or run.error):
         return _dead(spec, items, run, "hang" if run.timed_out else "loop-died", item)
     if item.kind == "task" and item.status == "Running" and obs is not None:
@@ -193,6 +207,24 @@ def _classify(
                 f"then {after.text}",
                 i,
             )
+    due = _next_of(items, j, obs)
+    if obs is not None and due is not None and obs.status in FINAL and not _matches(due, obs):
+        return finding(
+            "wrong-final-status",
+            f"events.{due.phase}",
+            due.loc,
+            f"{due.context}: {got} where the spec says {due}",
+            i,
+        )
+    if obs is not None and _wrong_task(items, j, obs):
+        return finding(
+            "event-for-wrong-task",
+            rule,
+            loc,
+            f"{item.context}: expected {item}, got {got} (the event of {item.task_id} was sent "
+            f"under {obs.task_id}'s id)",
+            i,
+        )
     later = next(
         (k for k in range(j + 1, len(items)) if obs is not None and _matches(items[k], obs)), None
     )
@@ -252,6 +284,30 @@ def _classify(
     return finding("unexpected-event", rule, loc, f"{item.context}: expected {item}, got {got}", i)
 
 
+def _next_of(items: tuple[Expected, ...], j: int, obs: Observed | None) -> Expected | None:
+    """The next expected status of ``obs``'s task when ``obs`` is another task's status."""
+    if obs is None or obs.kind != "task" or obs.task_id == items[j].task_id:
+        return None
+    return next((x for x in items[j:] if x.task_id == obs.task_id and x.kind == "task"), None)
+
+
+def _after_final(actual: tuple[Observed, ...], i: int, obs: Observed) -> bool:
+    """Whether ``obs`` is a status for a task that already had its final status."""
+    return obs.kind == "task" and any(
+        o.kind == "task" and o.task_id == obs.task_id and o.status in FINAL for o in actual[:i]
+    )
+
+
+def _wrong_task(items: tuple[Expected, ...], j: int, obs: Observed) -> bool:
+    """Whether ``obs`` is ``items[j]`` under another task's id (and not one expected soon)."""
+    item = items[j]
+    if item.kind not in ("task", "ack") or obs.kind != item.kind or obs.task_id == item.task_id:
+        return False
+    if item.kind == "task" and obs.status != item.status:
+        return False
+    return not any(_matches(later, obs) for later in items[j + 1 : j + 5])
+
+
 def _extra(spec: Spec, actual: tuple[Observed, ...], i: int, obs: Observed) -> Diagnostic:
     if obs.kind == "runner" and obs.status == _current_status(actual, i):
         return finding(
@@ -261,9 +317,7 @@ def _extra(spec: Spec, actual: tuple[Observed, ...], i: int, obs: Observed) -> D
             f"{obs.text} without a status change after the last task",
             i,
         )
-    if obs.kind == "task" and any(
-        o.kind == "task" and o.task_id == obs.task_id and o.status in FINAL for o in actual[:i]
-    ):
+    if _after_final(actual, i, obs):
         return finding(
             "second-final-status",
             "events",

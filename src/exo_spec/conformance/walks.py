@@ -12,10 +12,12 @@ import contextlib
 import itertools
 from collections.abc import Callable
 
+from attrs import evolve
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import strategies as st
 
 from exo_spec.conformance.execute import RunnerCallable
+from exo_spec.conformance.hangs import Hangs
 from exo_spec.conformance.oracle import expect
 from exo_spec.conformance.scenario import CANCEL_TASK, ActionOutcome, Scenario, Send
 from exo_spec.conformance.scenario_check import Outcome, run_scenario
@@ -96,6 +98,7 @@ class WalkResult:
     def __init__(self) -> None:
         self.examples = 0
         self.failing: Outcome | None = None
+        self.unfinished = False  # the run's budget was spent before every walk ran
 
 
 def run_walks(
@@ -105,12 +108,19 @@ def run_walks(
     examples: int,
     walk_seed: int,
     timeout_s: float,
+    hangs: Hangs | None = None,
 ) -> WalkResult:
-    """Run ``examples`` random walks (seeded); keep the shrunk failing one."""
+    """Run ``examples`` random walks (seeded); keep the shrunk failing one.
+
+    With ``hangs``: a walk that reaches where the runner hung in a planned scenario is not
+    run (that hang is reported already); one that reaches where it hung in an earlier walk
+    fails without being run, so hypothesis shrinks a hung walk without re-running it."""
     result = WalkResult()
     if examples <= 0:
         return result
     name = f"walk[seed={walk_seed}]"
+    hangs = hangs or Hangs(timeout_s)
+    planned = dict(hangs.places)
 
     @seed(walk_seed)
     @settings(
@@ -126,9 +136,21 @@ def run_walks(
     )
     @given(walks(spec))
     def one_walk(scenario: Scenario) -> None:
-        result.examples += 1
         named = Scenario(name, "walk", scenario.has_group, scenario.sends)
-        outcome = run_scenario(runner, spec, named, timeout_s=timeout_s)
+        if hangs.spent:
+            result.unfinished = True
+            return
+        expectation = expect(spec, named)
+        hung = hangs.known(expectation)
+        if hung is not None and result.failing is not None and hung not in planned.values():
+            result.failing = evolve(result.failing, scenario=named, expectation=expectation)
+            raise _FoundError(hung)
+        if hung is not None:
+            return
+        result.examples += 1
+        outcome = run_scenario(runner, spec, named, timeout_s=hangs.bound())
+        run = outcome.run
+        hangs.note(name, expectation, run.timed_out, run.seconds, run.received)
         if outcome.findings:
             result.failing = outcome
             raise _FoundError(outcome.findings[0].message)

@@ -260,6 +260,49 @@ CODES: tuple[Code, ...] = (
     ),
     _c("EXS513", "hang", "the runner did not return in time", "conformance"),
     _c("EXS514", "loop-died", "the runner's loop died on a task", "conformance"),
+    _c(
+        "EXS515",
+        "wrong-runner-id",
+        "a RunnerStatusUpdated with another runner id than the context's",
+        "conformance",
+    ),
+    _c(
+        "EXS516",
+        "event-for-wrong-task",
+        "an event of the contract sent under another task's id",
+        "conformance",
+    ),
+    _c(
+        "EXS517",
+        "wrong-chunk",
+        "chunks whose text or order is not what the engine produced for the task",
+        "conformance",
+    ),
+    _c("EXS518", "progress-backwards", "a progress counter that went backwards", "conformance"),
+    _c(
+        "EXS519",
+        "empty-failure-message",
+        "a Failed task status or RunnerFailed without a message",
+        "conformance",
+    ),
+    _c(
+        "EXS520",
+        "event-after-return",
+        "an event emitted after run() returned (from a thread left behind)",
+        "conformance",
+    ),
+    _c(
+        "EXS521",
+        "cancel-ignored",
+        "the engine was asked for more than one token after a cancel of its chat",
+        "conformance",
+    ),
+    _c(
+        "EXS522",
+        "engine-call-outside-rule",
+        "an engine action the spec's rules do not run there (engine.close() outside Shutdown)",
+        "conformance",
+    ),
     # -- EXS6xx: a recorded log on its own -------------------------------------------------------
     _c("EXS601", "unparsable-line", "a log line that is not a tagged event", "trace-check"),
     _c(
@@ -290,6 +333,12 @@ CODES: tuple[Code, ...] = (
         "EXS606",
         "task-never-finished",
         "a task in the log never gets a final status",
+        "trace-check",
+    ),
+    _c(
+        "EXS607",
+        "missing-required-event",
+        "an accepted task without an event the contract requires (its TaskAcknowledged)",
         "trace-check",
     ),
 )

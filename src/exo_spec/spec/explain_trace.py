@@ -87,7 +87,7 @@ TRACE_CODES: dict[str, Explanation] = {
                 '{"TaskStatusUpdated": {"task_id": "t1", "task_status": "Running", "error_message": null}}',
                 '{"TaskStatusUpdated": {"task_id": "t1", "task_status": "Failed", "error_message": null}}',
             ),
-            also=(),
+            also=("EXS607",),
         ),
     ),
     "EXS506": Explanation(
@@ -173,7 +173,7 @@ TRACE_CODES: dict[str, Explanation] = {
                 '{"TaskStatusUpdated": {"task_id": "t1", "task_status": "Complete", "error_message": null}}',
                 '{"RunnerStatusUpdated": {"runner_id": "r", "runner_status": {"RunnerShutdown": {}}}}',
             ),
-            also=(),
+            also=("EXS607",),
         ),
     ),
     "EXS511": Explanation(
@@ -227,6 +227,72 @@ TRACE_CODES: dict[str, Explanation] = {
         Example(
             "fixture",
             "exo-spec conformance --runner tests.conformance.runners.exception_kills_loop:run",
+        ),
+    ),
+    "EXS515": Explanation(
+        "the coordinator files a status under the runner id it carries",
+        "send the context's runner id on every RunnerStatusUpdated",
+        Example(
+            "fixture",
+            "exo-spec conformance --runner tests.conformance.runners.wrong_runner_id:run",
+        ),
+    ),
+    "EXS516": Explanation(
+        "an event under another task's id is attributed to that task (a CancelTask's events "
+        "finishing the chat it cancels)",
+        "send every event of a task under its own id",
+        Example(
+            "fixture",
+            "exo-spec conformance --runner tests.conformance.runners.cancel_events_carry_target:run",
+        ),
+    ),
+    "EXS517": Explanation(
+        "the client receives other text than the model generated",
+        "send every chunk the engine yields, in its order, under the chat's task id",
+        Example(
+            "fixture",
+            "exo-spec conformance --runner tests.conformance.runners.first_chunk_dropped:run",
+        ),
+    ),
+    "EXS518": Explanation(
+        "progress that goes backwards misleads every dashboard and stall detector",
+        "report the counters the engine reports, in its order",
+        Example(
+            "fixture",
+            "exo-spec conformance --runner tests.conformance.runners.load_progress_backwards:run",
+        ),
+    ),
+    "EXS519": Explanation(
+        "a failure without a message cannot be diagnosed",
+        "say why the task failed (the rejection, or the action's error)",
+        Example(
+            "fixture",
+            "exo-spec conformance --runner tests.conformance.runners.no_failure_message:run",
+        ),
+    ),
+    "EXS520": Explanation(
+        "an event after run() returned reaches a coordinator that has moved on",
+        "join every thread the runner starts before run() returns",
+        Example(
+            "fixture",
+            "exo-spec conformance --runner tests.conformance.runners.thread_left_behind:run",
+        ),
+    ),
+    "EXS521": Explanation(
+        "a cancel that does not stop the engine keeps the node busy (and billed) for nothing",
+        "have the engine's cancelled() callback answer true once a CancelTask names the chat",
+        Example(
+            "fixture",
+            "exo-spec conformance --runner tests.conformance.runners.cancel_ignored:run",
+        ),
+    ),
+    "EXS522": Explanation(
+        "an engine action outside its rule (engine.close() after a failure) frees what the "
+        "next task needs",
+        "call the engine only from the action of the rule that runs it",
+        Example(
+            "fixture",
+            "exo-spec conformance --runner tests.conformance.runners.close_on_failure:run",
         ),
     ),
     "EXS601": Explanation(
@@ -303,6 +369,22 @@ TRACE_CODES: dict[str, Explanation] = {
             lines=(
                 '{"RunnerStatusUpdated": {"runner_id": "r", "runner_status": {"RunnerIdle": {}}}}',
                 '{"TaskStatusUpdated": {"task_id": "t1", "task_status": "Running", "error_message": null}}',
+            ),
+            also=("EXS607",),
+        ),
+    ),
+    "EXS607": Explanation(
+        "a log without a required event is refused whatever else it holds (task lines or not)",
+        "send every event of events.accept: TaskAcknowledged after the task is Running",
+        Example(
+            "trace",
+            "a log without task lines, checked against the shipped runner spec",
+            lines=(
+                '{"RunnerStatusUpdated": {"runner_id": "r", "runner_status": {"RunnerIdle": {}}}}',
+                '{"TaskStatusUpdated": {"task_id": "t1", "task_status": "Running", "error_message": null}}',
+                '{"RunnerStatusUpdated": {"runner_id": "r", "runner_status": {"RunnerShuttingDown": {}}}}',
+                '{"TaskStatusUpdated": {"task_id": "t1", "task_status": "Complete", "error_message": null}}',
+                '{"RunnerStatusUpdated": {"runner_id": "r", "runner_status": {"RunnerShutdown": {}}}}',
             ),
             also=(),
         ),

@@ -7,6 +7,8 @@ one class of bug switched on, exactly at the line where the incident's code had 
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 
@@ -26,6 +28,7 @@ from exo_spec.runtime.wire import (
     RunnerContext,
     RunnerDownloading,
     RunnerFailed,
+    RunnerId,
     RunnerIdle,
     RunnerLoaded,
     RunnerLoading,
@@ -49,7 +52,12 @@ from exo_spec.runtime.wire import (
 Bug = str
 """no-status-after-load, no-status-after-warmup, no-status-after-chat (seed 000),
 no-download-handler (seed 001), load-only-from-idle (seed 002), exceptions-kill-loop,
-running-before-guard, no-cancelled-status, status-before-outcome, cancel-queued-shutdown."""
+running-before-guard, no-cancelled-status, status-before-outcome, cancel-queued-shutdown;
+the fields: wrong-runner-id, cancel-events-carry-target, first-chunk-dropped, load-progress-backwards,
+no-failure-message, thread-left-behind, cancel-ignored, close-on-failure, double-complete;
+hangs: hang-on-warmup, hang-on-every-load."""
+
+_HANG = threading.Event()  # never set: a hang is a wait on it
 
 
 def serve(
@@ -67,7 +75,10 @@ def serve(
     def update_status(status: RunnerStatus) -> None:
         nonlocal current_status
         current_status = status
-        emit(RunnerStatusUpdated(runner_id=runner_id, runner_status=current_status))
+        sender = runner_id
+        if "wrong-runner-id" in bugs and isinstance(status, RunnerLoading):
+            sender = RunnerId("runner-0")
+        emit(RunnerStatusUpdated(runner_id=sender, runner_status=current_status))
 
     def send_task_status(
         task_id: TaskId, status: TaskStatusName, message: str | None = None
@@ -86,6 +97,8 @@ def serve(
             send_task_status(task.task_id, "Complete")
             return
         send_task_status(task.task_id, "Complete")
+        if "double-complete" in bugs and isinstance(task, LoadModel):
+            send_task_status(task.task_id, "Complete")
         if report:
             update_status(status)
 
@@ -96,6 +109,8 @@ def serve(
         try:
             action()
         except Exception as exc:
+            if "close-on-failure" in bugs:
+                engine.close()  # "clean up" after any failure
             send_task_status(task.task_id, "Failed", str(exc))
             update_status(RunnerFailed(error_message=str(exc)))
             return False
@@ -108,6 +123,8 @@ def serve(
         """Handle one task; True once the runner has shut down."""
         if "running-before-guard" in bugs:
             send_task_status(task.task_id, "Running")
+        if "hang-on-every-load" in bugs and isinstance(task, LoadModel):
+            _HANG.wait()
         match task:
             case DownloadModel() if "no-download-handler" not in bugs and isinstance(
                 current_status, RunnerIdle | RunnerConnected | RunnerFailed
@@ -145,13 +162,18 @@ def serve(
                 accept(task, RunnerLoading(layers_loaded=0, total_layers=0))
 
                 def load() -> None:
-                    for progress in engine.load(context.model_dir):
+                    steps = list(engine.load(context.model_dir))
+                    if "load-progress-backwards" in bugs:
+                        steps.reverse()
+                    for progress in steps:
                         update_status(RunnerLoading(progress.layers_loaded, progress.total_layers))
 
                 if attempt(task, load):
                     complete(task, RunnerLoaded(), report="no-status-after-load" not in bugs)
             case StartWarmup() if isinstance(current_status, RunnerLoaded):
                 accept(task, RunnerWarmingUp())
+                if "hang-on-warmup" in bugs:
+                    _HANG.wait()
                 if attempt(task, engine.warmup):
                     complete(task, RunnerReady(), report="no-status-after-warmup" not in bugs)
             case ChatCompletion() if isinstance(current_status, RunnerReady):
@@ -165,6 +187,8 @@ def serve(
                 message = (
                     f"Received {type(task).__name__} outside of state machine in {current_status=}"
                 )
+                if "no-failure-message" in bugs:
+                    message = ""
                 if "running-before-guard" not in bugs:
                     send_task_status(task.task_id, "Failed", message)
         return False
@@ -178,8 +202,10 @@ def serve(
             while (item := poll()) is not None:
                 match item:
                     case CancelTask(cancel_task_id=target):
-                        send_task_status(item.task_id, "Running")
-                        emit(TaskAcknowledged(task_id=item.task_id))
+                        # its own id, or (the bug) the id of the task it cancels
+                        own = target if "cancel-events-carry-target" in bugs else item.task_id
+                        send_task_status(own, "Running")
+                        emit(TaskAcknowledged(task_id=own))
                         if target == task.task_id:
                             cancelled = True
                         for queued in list(deferred):
@@ -190,17 +216,19 @@ def serve(
                             if queued.task_id == target and cancellable:
                                 deferred.remove(queued)
                                 send_task_status(target, "Cancelled")
-                        send_task_status(item.task_id, "Complete")
+                        send_task_status(own, "Complete")
                     case ChatCompletion() | Shutdown():
                         deferred.append(item)
                     case _:
                         send_task_status(
                             item.task_id, "Failed", f"{type(item).__name__} while running"
                         )
-            return cancelled
+            return cancelled and "cancel-ignored" not in bugs
 
         def stream() -> None:
-            for chunk in engine.generate(task.request, should_stop):
+            for index, chunk in enumerate(engine.generate(task.request, should_stop)):
+                if "first-chunk-dropped" in bugs and index == 0:
+                    continue
                 emit(
                     ChunkGenerated(
                         task.task_id, TextChunk(chunk.text, chunk.token_id, chunk.finish_reason)
@@ -226,6 +254,13 @@ def serve(
             break
     for task in deferred:
         send_task_status(task.task_id, "Failed", "the runner has shut down")
+    if "thread-left-behind" in bugs:
+
+        def late() -> None:  # a "heartbeat" that outlives the loop
+            time.sleep(0.01)
+            emit(RunnerStatusUpdated(runner_id=runner_id, runner_status=current_status))
+
+        threading.Thread(target=late, daemon=True).start()
 
 
 def with_bugs(
