@@ -92,7 +92,18 @@ def _dead(spec: Spec, timed_out: bool) -> set[str]:
     return {d.code for d in diagnose(spec, expect(spec, scenario), (), run)}
 
 
+def _explored(code: str) -> Callable[[Path, Spec], set[str]]:
+    def run(_: Path, spec: Spec) -> set[str]:
+        from exo_spec.explore import findings
+        from tests.explore.variants import run
+
+        return {d.code for d in findings(run(spec, code))}
+
+    return run
+
+
 FIXTURES: dict[str, Callable[[Path, Spec], set[str]]] = {
+    **{f"EXS7{n:02}": _explored(f"EXS7{n:02}") for n in range(1, 11)},
     "EXS000": _missing_file,
     "EXS301": _stale,
     "EXS401": _unbound,
