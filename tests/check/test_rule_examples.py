@@ -131,7 +131,7 @@ def test_rules_unknown_code_is_a_usage_error() -> None:
     assert main(["rules", "EXS999"]) == 2
 
 
-@pytest.mark.parametrize("command", ["check", "conformance", "trace-check"])
+@pytest.mark.parametrize("command", ["check", "conformance", "trace-check", "explore"])
 def test_select_and_ignore_accept_every_code_in_a_fresh_process(command: str) -> None:
     """No rule module is imported before the options are parsed: every code is known."""
     codes = ",".join(ALL)

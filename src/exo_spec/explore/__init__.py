@@ -9,7 +9,6 @@ shortest trace, as a step list (:mod:`.report`) and as a pytest test (:mod:`.rep
 """
 
 from exo_spec.explore.config import FAULTS, ExploreConfig, Planner, SupervisorModel
-from exo_spec.explore.replay import replay_test
 from exo_spec.explore.report import findings, render_trace
 from exo_spec.explore.search import ExploreResult, Violation, explore
 
@@ -23,5 +22,4 @@ __all__ = [
     "explore",
     "findings",
     "render_trace",
-    "replay_test",
 ]
