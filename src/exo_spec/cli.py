@@ -55,6 +55,10 @@ def _load(name: str) -> ModuleType:
             from exo_spec.commands import trace_check
 
             return trace_check
+        case "explore":
+            from exo_spec.commands import explore
+
+            return explore
         case "node":
             from exo_spec.commands import node
 
@@ -73,6 +77,7 @@ COMMANDS: dict[str, str] = {
     "conformance": "check a runner implementation",
     "trace-check": "check a recorded event log",
     "node": "serve runners behind an OpenAI-compatible API",
+    "explore": "model-check N runners, their supervisors, the planner and faults",
 }
 
 

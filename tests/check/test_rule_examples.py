@@ -106,7 +106,18 @@ def _broken(name: str, scenario_id: str) -> Callable[[Path, Spec], set[str]]:
     return found
 
 
+def _explored(code: str) -> Callable[[Path, Spec], set[str]]:
+    def run(_: Path, spec: Spec) -> set[str]:
+        from exo_spec.explore import findings
+        from tests.explore.variants import run
+
+        return {d.code for d in findings(run(spec, code))}
+
+    return run
+
+
 FIXTURES: dict[str, Callable[[Path, Spec], set[str]]] = {
+    **{f"EXS7{n:02}": _explored(f"EXS7{n:02}") for n in range(1, 11)},
     "EXS000": _missing_file,
     "EXS301": _stale,
     "EXS401": _unbound,
@@ -142,7 +153,7 @@ def test_rules_unknown_code_is_a_usage_error() -> None:
     assert main(["rules", "EXS999"]) == 2
 
 
-@pytest.mark.parametrize("command", ["check", "conformance", "trace-check"])
+@pytest.mark.parametrize("command", ["check", "conformance", "trace-check", "explore"])
 def test_select_and_ignore_accept_every_code_in_a_fresh_process(command: str) -> None:
     """No rule module is imported before the options are parsed: every code is known."""
     codes = ",".join(ALL)

@@ -11,7 +11,9 @@ The prefixes:
 - ``EXS3xx`` generated code, ``EXS4xx`` a runner's binding (``exo-spec check``);
 - ``EXS5xx`` a runner's events disagree with the spec (``exo-spec conformance``, and
   ``exo-spec trace-check`` on a log with task lines);
-- ``EXS6xx`` a recorded event log on its own (``exo-spec trace-check``).
+- ``EXS6xx`` a recorded event log on its own (``exo-spec trace-check``);
+- ``EXS7xx`` an invariant broken by runners, supervisors, the planner and faults together
+  (``exo-spec explore``).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ __all__ = [
 ]
 
 Severity = Literal["error", "warning"]
-Origin = Literal["loader", "check", "codegen", "runtime", "conformance", "trace-check"]
+Origin = Literal["loader", "check", "codegen", "runtime", "conformance", "trace-check", "explore"]
 
 
 @frozen
@@ -340,6 +342,48 @@ CODES: tuple[Code, ...] = (
         "missing-required-event",
         "an accepted task without an event the contract requires (its TaskAcknowledged)",
         "trace-check",
+    ),
+    # -- EXS7xx: runners, supervisors, the planner and faults together ---------------------------
+    _c("EXS701", "task-final-once", "a task without exactly one final status", "explore"),
+    _c(
+        "EXS702",
+        "action-outside-rule",
+        "a task reached an action in a state whose rule does not accept it",
+        "explore",
+    ),
+    _c("EXS703", "unemitted-state-change", "a state change that was not emitted", "explore"),
+    _c("EXS704", "cleanup-twice", "a runner process's cleanup ran more than once", "explore"),
+    _c(
+        "EXS705",
+        "alive-after-delete",
+        "a runner process alive after it left the node's table",
+        "explore",
+    ),
+    _c("EXS706", "stuck", "a configuration where nothing can happen, short of done", "explore"),
+    _c(
+        "EXS707",
+        "not-live",
+        "with no fault, a placed instance that can no longer reach ready",
+        "explore",
+    ),
+    _c(
+        "EXS708",
+        "collective-deadlock",
+        "a rank entered a collective out of the group's order",
+        "explore",
+    ),
+    _c(
+        "EXS709",
+        "restart-budget",
+        "a runner given up before its restart budget (reset on success) was spent",
+        "explore",
+    ),
+    _c(
+        "EXS710",
+        "state-limit",
+        "the exploration stopped at --max-states: its results are partial",
+        "explore",
+        "warning",
     ),
 )
 

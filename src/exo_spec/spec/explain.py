@@ -10,6 +10,7 @@ named test. Each yields its code, plus exactly the codes listed in ``also``.
 from __future__ import annotations
 
 from exo_spec.spec.codes import BY_CODE, Example, Explanation
+from exo_spec.spec.explain_explore import EXPLORE_CODES
 from exo_spec.spec.explain_spec import SPEC_CODES
 from exo_spec.spec.explain_trace import TRACE_CODES
 
@@ -46,4 +47,4 @@ def explain(code: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-EXPLANATIONS: dict[str, Explanation] = {**SPEC_CODES, **TRACE_CODES}
+EXPLANATIONS: dict[str, Explanation] = {**SPEC_CODES, **TRACE_CODES, **EXPLORE_CODES}

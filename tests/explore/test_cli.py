@@ -1,0 +1,38 @@
+"""``exo-spec explore``: exit codes, the trace under each text finding, the linter's formats."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from exo_spec.cli import main
+
+
+def test_clean_exploration_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explore", "--runners", "2", "--weights"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "explored" in captured.err
+    assert "All checks passed." in captured.err
+
+
+def test_findings_exit_1_with_their_shortest_trace(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explore", "--runners", "2", "--select", "EXS708"]) == 1
+    out = capsys.readouterr().out
+    assert "EXS708" in out
+    assert "  5. rank 0: takes ConnectToGroup in idle" in out
+
+
+def test_json_and_sarif(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explore", "--runners", "2", "--format", "json"]) == 1
+    codes = {d["code"] for d in json.loads(capsys.readouterr().out)}
+    assert "EXS708" in codes
+    assert main(["explore", "--runners", "2", "--format", "sarif"]) == 1
+    log = json.loads(capsys.readouterr().out)
+    assert {r["id"] for r in log["runs"][0]["tool"]["driver"]["rules"]} >= {"EXS701", "EXS710"}
+
+
+def test_unknown_fault_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explore", "--faults", "meteor"]) == 2
+    assert "unknown fault 'meteor'" in capsys.readouterr().err
