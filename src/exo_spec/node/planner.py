@@ -256,11 +256,12 @@ def _group_gate(
     """Why ``view`` must wait before ``decision``'s collective task, or ``None`` to go."""
     rule = decision.rule
     others = [v for v in views if v.runner_id != view.runner_id]
+    # a peer is behind unless it is inside the collective or no further from the goal: a peer
+    # at the same state that must first do something else (download) is behind too
     behind = [
         v
         for v in others
-        if v.state not in (rule.via, rule.source)
-        and ((d := distance(spec, v, goal)) is None or d > decision.steps)
+        if v.state != rule.via and ((d := distance(spec, v, goal)) is None or d > decision.steps)
     ]
     if behind:
         names = ", ".join(f"rank {v.rank} ({v.state})" for v in behind)
