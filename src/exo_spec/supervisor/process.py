@@ -189,24 +189,33 @@ class RunnerProcess:
                 self._released = True
                 self._process.close()  # releases the sentinel
 
-    def receive(self, publish: Callable[[Event], None]) -> Read | str:
-        """Take one message and ``publish`` it when it is an event: ``EVENT``, ``CLOSED`` at the
-        pipe's end, or the text of the fault when the message cannot be decoded."""
+    def receive(self, publish: Callable[[list[Event]], None], limit: int = 256) -> Read | str:
+        """Take the messages waiting (blocking for the first, at most ``limit``) and
+        ``publish`` their events together, in order: ``EVENT``, ``CLOSED`` at the pipe's end,
+        or the text of the fault when a message cannot be decoded (the events before it are
+        published). One batch per wake-up: a reader that falls behind catches up in bursts."""
+        events: list[Event] = []
+        outcome: Read | str = Read.EVENT
         try:
-            data = self.conn.recv_bytes()
+            while True:
+                data = self.conn.recv_bytes()
+                self.heard_at = time.monotonic()
+                if data != HEARTBEAT:
+                    try:
+                        events.append(event_from_json(json.loads(data)))
+                    except Exception as exc:  # any decode failure (ValueError, WireError...)
+                        why = describe_decode_error(exc)
+                        outcome = f"malformed message from runner process {self.pid}: {why}"
+                        break
+                if len(events) >= limit or not self.conn.poll(0):
+                    break
         except (EOFError, OSError):
-            return Read.CLOSED
-        self.heard_at = time.monotonic()
-        if data == HEARTBEAT:
-            return Read.EVENT
-        try:
-            event = event_from_json(json.loads(data))
-        except Exception as exc:  # any decode failure (ValueError, RecursionError, WireError...)
-            return f"malformed message from runner process {self.pid}: {describe_decode_error(exc)}"
-        publish(event)
-        return Read.EVENT
+            outcome = Read.CLOSED
+        if events:
+            publish(events)
+        return outcome
 
-    def drain(self, publish: Callable[[Event], None]) -> Read | str:
+    def drain(self, publish: Callable[[list[Event]], None]) -> Read | str:
         """Publish every message already waiting; how the reading stopped (``EMPTY``: nothing
         more is waiting, ``CLOSED``: the pipe ended, or a malformed message's fault)."""
         while self.message_waiting():

@@ -320,9 +320,8 @@ class RunnerSupervisor:
                 expiry = self._clock.next_expiry()
             silent_at, silence = self._silent_at(process)
             if overrun is None and silent_at is not None and now >= silent_at:
-                read = process.drain(
-                    self._publish_runner_event
-                )  # what arrived meanwhile counts as heard
+                # what arrived meanwhile counts as heard
+                read = process.drain(self._publish_runner_events)
                 if read is not Read.EMPTY:
                     return self._conclude(process, read=read)
                 silent_at, silence = self._silent_at(process)
@@ -333,7 +332,7 @@ class RunnerSupervisor:
                 expiry = silent_at if expiry is None else min(expiry, silent_at)
             if overrun is not None:
                 # what the runner sent before the deadline counts: read it, then look again
-                read = process.drain(self._publish_runner_event)
+                read = process.drain(self._publish_runner_events)
                 with self._lock:
                     overrun = self._clock.expired(time.monotonic())
                 if overrun is not None:
@@ -344,11 +343,11 @@ class RunnerSupervisor:
             timeout = None if expiry is None else max(0.0, expiry - now)
             message, exited = wait_any(process.conn, process.sentinel, timeout)
             if message:
-                read = process.receive(self._publish_runner_event)
+                read = process.receive(self._publish_runner_events)
                 if read is not Read.EVENT:
                     return self._conclude(process, read=read)
             elif exited:
-                return self._conclude(process, read=process.drain(self._publish_runner_event))
+                return self._conclude(process, read=process.drain(self._publish_runner_events))
 
     def _conclude(
         self, process: RunnerProcess, *, read: Read | str = Read.EMPTY, overrun: str | None = None
@@ -364,7 +363,7 @@ class RunnerSupervisor:
             channel_closed = True
             self._kill(process)
         if read is Read.EMPTY and overrun is None:
-            read = process.drain(self._publish_runner_event)
+            read = process.drain(self._publish_runner_events)
             malformed = read if isinstance(read, str) else None
         code = process.exitcode()
         ending = Ending(process.pid, code, overrun, malformed, channel_closed)
@@ -466,19 +465,21 @@ class RunnerSupervisor:
 
     # -- publication -------------------------------------------------------------------------
 
-    def _publish_runner_event(self, event: Event) -> None:
+    def _publish_runner_events(self, events: list[Event]) -> None:
+        """Apply a batch of the runner's events in order, then deliver them together."""
         with self._publish_lock:
             with self._lock:
-                change = self._mirror.apply(event)
                 now = time.monotonic()
-                if change is Change.ENTERED and self._mirror.state is not None:
-                    self._clock.enter(self._mirror.state, now)
-                elif change is Change.PROGRESS:
-                    self._clock.progress(now)
-                if isinstance(event, TaskStatusUpdated) and event.task_status == "Complete":
-                    self._failures_in_a_row = 0
+                for event in events:
+                    change = self._mirror.apply(event)
+                    if change is Change.ENTERED and self._mirror.state is not None:
+                        self._clock.enter(self._mirror.state, now)
+                    elif change is Change.PROGRESS:
+                        self._clock.progress(now)
+                    if isinstance(event, TaskStatusUpdated) and event.task_status == "Complete":
+                        self._failures_in_a_row = 0
                 self._changed.notify_all()
-            self._fanout.publish([event])
+            self._fanout.publish(events)
 
     def _publish_built(self, build: Callable[[], list[Event]]) -> None:
         with self._publish_lock:
