@@ -19,9 +19,6 @@ the manifest decides. Every expected failure is a ``DownloadError``.
 from __future__ import annotations
 
 import fcntl
-import fnmatch
-import hashlib
-import json
 import os
 import re
 import shutil
@@ -35,7 +32,7 @@ from typing import IO
 from urllib.parse import quote
 
 import httpx2
-from attrs import evolve, frozen
+from attrs import evolve
 from huggingface_hub import errors as hf_errors
 from huggingface_hub import hf_hub_url
 from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]  # lazy export
@@ -55,11 +52,11 @@ from exo_spec.engine.download_errors import (
     UnverifiableFileError,
 )
 from exo_spec.engine.hub_http import DownloadLimits, fetch_file, get_bounded, open_client
+from exo_spec.engine.listing import Listed, mismatch, parse_info, select
 from exo_spec.engine.weights import (
     ManifestEntry,
     WeightsCheck,
     read_manifest,
-    safe_relative_path,
     weights_present,
     write_manifest,
 )
@@ -92,8 +89,6 @@ __all__ = [
 DEFAULT_MODELS_DIR = Path("~/.local/share/exo/models")
 DEFAULT_ENDPOINT = "https://huggingface.co"
 _REPO_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
-_SHA1 = re.compile(r"[0-9a-f]{40}")
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 _TRUE = {"1", "ON", "YES", "TRUE"}
 _WORK = Path(".cache") / "exo"
 _LEGACY = (Path(".cache") / "huggingface", Path(".cache") / "hub")
@@ -215,101 +210,6 @@ def _translate(
     return DownloadError(f"{where}: download failed: {type(error).__name__}: {error}")
 
 
-@frozen
-class _Listed:
-    """A file as the hub lists it: size and content hashes, each None when not (validly) given."""
-
-    size: int | None
-    sha256: str | None
-    sha1: str | None
-
-
-def _parse_info(body: bytes, where: str) -> tuple[str, dict[str, _Listed]]:
-    """The commit and the listed files of a model-info answer; HubResponseError if malformed."""
-    try:
-        data = json.loads(body)
-    except ValueError as error:
-        raise HubResponseError(f"{where}: the model info is not JSON ({error})") from error
-    commit = data.get("sha") if isinstance(data, dict) else None
-    siblings = data.get("siblings") if isinstance(data, dict) else None
-    if not isinstance(commit, str) or not isinstance(siblings, list) or not siblings:
-        raise HubResponseError(f"{where}: the hub sent no commit sha or no files")
-    if _SHA1.fullmatch(commit) is None:
-        raise HubResponseError(f"{where}: the hub sent {commit[:80]!r} as the commit sha")
-    files: dict[str, _Listed] = {}
-    for sibling in siblings:
-        name = sibling.get("rfilename") if isinstance(sibling, dict) else None
-        if not isinstance(name, str):
-            raise HubResponseError(
-                f"{where}: the hub listed a file without a name: {sibling!r}"[:300]
-            )
-        size = sibling.get("size")
-        lfs = sibling.get("lfs")
-        sha256 = lfs.get("sha256") if isinstance(lfs, dict) else None
-        sha1 = sibling.get("blobId")
-        files[name] = _Listed(
-            size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None,
-            sha256 if isinstance(sha256, str) and _SHA256.fullmatch(sha256) else None,
-            sha1 if isinstance(sha1, str) and _SHA1.fullmatch(sha1) else None,
-        )
-    return commit, files
-
-
-def _select(model: ModelRef, target: Path, files: dict[str, _Listed], where: str) -> list[str]:
-    """The files to fetch; refuses unsafe names and files that could not be verified."""
-    unsafe = [n for n in files if safe_relative_path(target, n) is None]
-    if unsafe:
-        raise UnsafePathError(
-            f"{where}: refusing file names that would be written outside "
-            f"{target}: {', '.join(map(repr, sorted(unsafe)))}; accepted: relative paths "
-            "without '.', '..' or empty parts, not under '.cache/'"
-        )
-    selected = sorted(
-        n
-        for n in files
-        if any(
-            fnmatch.fnmatchcase(n, p + "*" if p.endswith("/") else p) for p in model.allow_patterns
-        )
-    )
-    if not selected:
-        raise DownloadError(
-            f"{where}: no file matches {list(model.allow_patterns)}; the repo "
-            f"has: {', '.join(sorted(files))}"
-        )
-    unverifiable = []
-    for name in selected:
-        f = files[name]
-        missing = ["no size"] * (f.size is None) + ["no hash"] * (f.sha256 is f.sha1 is None)
-        if missing:
-            unverifiable.append(f"{name!r} ({', '.join(missing)})")
-    if unverifiable:
-        raise UnverifiableFileError(
-            f"{where}: the hub listed {', '.join(unverifiable)}; refusing to download files "
-            "that cannot be verified (a Hugging Face hub lists a size and a sha256 or git blob "
-            "sha1 for every file: check the endpoint)"
-        )
-    return selected
-
-
-def _mismatch(path: Path, f: _Listed) -> tuple[str | None, str]:
-    """Why ``path`` differs from the hub's listing (None if it matches), and its sha256."""
-    actual_size = path.stat().st_size
-    digest256 = hashlib.sha256()
-    digest1 = hashlib.sha1(f"blob {actual_size}\0".encode(), usedforsecurity=False)
-    with path.open("rb") as fh:
-        while chunk := fh.read(4 * 1024 * 1024):
-            digest256.update(chunk)
-            digest1.update(chunk)
-    problem = None
-    if actual_size != f.size:
-        problem = f"size {actual_size} bytes, expected {f.size}"
-    elif f.sha256 is not None and digest256.hexdigest() != f.sha256:
-        problem = f"sha256 {digest256.hexdigest()}, expected {f.sha256}"
-    elif f.sha256 is None and digest1.hexdigest() != f.sha1:
-        problem = f"git blob sha1 {digest1.hexdigest()}, expected {f.sha1}"
-    return problem, digest256.hexdigest()
-
-
 @contextmanager
 def _locked(lock_path: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``lock_path`` (one download per model directory at a time)."""
@@ -366,8 +266,8 @@ def download_model(
                 what="model info",
                 where=where,
             )
-            commit, files = _parse_info(body, where)
-            selected = _select(model, target, files, where)
+            commit, files = parse_info(body, where)
+            selected = select(model, target, files, where)
             manifest = read_manifest(target)
             total_bytes = sum(files[n].size or 0 for n in selected)
             if (
@@ -425,7 +325,7 @@ def _fetch_all(
     model: ModelRef,
     target: Path,
     commit: str,
-    files: dict[str, _Listed],
+    files: dict[str, Listed],
     selected: list[str],
     headers: dict[str, str],
     limits: DownloadLimits,
@@ -440,7 +340,7 @@ def _fetch_all(
     for name in selected:
         path = target / name
         if path.is_file():
-            problem, digest = _mismatch(path, files[name])
+            problem, digest = mismatch(path, files[name])
             if problem is None:
                 entries[name] = ManifestEntry(name, path.stat().st_size, digest)
     on_disk = sum(p.stat().st_size for n, p in partials.items() if n not in entries and p.is_file())
@@ -469,7 +369,7 @@ def _fetch_all(
             where=where,
             on_bytes=lambda n: tracker.add(nbytes=n),
         )
-        problem, digest = _mismatch(partial, listed)
+        problem, digest = mismatch(partial, listed)
         if problem is not None:
             partial.unlink(missing_ok=True)
             raise CorruptDownloadError(
