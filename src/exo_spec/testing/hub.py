@@ -26,95 +26,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from attrs import define, field, frozen
 
+from exo_spec.testing.hub_repo import CHUNK, MAIN, HubFile, HubRepo, load_repo
+
 __all__ = ["HubFaults", "HubFile", "HubRepo", "HubServer", "load_repo", "serve_hub"]
-
-_LFS_SUFFIXES = (".safetensors", ".bin", ".gguf", ".npz", ".pt", ".pth", ".h5")
-_LFS_MIN_SIZE = 10 * 1024 * 1024
-_CHUNK = 1024 * 1024
-_MAIN = "main"
-
-
-@frozen
-class HubFile:
-    """One file of a served repo: where its bytes are and its content hashes."""
-
-    path: str
-    source: Path | None
-    data: bytes | None
-    size: int
-    sha256: str
-    git_sha1: str
-    lfs: bool
-
-    def read(self, start: int, end: int) -> Iterator[bytes]:
-        """Yield the bytes ``[start, end)`` in chunks."""
-        if self.data is not None:
-            for pos in range(start, end, _CHUNK):
-                yield self.data[pos : min(end, pos + _CHUNK)]
-            return
-        if self.source is None:
-            return
-        with self.source.open("rb") as f:
-            f.seek(start)
-            pos = start
-            while pos < end:
-                chunk = f.read(min(_CHUNK, end - pos))
-                if not chunk:
-                    return
-                pos += len(chunk)
-                yield chunk
-
-
-@frozen
-class HubRepo:
-    """A repo at its one revision ``main``: files by path and the commit sha."""
-
-    repo_id: str
-    files: Mapping[str, HubFile]
-    commit: str
-
-
-def _hub_file(path: str, source: Path | None, data: bytes | None) -> HubFile:
-    sha256 = hashlib.sha256()
-    size = 0
-    if data is not None:
-        sha256.update(data)
-        size = len(data)
-        git = hashlib.sha1(f"blob {size}\0".encode() + data, usedforsecurity=False)
-    else:
-        assert source is not None
-        size = source.stat().st_size
-        git = hashlib.sha1(f"blob {size}\0".encode(), usedforsecurity=False)
-        with source.open("rb") as f:
-            while chunk := f.read(_CHUNK):
-                sha256.update(chunk)
-                git.update(chunk)
-    lfs = path.endswith(_LFS_SUFFIXES) or size >= _LFS_MIN_SIZE
-    return HubFile(path, source, data, size, sha256.hexdigest(), git.hexdigest(), lfs)
-
-
-def _commit_of(files: Mapping[str, HubFile]) -> str:
-    digest = hashlib.sha1(usedforsecurity=False)
-    for path in sorted(files):
-        digest.update(f"{path}\0{files[path].sha256}\n".encode())
-    return digest.hexdigest()
-
-
-def load_repo(
-    repo_id: str, directory: Path, extra_files: Mapping[str, bytes] | None = None
-) -> HubRepo:
-    """Index ``directory`` (recursively, hidden entries skipped) as repo ``repo_id``.
-
-    ``extra_files`` adds files by name exactly as given, unchecked: a malicious server's listing.
-    """
-    files: dict[str, HubFile] = {}
-    for source in sorted(directory.rglob("*")):
-        rel = source.relative_to(directory)
-        if source.is_file() and not any(part.startswith(".") for part in rel.parts):
-            files[rel.as_posix()] = _hub_file(rel.as_posix(), source, None)
-    for name, data in (extra_files or {}).items():
-        files[name] = _hub_file(name, None, data)
-    return HubRepo(repo_id, files, _commit_of(files))
 
 
 @define
@@ -306,7 +220,7 @@ class _Handler(BaseHTTPRequestHandler):
         return repo
 
     def _revision(self, repo: HubRepo, revision: str) -> None:
-        if revision not in (_MAIN, repo.commit):
+        if revision not in (MAIN, repo.commit):
             raise _HubError(404, "RevisionNotFound", f"Invalid rev id: {revision}")
 
     def _info(self, repo: HubRepo, query: dict[str, list[str]]) -> object:
@@ -356,7 +270,7 @@ class _Handler(BaseHTTPRequestHandler):
                 entry["lfs"] = {"oid": f.sha256, "size": f.size, "pointerSize": 134}
             entries.append(entry)
         if base and not entries and not folders:
-            raise _HubError(404, "EntryNotFound", f"{prefix} does not exist on {_MAIN}")
+            raise _HubError(404, "EntryNotFound", f"{prefix} does not exist on {MAIN}")
         dirs: list[dict[str, object]] = [
             {
                 "type": "directory",
@@ -371,7 +285,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _resolve(self, repo: HubRepo, path: str, *, head: bool) -> None:
         hub_file = repo.files.get(path)
         if hub_file is None:
-            raise _HubError(404, "EntryNotFound", f"{path} does not exist on {_MAIN}")
+            raise _HubError(404, "EntryNotFound", f"{path} does not exist on {MAIN}")
         faults = self.hub.faults
         if not head and path in faults.fail_files:
             raise _HubError(500, None, f"internal error serving {path} (injected)")
@@ -455,7 +369,7 @@ class _Handler(BaseHTTPRequestHandler):
         if faults.endless_info:
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
-            pad = b"[" + b" " * (_CHUNK - 1)
+            pad = b"[" + b" " * (CHUNK - 1)
             while not self.hub.stopping.is_set():
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(pad), pad))
             self.close_connection = True
