@@ -41,7 +41,7 @@ __all__ = [
 RunnerCallable = Callable[[RunnerContext, Engine, Iterable[Task], Callable[[Event], None]], None]
 DEFAULT_TIMEOUT_S = 2.0
 """Seconds a runner may take on one scenario (the CLI's ``--timeout``, and a reproducer's)."""
-LATE_GRACE_S = 0.2
+LATE_GRACE_S = 1.0
 """How long the threads a runner left behind may go on after it returned (they are watched)."""
 RUNNER_ID = "conformance-runner"
 _MODELS = Path("/nonexistent/exo-spec-conformance/models")
