@@ -94,6 +94,7 @@ def _bind(host: str, port: int) -> socket.socket:
 def serve(config: NodeConfig) -> int:
     """Run the node until SIGTERM or SIGINT; 0 after a clean shutdown."""
     from exo_spec.engine.download import model_dir_for  # noqa: PLC0415 (huggingface_hub)
+    from exo_spec.engine.group import OUTPUT_RANK  # noqa: PLC0415 (mlx: only when serving)
 
     logger.remove()
     logger.add(sys.stderr, level="INFO")
@@ -108,6 +109,7 @@ def serve(config: NodeConfig) -> int:
             EngineFactory(ENGINE, kwargs),
             weights=_weights_present,
             model_dir_for=model_dir_for,
+            output_rank=OUTPUT_RANK,
         )
 
         async def place_all(node: Node) -> None:
