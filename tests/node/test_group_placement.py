@@ -143,7 +143,10 @@ def test_the_group_streams_the_one_rank_greedy_text(
     assert finish == "length"
 
 
-@pytest.mark.parametrize("killed", [1, 0], ids=["other-rank", "output-rank"])
+@pytest.mark.parametrize(
+    "killed",
+    [pytest.param(1, id="other-rank"), pytest.param(0, id="output-rank", marks=pytest.mark.slow)],
+)
 def test_a_rank_killed_mid_stream_ends_the_stream_with_an_error_and_reforms_the_group(
     node: NodeProcess, killed: int
 ) -> None:

@@ -32,6 +32,7 @@ from exo_spec.node.instance import (
     task_for,
 )
 from exo_spec.node.planner import (
+    Backoff,
     NoPath,
     RunnerView,
     RunTask,
@@ -110,14 +111,17 @@ class Node:
         restart: RestartPolicy | None = None,
         bounds: StopBounds | None = None,
         output_rank: int = 0,
+        group_restarts: Backoff | None = None,
     ) -> None:
         """``output_rank`` is the rank of a group whose chunks carry the text (the engine's
-        ``OUTPUT_RANK``); the other ranks stream empty chunks in lockstep."""
+        ``OUTPUT_RANK``); the other ranks stream empty chunks in lockstep. ``group_restarts``
+        is each group's budget for forming again after a rank failed or died."""
         self.spec = spec
         self.models_dir = models_dir
         self.factory = factory
         self.instances: dict[str, Instance] = {}
         self.output_rank = output_rank
+        self._group_restarts = group_restarts or Backoff()
         self._weights = weights
         self._model_dir_for = model_dir_for
         self._restart = restart or RestartPolicy(max_restarts=3, backoff_s=0.2)
@@ -174,6 +178,7 @@ class Node:
             chosen,
             ports is not None,
             weights=self._weights,
+            restarts=self._group_restarts,
         )
         self.instances[iid] = instance
         try:
