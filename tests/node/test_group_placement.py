@@ -16,8 +16,8 @@ from openai.types.chat import ChatCompletionMessageParam
 
 from tests.node.nodeproc import MODEL, NodeProcess
 
-PAIR = "pair"
-SOLO = "instance-1"
+PAIR = "instance-1"
+SOLO = "solo"
 PROMPTS: list[list[ChatCompletionMessageParam]] = [
     [{"role": "user", "content": "And God said,"}],
     [{"role": "user", "content": "In the beginning"}],
@@ -26,17 +26,16 @@ PROMPTS: list[list[ChatCompletionMessageParam]] = [
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
-    """A node serving the model on one runner (``instance-1``) and on a two-rank group."""
+    """A node placing the model on a two-rank group at start (``--ranks 2``), and on one
+    runner (``solo``) through the API, for the reference text."""
     root = tmp_path_factory.mktemp("group-node")
-    process = NodeProcess(root / "models", root / "node.log")
+    process = NodeProcess(root / "models", root / "node.log", "--ranks", "2")
     try:
-        process.wait_ready(SOLO)
-        placed = process.http.post(
-            "/instance", json={"model": MODEL, "instance_id": PAIR, "ranks": 2}
-        )
-        assert placed.status_code == 201, placed.text
-        assert placed.json()["runner_ids"] == [f"{PAIR}/runner-0", f"{PAIR}/runner-1"]
         wait_group_ready(process, PAIR)
+        placed = process.http.post("/instance", json={"model": MODEL, "instance_id": SOLO})
+        assert placed.status_code == 201, placed.text
+        assert placed.json()["runner_ids"] == [f"{SOLO}/runner-0"]
+        process.wait_ready(SOLO)
         yield process
     finally:
         process.stop()

@@ -41,6 +41,7 @@ class NodeConfig:
     models_dir: Path = Path("models")
     hub: str | None = None
     place: tuple[str, ...] | None = None
+    ranks: int = 1
     ignore_eos: bool = False
     graceful_s: float = 10.0
 
@@ -114,7 +115,7 @@ def serve(config: NodeConfig) -> int:
 
         async def place_all(node: Node) -> None:
             for model in models:
-                await node.place(model)
+                await node.place(model, ranks=config.ranks)
 
         app = create_app(node, on_startup=place_all)
         sock = _bind(config.host, config.port)
@@ -130,7 +131,8 @@ def serve(config: NodeConfig) -> int:
         server.node = node
         sys.stderr.write(
             f"exo-spec node: serving on http://{host}:{port} (hub {hub_url}, models in "
-            f"{config.models_dir}, placing {', '.join(models) or 'nothing'})\n"
+            f"{config.models_dir}, placing {', '.join(models) or 'nothing'}"
+            f"{f' on {config.ranks} ranks each' if config.ranks > 1 else ''})\n"
         )
         sys.stderr.flush()
         server.run(sockets=[sock])
