@@ -245,8 +245,7 @@ class Node:
         while True:
             instance.changed.clear()
             if instance.failed is not None:
-                await self._changed(instance)
-                continue
+                return  # given up: the instance stays, failed, until it is removed
             if instance.broken is not None:
                 await self._reform(instance)
                 continue
