@@ -21,7 +21,7 @@ def run_python(code: str) -> subprocess.CompletedProcess[str]:
 def test_node_help_lists_its_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["node", "--help"]) == 0
     out = capsys.readouterr().out
-    for option in ("--host", "--port", "--models-dir", "--hub", "--place"):
+    for option in ("--host", "--port", "--models-dir", "--hub", "--place", "--ranks"):
         assert option in out
 
 

@@ -159,6 +159,16 @@ def test_group_ranks_connect_in_order_the_last_rank_last(runner_spec: Spec) -> N
     assert task_of(plan_group(runner_spec, views)["r2"]) == "ConnectToGroup"
 
 
+def test_the_last_rank_goes_once_the_others_are_past_the_task(runner_spec: Spec) -> None:
+    # a task that returned at once: the others never showed their via state to the planner
+    views = group(("connected", True), ("connecting", True), ("idle", True))
+    assert task_of(plan_group(runner_spec, views)["r2"]) == "ConnectToGroup"
+    plan = plan_group(runner_spec, group(("loaded", True), ("ready", True)))
+    assert task_of(plan["r0"]) == "StartWarmup"
+    plan = plan_group(runner_spec, group(("idle", True), ("connected", True), ("idle", True)))
+    assert isinstance(plan["r2"], Wait)  # rank 0 has not started it yet
+
+
 def test_group_connect_waits_for_a_rank_still_downloading(runner_spec: Spec) -> None:
     plan = plan_group(runner_spec, group(("idle", True), ("downloading", False)))
     assert isinstance(plan["r0"], Wait)

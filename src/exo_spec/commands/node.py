@@ -42,6 +42,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-place", action="store_true", help="place nothing at start")
     parser.add_argument(
+        "--ranks",
+        type=int,
+        default=1,
+        choices=range(1, 9),
+        metavar="N",
+        help="place each model at start on N runners forming one ring group on 127.0.0.1 "
+        "(default 1: one runner)",
+    )
+    parser.add_argument(
         "--spec", type=Path, help="the runner spec (default: the one shipped with exo-spec)"
     )
     parser.add_argument(
@@ -81,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         models_dir=models_dir(args.models_dir),
         hub=args.hub,
         place=place,
+        ranks=args.ranks,
         ignore_eos=args.ignore_eos,
     )
     try:

@@ -1,7 +1,7 @@
 """The node's HTTP API on FastAPI: OpenAI's chat completions, and the node's own control.
 
 - ``GET /v1/models``, ``POST /v1/chat/completions`` (``stream`` true: Server-Sent Events);
-- ``POST /instance`` (place a model), ``DELETE /instance/{id}``, ``GET /state``,
+- ``POST /instance`` (place a model on one runner, or on a group of ``ranks``), ``DELETE /instance/{id}``, ``GET /state``,
   ``GET /health``, ``GET /events`` (the event log as Server-Sent Events).
 
 Errors are OpenAI error objects: 400 for a malformed or out-of-range request, 404 for an
@@ -15,7 +15,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -31,7 +31,7 @@ from exo_spec.node.openai_types import (
     usage_json,
 )
 from exo_spec.node.planner import PlacementError
-from exo_spec.node.service import ChatStream, Node, NodeError
+from exo_spec.node.service import MAX_RANKS, ChatStream, Node, NodeError
 from exo_spec.runtime.wire import ErrorChunk, TextChunk
 
 __all__ = ["PlaceRequest", "create_app"]
@@ -40,12 +40,16 @@ _SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 class PlaceRequest(BaseModel):
-    """``POST /instance``: the model to place, and optionally the instance's id."""
+    """``POST /instance``: the model to place, optionally the instance's id, and its ranks:
+    more than one forms a ring group of runners on 127.0.0.1, on ``ports`` (one per rank) or
+    on free ports the node picks."""
 
     model_config = ConfigDict(extra="forbid")
 
     model: str = Field(min_length=1)
     instance_id: str | None = Field(default=None, min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    ranks: int = Field(default=1, ge=1, le=MAX_RANKS)
+    ports: list[Annotated[int, Field(ge=1, le=65535)]] | None = None
 
 
 def _sse(data: dict[str, Any] | str) -> bytes:
@@ -101,8 +105,15 @@ def create_app(
 
     @app.post("/instance", status_code=201)
     async def place(body: PlaceRequest) -> dict[str, Any]:
-        instance = await node.place(body.model, body.instance_id)
-        return {"instance_id": instance.instance_id, "runner_id": instance.runner_id}
+        instance = await node.place(
+            body.model, body.instance_id, ranks=body.ranks, ports=body.ports
+        )
+        return {
+            "instance_id": instance.instance_id,
+            "runner_id": instance.runner_id,
+            "runner_ids": [r.runner_id for r in instance.ranks],
+            "ports": list(instance.ports),
+        }
 
     @app.delete("/instance/{instance_id}")
     async def remove(instance_id: str) -> dict[str, Any]:

@@ -41,6 +41,7 @@ class NodeConfig:
     models_dir: Path = Path("models")
     hub: str | None = None
     place: tuple[str, ...] | None = None
+    ranks: int = 1
     ignore_eos: bool = False
     graceful_s: float = 10.0
 
@@ -94,6 +95,7 @@ def _bind(host: str, port: int) -> socket.socket:
 def serve(config: NodeConfig) -> int:
     """Run the node until SIGTERM or SIGINT; 0 after a clean shutdown."""
     from exo_spec.engine.download import model_dir_for  # noqa: PLC0415 (huggingface_hub)
+    from exo_spec.engine.group import OUTPUT_RANK  # noqa: PLC0415 (mlx: only when serving)
 
     logger.remove()
     logger.add(sys.stderr, level="INFO")
@@ -108,11 +110,12 @@ def serve(config: NodeConfig) -> int:
             EngineFactory(ENGINE, kwargs),
             weights=_weights_present,
             model_dir_for=model_dir_for,
+            output_rank=OUTPUT_RANK,
         )
 
         async def place_all(node: Node) -> None:
             for model in models:
-                await node.place(model)
+                await node.place(model, ranks=config.ranks)
 
         app = create_app(node, on_startup=place_all)
         sock = _bind(config.host, config.port)
@@ -128,7 +131,8 @@ def serve(config: NodeConfig) -> int:
         server.node = node
         sys.stderr.write(
             f"exo-spec node: serving on http://{host}:{port} (hub {hub_url}, models in "
-            f"{config.models_dir}, placing {', '.join(models) or 'nothing'})\n"
+            f"{config.models_dir}, placing {', '.join(models) or 'nothing'}"
+            f"{f' on {config.ranks} ranks each' if config.ranks > 1 else ''})\n"
         )
         sys.stderr.flush()
         server.run(sockets=[sock])

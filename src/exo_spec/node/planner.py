@@ -13,7 +13,7 @@ dynamic guards may take any values. Ties go to the task declared first in the sp
 A group (several ranks of one instance) also synchronises at its collective tasks, as exo's
 ``plan.py`` does: a rank takes a collective task only once every rank has reached that task's
 state, and one designated rank goes last, once every other rank is inside the task (in its
-``via`` state). Which tasks are collective, and who goes last, is a :class:`GroupPolicy`.
+``via`` state) or already past it. Which tasks are collective, and who goes last, is a :class:`GroupPolicy`.
 """
 
 from __future__ import annotations
@@ -269,7 +269,13 @@ def _group_gate(
     last = policy.collective[decision.task]
     ranks = sorted(v.rank for v in views)
     if last is not None and view.rank == (ranks[-1] if last == "last" else ranks[0]):
-        outside = [v for v in others if v.state != rule.via]
+        # a rank already past the task (a task that returned at once) does not hold it back
+        outside = [
+            v
+            for v in others
+            if v.state != rule.via
+            and ((d := distance(spec, v, goal)) is None or d >= decision.steps)
+        ]
         if outside:
             names = ", ".join(f"rank {v.rank} ({v.state})" for v in outside)
             return f"rank {view.rank} takes {decision.task} last, once every other rank is in {rule.via}: {names}"
