@@ -180,11 +180,13 @@ class Guard(Condition):
         super().__init__(func, target)
         self.guard = func
 
-    def check(self, event_data: EventData) -> bool:
+    def check(self, event_data: EventData) -> bool:  # transitions calls it with this signature
         return self.guard() == self.target
 
 
-def _leg_only(machine: object, task: object) -> NoReturn:
+def _leg_only(
+    machine: object, task: object
+) -> NoReturn:  # transitions calls it with this signature
     raise MachineError("this transition is one leg of a rule; dispatch the task instead")
 
 
@@ -200,7 +202,7 @@ class Leg(Transition, Generic[S]):
         self,
         source: str,
         dest: str | None,
-        *args: object,
+        *args: object,  # transitions calls it with this signature
         guards: tuple[tuple[Callable[[], bool], bool], ...] = (),
         fire: Callable[[Any, object], S] = _leg_only,
     ) -> None:
@@ -227,7 +229,9 @@ class Leg(Transition, Generic[S]):
 class TaskEvent(Event):
     """A task's trigger: machine.LoadModel(task) is machine.dispatch(LoadModel, task)."""
 
-    def trigger(self, model: object, *args: Any, **kwargs: Any) -> bool:
+    def trigger(
+        self, model: object, *args: Any, **kwargs: Any
+    ) -> bool:  # transitions calls it with this signature
         machine = self.machine
         if not isinstance(machine, SpecMachine) or kwargs or len(args) > 1:
             raise MachineError(f"{self.name}(task) takes one task payload")
@@ -238,7 +242,9 @@ class TaskEvent(Event):
 class LegEvent(Event):
     """The legs after a rule's first: listed for introspection, never triggered."""
 
-    def trigger(self, model: object, *args: Any, **kwargs: Any) -> bool:
+    def trigger(
+        self, model: object, *args: Any, **kwargs: Any
+    ) -> bool:  # transitions calls it with this signature
         raise MachineError(f"{self.name} is taken inside a rule; dispatch the task")
 
 

@@ -49,7 +49,7 @@ def test_subprocess_broken_exits_1_with_a_pasteable_test() -> None:
     assert "def test_conformance_missing_runner_status_events_success() -> None:" in done.stdout
 
 
-def test_bad_runner_reference_is_a_usage_error(capsys: object) -> None:
+def test_bad_runner_reference_is_a_usage_error() -> None:
     assert main(["conformance", "--runner", "no_such_module:run"]) == 2
     assert main(["conformance", "--runner", "exo_spec"]) == 2
 

@@ -64,7 +64,9 @@ class Sink:
     def powered(self) -> bool:
         return self.is_powered
 
-    def task_status(self, task: object, status: TaskStatusName, message: str | None) -> None:
+    def task_status(
+        self, task: object, status: TaskStatusName, message: str | None
+    ) -> None:  # the Actions protocol's signature
         self.events.append(("task_status", status, message))
 
     def runner_status(self, state: Lamp, message: str | None) -> None:
@@ -73,7 +75,7 @@ class Sink:
     def acknowledged(self, task: object) -> None:
         self.events.append(("acknowledged", task, None))
 
-    def light(self, task: object) -> ActionOutcome:
+    def light(self, task: object) -> ActionOutcome:  # the Actions protocol's signature
         if self.fail_with is not None:
             raise self.fail_with
         return None
@@ -112,7 +114,7 @@ class LampMachine(SpecMachine[Lamp, Press]):
         self._enter(Lamp.on, None)
         return Lamp.on
 
-    def _off(self, task: object) -> Lamp:
+    def _off(self, task: object) -> Lamp:  # the Actions protocol's signature
         self._enter(Lamp.off, None)
         return Lamp.off
 

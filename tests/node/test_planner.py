@@ -124,7 +124,7 @@ def test_a_spec_without_a_path_to_ready_fails_at_placement() -> None:
     assert "allowed here: Shutdown" in decision.reason
 
 
-def test_the_plan_follows_the_spec_not_a_fixed_chain(runner_spec: Spec) -> None:
+def test_the_plan_follows_the_spec_not_a_fixed_chain() -> None:
     """A spec whose warm-up is not needed plans no warm-up: the plan comes from the graph."""
     text = runner_spec_text().replace(
         "- {from: idle, when: not has_group and weights_present, via: loading, do: load, to: loaded}",

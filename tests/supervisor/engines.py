@@ -59,7 +59,7 @@ _GARBAGE = '{"NotAnEvent": {"x": 1}}'
 
 
 def _garbage_sender(payload: bytes) -> Callable[[int, FrameType | None], None]:
-    def send(signum: int, frame: FrameType | None) -> None:
+    def send(_signum: int, _frame: FrameType | None) -> None:
         message = struct.pack("!i", len(payload)) + payload
         fd = _channel_fd()
         while message:
@@ -68,7 +68,7 @@ def _garbage_sender(payload: bytes) -> Callable[[int, FrameType | None], None]:
     return send
 
 
-def _close_channel(signum: int, frame: FrameType | None) -> None:
+def _close_channel(_signum: int, _frame: FrameType | None) -> None:
     sock = socket.socket(fileno=_channel_fd())
     try:
         sock.shutdown(socket.SHUT_WR)
@@ -117,13 +117,15 @@ class ScriptedEngine:
         progress(DownloadProgress(20, 20, 2, 2))
         return models_dir / model.repo_id.replace("/", "--")
 
-    def weights_present(self, model_dir: Path) -> bool:
+    def weights_present(self, model_dir: Path) -> bool:  # the Engine protocol's signature
         return self.weights
 
-    def connect(self, rank: int, peers: Sequence[GroupPeer]) -> None:
+    def connect(
+        self, rank: int, peers: Sequence[GroupPeer]
+    ) -> None:  # the Engine protocol's signature
         self._call("connect")
 
-    def load(self, model_dir: Path) -> Iterator[LoadProgress]:
+    def load(self, model_dir: Path) -> Iterator[LoadProgress]:  # the Engine protocol's signature
         self._call("load")
         for k in range(1, self.layers + 1):
             yield LoadProgress(k, self.layers)
@@ -131,7 +133,9 @@ class ScriptedEngine:
     def warmup(self) -> None:
         self._call("warmup")
 
-    def generate(self, request: ChatRequest, cancelled: Callable[[], bool]) -> Iterator[TokenChunk]:
+    def generate(
+        self, request: ChatRequest, cancelled: Callable[[], bool]
+    ) -> Iterator[TokenChunk]:  # the Engine protocol's signature
         self._call("generate")
         for index in range(self.tokens):
             if cancelled():

@@ -59,25 +59,25 @@ class Sink:
     def acknowledged(self, task: object) -> None:
         pass
 
-    def download(self, task: object) -> ActionOutcome:
+    def download(self, task: object) -> ActionOutcome:  # the generated Actions protocol's signature
         return None
 
-    def connect(self, task: object) -> ActionOutcome:
+    def connect(self, task: object) -> ActionOutcome:  # the generated Actions protocol's signature
         return None
 
-    def load(self, task: object) -> ActionOutcome:
+    def load(self, task: object) -> ActionOutcome:  # the generated Actions protocol's signature
         return None
 
-    def warmup(self, task: object) -> ActionOutcome:
+    def warmup(self, task: object) -> ActionOutcome:  # the generated Actions protocol's signature
         return None
 
-    def generate(self, task: object) -> ActionOutcome:
+    def generate(self, task: object) -> ActionOutcome:  # the generated Actions protocol's signature
         return None
 
-    def cancel(self, task: object) -> ActionOutcome:
+    def cancel(self, task: object) -> ActionOutcome:  # the generated Actions protocol's signature
         return None
 
-    def shutdown(self, task: object) -> ActionOutcome:
+    def shutdown(self, task: object) -> ActionOutcome:  # the generated Actions protocol's signature
         return None
 
 

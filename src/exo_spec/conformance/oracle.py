@@ -216,7 +216,7 @@ class _Simulation:
             self.state = rule.via or self.state
             for during in send.during:
                 self.received.append(during.id)
-                self._during(during, send)
+                self._during(during)
             if progress is not None:
                 self._progress(progress, send)
         phase: ContractOutcome = (
@@ -230,7 +230,7 @@ class _Simulation:
         self.state = outcome.next_state
         return () if polled else send.during
 
-    def _during(self, send: Send, running: Send) -> None:
+    def _during(self, send: Send) -> None:
         self.handled.append((send.id, send.task, self.state))
         guards = self._guards()
         context = f"{send.task} {send.id} in {self.state} ({valuation_text(guards)})"

@@ -115,13 +115,15 @@ class ScriptedEngine:
             progress(DownloadProgress(k * 10, steps * 10, k, steps))
         return models_dir / model.repo_id.replace("/", "--")
 
-    def weights_present(self, model_dir: Path) -> bool:
+    def weights_present(self, model_dir: Path) -> bool:  # the Engine protocol's signature
         return self.weights
 
-    def connect(self, rank: int, peers: Sequence[GroupPeer]) -> None:
+    def connect(
+        self, rank: int, peers: Sequence[GroupPeer]
+    ) -> None:  # the Engine protocol's signature
         self._call("connect")
 
-    def load(self, model_dir: Path) -> Iterator[LoadProgress]:
+    def load(self, model_dir: Path) -> Iterator[LoadProgress]:  # the Engine protocol's signature
         self._call("load")
         return iter([LoadProgress(k, self.script.layers) for k in range(1, self.script.layers + 1)])
 

@@ -123,7 +123,7 @@ def _check_names(spec: Spec, state: str, task: str) -> None:
         )
 
 
-def _enabled(spec: Spec, rule: Rule, guards: Mapping[str, bool]) -> bool:
+def _enabled(rule: Rule, guards: Mapping[str, bool]) -> bool:
     for name in rule.when.names():
         if name not in guards:
             raise ModelError(
@@ -138,7 +138,7 @@ def allowed_tasks(spec: Spec, state: str, guards: Mapping[str, bool]) -> tuple[s
     return tuple(
         task
         for task in spec.tasks
-        if any(_enabled(spec, rule, guards) for rule in spec.rules_for(state, task))
+        if any(_enabled(rule, guards) for rule in spec.rules_for(state, task))
     )
 
 
@@ -180,7 +180,7 @@ def step(
     if spec.deferred(state, task):
         return Deferred(task, state)
     for rule in spec.rules_for(state, task):
-        if _enabled(spec, rule, guards):
+        if _enabled(rule, guards):
             return _accept(spec, rule, result)
     reason = rejection_message(spec, state, task, guards)
     events = _events(spec, reject_phase(spec, state), reason)

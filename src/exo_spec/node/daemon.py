@@ -52,7 +52,7 @@ class _Server(uvicorn.Server):
 
     node: Node | None = None
 
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+    def handle_exit(self, sig: int, _frame: FrameType | None) -> None:
         if self.node is not None:
             self.node.closing = True  # new chats get 503, the event streams end
         logger.info("exo-spec node: signal {} received, shutting down", sig)

@@ -53,18 +53,18 @@ def _within(low: float, high: float, *, low_open: bool = False) -> Callable[...,
 
 
 def _messages(
-    _: object, attribute: Attribute[tuple[object, ...]], value: tuple[object, ...]
+    _: object, _attribute: Attribute[tuple[object, ...]], value: tuple[object, ...]
 ) -> None:
     if not value:
         raise ValueError("messages must hold at least one message")
 
 
-def _seed(_: object, attribute: Attribute[int | None], value: int | None) -> None:
+def _seed(_: object, _attribute: Attribute[int | None], value: int | None) -> None:
     if value is not None and not 0 <= value < _SEED_LIMIT:
         raise ValueError(f"seed must be in [0, 2**63), got {value}")
 
 
-def _stops(_: object, attribute: Attribute[tuple[str, ...]], value: tuple[str, ...]) -> None:
+def _stops(_: object, _attribute: Attribute[tuple[str, ...]], value: tuple[str, ...]) -> None:
     if len(value) > _STOP_LIMIT:
         raise ValueError(f"stop may hold at most {_STOP_LIMIT} strings, got {len(value)}")
     if any(not text for text in value):

@@ -89,7 +89,7 @@ class WireError(ValueError):
 _REPORTED: tuple[str, ...] = get_args(TaskStatusName)
 
 
-def _reported_status(_: object, attribute: object, value: str) -> None:
+def _reported_status(_: object, _attribute: object, value: str) -> None:
     if value not in _REPORTED:
         raise ValueError(f"task_status must be one of {', '.join(_REPORTED)}, got {value!r}")
 
