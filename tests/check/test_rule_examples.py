@@ -14,7 +14,7 @@ import pytest
 
 from exo_spec.check import CHECKS, lint
 from exo_spec.cli import main
-from exo_spec.codegen.source import name_problems
+from exo_spec.codegen.reserved import name_problems
 from exo_spec.conformance import default_spec_path
 from exo_spec.conformance.execute import RunResult
 from exo_spec.conformance.oracle import expect

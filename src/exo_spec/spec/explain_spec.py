@@ -92,6 +92,18 @@ SPEC_CODES: dict[str, Explanation] = {
             also=(),
         ),
     ),
+    "EXS008": Explanation(
+        "a spec is a few kilobytes and a few levels deep; past the bounds (1 MiB, 64 levels, "
+        "20,000 YAML nodes once aliases are expanded) the input is an accident or an attack, "
+        "and reading it would crash the YAML parser or take minutes and gigabytes",
+        "write each state, task and rule out plainly; share little through anchors and aliases",
+        Example(
+            "spec",
+            "a value nested 70 levels deep",
+            edits=(("machine: runner", "machine: runner\nnotes: " + "[" * 70 + "]" * 70),),
+            also=(),
+        ),
+    ),
     "EXS101": Explanation(
         "a rule that names no state can never be followed",
         "name a declared state (the message suggests the closest)",
