@@ -7,16 +7,22 @@ leaves the output as it was; a generated file that does not compile is a finding
 from __future__ import annotations
 
 import ast
+import functools
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exo_spec.cli import main
-from exo_spec.codegen import generate
+from exo_spec.codegen import generate, render
 from exo_spec.codegen.generate import quick_check_generated
+from exo_spec.codegen.source import one_line
+from exo_spec.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "spec" / "runner.yaml"
@@ -129,3 +135,48 @@ def test_generate_into_a_new_folder_that_fails_leaves_no_folder(tmp_path: Path) 
         generate(spec, out)
     assert [p.name for p in out.iterdir()] == ["runner.md"]
     assert list((out / "runner.md").iterdir()) == []
+
+
+_EXAMPLE = load_spec(ROOT / "spec" / "examples" / "traffic_light.yaml").spec
+assert _EXAMPLE is not None
+_LINE_BREAKS = st.sampled_from([*BREAKS, "'", '"', '"""', "\\", "#", "\x00", "\x1b", "\ufeff"])
+# free text with many line breaks, quotes and control characters, and some Python in it
+HOSTILE_TEXT = st.lists(
+    st.one_of(st.text(max_size=8), _LINE_BREAKS, st.just("import os; os.system('x')")),
+    max_size=12,
+).map("".join)
+
+
+def _code_shape(files: dict[str, str], path: str) -> dict[str, str]:
+    """Each generated Python file's AST (comments are not in it), with the spec path, the only
+    free text that becomes a string literal, replaced by a placeholder."""
+
+    def dump(text: str) -> str:
+        tree = ast.parse(text)
+        for node in ast.walk(tree):
+            shown = (path, one_line(path.replace("\\", "/")))  # as given; as the header shows it
+            if isinstance(node, ast.Constant) and node.value in shown:
+                node.value = "<spec path>"
+        return ast.dump(tree)
+
+    return {name: dump(text) for name, text in files.items() if name.endswith(".py")}
+
+
+@functools.cache
+def _plain_shape() -> dict[str, str]:
+    assert _EXAMPLE is not None
+    return _code_shape(render(attrs.evolve(_EXAMPLE, path="spec/plain.yaml")), "spec/plain.yaml")
+
+
+@settings(max_examples=15, deadline=None)
+@given(doc=HOSTILE_TEXT, path=HOSTILE_TEXT.map(lambda text: f"spec/{text}.yaml"))
+def test_free_text_from_the_spec_never_changes_what_generated_code_does(
+    doc: str, path: str
+) -> None:
+    assert _EXAMPLE is not None
+    hostile = attrs.evolve(
+        _EXAMPLE,
+        path=path,
+        actions=tuple(attrs.evolve(a, doc=doc) for a in _EXAMPLE.actions),
+    )
+    assert _code_shape(render(hostile), path) == _plain_shape()
