@@ -16,6 +16,7 @@ from attrs import frozen
 
 from exo_spec.check.lint import cap_repeats, finish, lint_spec
 from exo_spec.codegen.docs_gen import render_docs
+from exo_spec.codegen.limits import size_problems
 from exo_spec.codegen.machine_gen import machine_module_name, render_machine
 from exo_spec.codegen.reserved import name_problems
 from exo_spec.codegen.source import TOOL, CodegenError, check_compiles, header_lines
@@ -59,6 +60,7 @@ def spec_problems(spec: Spec) -> list[Diagnostic]:
     """Every error that stops generation, sorted like the linter sorts them."""
     found = [d for d in finish(lint_spec(spec)) if d.severity == "error"]
     found += list(name_problems(spec))
+    found += list(size_problems(spec))
     if not found:  # the plans assume references resolve; only look once the rules pass
         found += list(plan_problems(spec))
     return cap_repeats(sorted(set(found), key=Diagnostic.sort_key))

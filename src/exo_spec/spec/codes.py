@@ -201,6 +201,12 @@ CODES: tuple[Code, ...] = (
         "codegen",
     ),
     _c(
+        "EXS303",
+        "generated-tests-too-large",
+        "the generated exhaustive tests would be too large (guards, cells or transition pairs)",
+        "codegen",
+    ),
+    _c(
         "EXS401",
         "unbound-guard-or-action",
         "a guard or action has no binding in the runner implementation",

@@ -420,6 +420,23 @@ SPEC_CODES: dict[str, Explanation] = {
             edits=(("  cancel: {doc", "  has_group: {doc"), ("do: cancel}", "do: has_group}")),
         ),
     ),
+    "EXS303": Explanation(
+        "the generated tests check every cell (state x task x 2**guards) and every pair of "
+        "consecutive transitions; past 10 guards, 20,000 cells or 2,000 pairs they run to "
+        "megabytes and generation to minutes",
+        "merge guards that always change together, or split the machine in two",
+        Example(
+            "spec",
+            "nine more guards than the runner needs (eleven in all)",
+            edits=(
+                (
+                    "guards:\n",
+                    "guards:\n" + "".join(f"  extra{i}: an unused guard\n" for i in range(9)),
+                ),
+            ),
+            also=("EXS211",),
+        ),
+    ),
     "EXS401": Explanation(
         "a runner without a guard or action binding fails when the task arrives",
         "implement the named method in the runner's binding",
