@@ -15,7 +15,8 @@ import pytest
 
 from exo_spec.check import CHECKS, lint
 from exo_spec.cli import main
-from exo_spec.codegen.source import name_problems
+from exo_spec.codegen.limits import size_problems
+from exo_spec.codegen.reserved import name_problems
 from exo_spec.conformance import default_spec_path
 from exo_spec.conformance.execute import RunResult
 from exo_spec.conformance.oracle import expect
@@ -57,6 +58,7 @@ def test_spec_example_yields_its_code(code: str, tmp_path: Path) -> None:
     loaded = load_spec(path)
     if loaded.spec is not None:
         found |= {d.code for d in name_problems(loaded.spec)}
+        found |= {d.code for d in size_problems(loaded.spec)}
     assert found == {code, *example.also}
 
 

@@ -13,7 +13,10 @@ from exo_spec.spec.diagnostics import Diagnostic
 from exo_spec.spec.loader import LoadResult, load_spec
 from exo_spec.spec.types import Spec
 
-__all__ = ["finish", "lint", "lint_loaded", "lint_spec"]
+__all__ = ["MAX_PER_CODE", "cap_repeats", "finish", "lint", "lint_loaded", "lint_spec"]
+
+MAX_PER_CODE = 50
+"""The most findings of one code reported; the rest are counted in one last finding."""
 
 
 def lint_spec(spec: Spec) -> list[Diagnostic]:
@@ -51,7 +54,8 @@ def finish(
     select: Sequence[str] | None = None,
     ignore: Sequence[str] | None = None,
 ) -> list[Diagnostic]:
-    """Filter by selection, stamp each code's severity from the table, drop repeats and sort."""
+    """Filter by selection, stamp each code's severity from the table, drop repeats, sort, and
+    keep the first :data:`MAX_PER_CODE` of each code (:func:`cap_repeats`)."""
     out: dict[tuple[str, str, str, int, int], Diagnostic] = {}
     for raw in found:
         if not selected(raw.code, select, ignore):
@@ -59,7 +63,30 @@ def finish(
         info = BY_CODE.get(raw.code)
         d = raw if info is None else attrs.evolve(raw, severity=info.severity)
         out.setdefault((d.code, d.message, d.loc.path, d.loc.line, d.loc.col), d)
-    return sorted(out.values(), key=Diagnostic.sort_key)
+    return cap_repeats(sorted(out.values(), key=Diagnostic.sort_key))
+
+
+def cap_repeats(found: Sequence[Diagnostic], limit: int = MAX_PER_CODE) -> list[Diagnostic]:
+    """The first ``limit`` findings of each code, in order; past that, one finding of the code
+    (at the last one shown) says how many more there were."""
+    seen: dict[str, int] = {}
+    last: dict[str, Diagnostic] = {}
+    kept: list[Diagnostic] = []
+    for d in found:
+        seen[d.code] = seen.get(d.code, 0) + 1
+        if seen[d.code] <= limit:
+            kept.append(d)
+            last[d.code] = d
+    for code, count in seen.items():
+        if count > limit:
+            kept.append(
+                attrs.evolve(
+                    last[code],
+                    message=f"{count - limit} more {code} findings not shown (the first "
+                    f"{limit} are); fix these and check again",
+                )
+            )
+    return sorted(kept, key=Diagnostic.sort_key)
 
 
 def lint(

@@ -6,6 +6,9 @@ Plain GitHub Markdown with a Mermaid ``stateDiagram-v2``. Names are identifiers;
 
 from __future__ import annotations
 
+import re
+import urllib.parse
+
 from exo_spec.codegen.source import header_lines, ident, spec_path_text
 from exo_spec.model.plan import Op, plan_rule, reject_phase
 from exo_spec.spec.types import Rule, Spec
@@ -118,17 +121,28 @@ def _events(spec: Spec) -> list[str]:
     return lines
 
 
+def _link(path: str) -> str:
+    """A Markdown link to the spec, ``path`` relative to the project root: the text is a code
+    span (plain escaped text when the path holds a backtick), the target is percent-encoded."""
+    text = (
+        f"`{_cell(path)}`"
+        if "`" not in path
+        else re.sub(r"([\\`*_\[\]()#!])", r"\\\1", _cell(path))
+    )
+    return f"[{text}]({urllib.parse.quote('../' + path, safe='/._-~')})"
+
+
 def render_docs(spec: Spec) -> str:
     """The text of ``<machine>.md`` for ``spec``."""
     name = ident(spec.machine)
     lines = [
         "<!--",
-        *header_lines(spec, ""),
+        *(line.replace("--", "-&#45;") for line in header_lines(spec, "")),
         "-->",
         "",
         f"# The `{name}` machine",
         "",
-        f"Generated from [`{_cell(spec_path_text(spec))}`](../{_cell(spec_path_text(spec))}). "
+        f"Generated from {_link(spec_path_text(spec))}. "
         f"Initial state: `{ident(spec.initial)}`; an action that raises moves the runner to "
         f"`{ident(spec.on_error)}`.",
         "",

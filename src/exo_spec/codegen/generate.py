@@ -14,11 +14,14 @@ from pathlib import Path
 import attrs
 from attrs import frozen
 
-from exo_spec.check.lint import finish, lint_spec
+from exo_spec.check.lint import cap_repeats, finish, lint_spec
 from exo_spec.codegen.docs_gen import render_docs
+from exo_spec.codegen.limits import size_problems
 from exo_spec.codegen.machine_gen import machine_module_name, render_machine
-from exo_spec.codegen.source import header_lines, name_problems
+from exo_spec.codegen.reserved import name_problems
+from exo_spec.codegen.source import TOOL, CodegenError, check_compiles, header_lines
 from exo_spec.codegen.tests_gen import render_tests
+from exo_spec.codegen.writing import write_all
 from exo_spec.model.plan import plan_problems
 from exo_spec.spec.diagnostics import Diagnostic, Loc
 from exo_spec.spec.loader import load_spec
@@ -27,6 +30,7 @@ from exo_spec.spec.types import Spec
 __all__ = [
     "PACKAGE",
     "GenerateResult",
+    "broken_files",
     "check_generated",
     "generate",
     "load_for_generation",
@@ -56,13 +60,17 @@ def spec_problems(spec: Spec) -> list[Diagnostic]:
     """Every error that stops generation, sorted like the linter sorts them."""
     found = [d for d in finish(lint_spec(spec)) if d.severity == "error"]
     found += list(name_problems(spec))
+    found += list(size_problems(spec))
     if not found:  # the plans assume references resolve; only look once the rules pass
         found += list(plan_problems(spec))
-    return sorted(set(found), key=Diagnostic.sort_key)
+    return cap_repeats(sorted(set(found), key=Diagnostic.sort_key))
 
 
 def render(spec: Spec) -> dict[str, str]:
-    """Every generated file for ``spec``: relative path (``/``-separated) -> text. Pure."""
+    """Every generated file for ``spec``: relative path (``/``-separated) -> text. Pure.
+
+    Every Python file is compiled before it is returned: :class:`CodegenError` rather than a
+    module that does not compile (or that holds code the spec smuggled in)."""
     module = machine_module_name(spec)
     files = {
         f"{PACKAGE}/__init__.py": _package_init(spec),
@@ -71,6 +79,9 @@ def render(spec: Spec) -> dict[str, str]:
     }
     for name, text in sorted(render_tests(spec, f"{PACKAGE}.{module}").items()):
         files[f"tests/{name}"] = text
+    for name, text in files.items():
+        if name.endswith(".py"):
+            check_compiles(name, text)
     return files
 
 
@@ -94,11 +105,11 @@ def _as_generated(spec: Spec, spec_path: Path, out_dir: Path) -> Spec:
 
 
 def load_for_generation(spec_path: Path, out_dir: Path) -> tuple[Spec | None, list[Diagnostic]]:
+    """The spec ready to render into ``out_dir`` (None, with the reasons, when it cannot be)."""
     loaded = load_spec(spec_path)
     if loaded.spec is None or loaded.diagnostics:
-        return None, list(loaded.diagnostics)
+        return None, cap_repeats(loaded.diagnostics)
     problems = spec_problems(loaded.spec)
-    """The spec ready to render into ``out_dir`` (None, with the reasons, when it cannot be)."""
     return (None if problems else _as_generated(loaded.spec, spec_path, out_dir)), problems
 
 
@@ -107,18 +118,17 @@ def generate(spec_path: Path, out_dir: Path) -> GenerateResult:
     spec, problems = load_for_generation(spec_path, out_dir)
     if spec is None:
         return GenerateResult((), (), tuple(problems))
-    written: list[Path] = []
-    unchanged: list[Path] = []
-    for name, text in render(spec).items():
-        path = out_dir / name
-        data = text.encode("utf-8")
-        if path.is_file() and path.read_bytes() == data:
-            unchanged.append(path)
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        written.append(path)
+    try:
+        files = render(spec)
+    except CodegenError as exc:
+        return GenerateResult((), (), (_unsafe(spec_path, exc),))
+    written, unchanged = write_all(out_dir, {n: t.encode("utf-8") for n, t in files.items()})
     return GenerateResult(tuple(written), tuple(unchanged), tuple(problems))
+
+
+def _unsafe(spec_path: Path, exc: CodegenError) -> Diagnostic:
+    message = f"cannot write the generated code safely: {exc}; nothing was written"
+    return Diagnostic("EXS302", message, Loc(str(spec_path), 1, 1))
 
 
 def stale_files(spec: Spec, out_dir: Path) -> Iterator[tuple[str, str, str | None]]:
@@ -131,6 +141,25 @@ def stale_files(spec: Spec, out_dir: Path) -> Iterator[tuple[str, str, str | Non
             actual = None
         if actual != text:
             yield name, text, actual
+
+
+def broken_files(out_dir: Path) -> Iterator[tuple[str, str]]:
+    """``(relative path, why)`` for each generated Python file in ``out_dir`` that does not
+    compile: any file whose first line says exo-spec generated it, whatever spec it names."""
+    for path in sorted(out_dir.rglob("*.py")):
+        name = path.relative_to(out_dir).as_posix()
+        if "__pycache__" in name or name.startswith(".exo-spec-generate-"):
+            continue
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if not text.startswith(f"# Generated by {TOOL} "):
+            continue
+        try:
+            check_compiles(name, text)
+        except CodegenError as exc:
+            yield name, str(exc).removeprefix(f"{name} ")
 
 
 def _stale(spec_path: Path, out_dir: Path, name: str, why: str) -> Diagnostic:
@@ -199,6 +228,7 @@ def quick_check_generated(
                     "was generated from another version of the spec or of exo-spec",
                 )
             )
+    out += [_stale(spec_path, out_dir, name, why) for name, why in broken_files(out_dir)]
     return out
 
 
@@ -210,7 +240,11 @@ def check_generated(spec_path: Path, out_dir: Path) -> list[Diagnostic]:
     spec, problems = load_for_generation(spec_path, out_dir)
     if spec is None:
         return problems
-    return [
-        _stale(spec_path, out_dir, name, "is missing" if actual is None else "is stale")
-        for name, _, actual in stale_files(spec, out_dir)
-    ]
+    try:
+        stale = [
+            _stale(spec_path, out_dir, name, "is missing" if actual is None else "is stale")
+            for name, _, actual in stale_files(spec, out_dir)
+        ]
+    except CodegenError as exc:
+        return [_unsafe(spec_path, exc)]
+    return stale + [_stale(spec_path, out_dir, n, why) for n, why in broken_files(out_dir)]

@@ -14,7 +14,7 @@ from exo_spec.codegen.source import isort_key, py_str
 from exo_spec.model.cells import failure_message
 from exo_spec.spec import Spec, valid_name
 
-__all__ = ["HELPER_EXPORTS", "render_bindings"]
+__all__ = ["HELPER_EXPORTS", "bindings_template_source", "render_bindings"]
 
 
 def render_bindings(
@@ -34,21 +34,68 @@ def render_bindings(
         f"        return self._act({py_str(a.name)}, task)\n\n"
         for a in spec.actions
     )
-    example = failure_message("ACTION")
-    template = _TEMPLATE.replace("{failure}", py_str(example).replace("ACTION", "{action}"))
     machine_imports = sorted([machine_t, state_t, task_t, "TaskDeferred", "TaskRejected"])
     exports = sorted([*HELPER_EXPORTS, machine_t, state_t, task_t], key=isort_key)
     doc = f"Recording bindings and helpers for the {spec.machine} machine's tests."
-    return header(spec, doc) + (
-        template.replace("{module}", machine_module)
-        .replace("{machine_imports}", "".join(f"    {name},\n" for name in machine_imports))
-        .replace("{exports}", "".join(f"    {py_str(name)},\n" for name in exports))
+    return header(spec, doc) + _fill(
+        module=machine_module,
+        machine_imports="".join(f"    {name},\n" for name in machine_imports),
+        exports="".join(f"    {py_str(name)},\n" for name in exports),
+        state_t=state_t,
+        task_t=task_t,
+        machine_t=machine_t,
+        initial=f"{state_t}.{spec.initial}",
+        initial_name=py_str(spec.initial),
+        on_error=f"{state_t}.{spec.on_error}",
+        guards=guards,
+        actions=actions,
+    )
+
+
+def bindings_template_source() -> str:
+    """The bindings module as rendered for a machine with no guards and no actions: the
+    names it defines are the ones a guard or an action may not take."""
+    return _fill(
+        module="machine",
+        machine_imports="    M,\n    S,\n    T,\n    TaskDeferred,\n    TaskRejected,\n",
+        exports="",
+        state_t="S",
+        task_t="T",
+        machine_t="M",
+        initial="S.a",
+        initial_name='"a"',
+        on_error="S.a",
+        guards="",
+        actions="",
+    )
+
+
+def _fill(
+    *,
+    module: str,
+    machine_imports: str,
+    exports: str,
+    state_t: str,
+    task_t: str,
+    machine_t: str,
+    initial: str,
+    initial_name: str,
+    on_error: str,
+    guards: str,
+    actions: str,
+) -> str:
+    example = failure_message("ACTION")
+    template = _TEMPLATE.replace("{failure}", py_str(example).replace("ACTION", "{action}"))
+    return (
+        template.replace("{module}", module)
+        .replace("{machine_imports}", machine_imports)
+        .replace("{exports}", exports)
         .replace("{State}", state_t)
         .replace("{Task}", task_t)
         .replace("{Machine}", machine_t)
-        .replace("{initial}", f"{state_t}.{spec.initial}")
-        .replace("{initial_name}", py_str(spec.initial))
-        .replace("{on_error}", f"{state_t}.{spec.on_error}")
+        .replace("{initial}", initial)
+        .replace("{initial_name}", initial_name)
+        .replace("{on_error}", on_error)
         .replace("    {guards}\n", guards)
         .replace("    {actions}\n", actions)
     )

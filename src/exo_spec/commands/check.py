@@ -81,9 +81,10 @@ def _check_one(path: Path, args: argparse.Namespace) -> list[Diagnostic]:
     found = lint_loaded(result, args.select, args.ignore)
     if result.spec is None:
         return found
-    from exo_spec.codegen.source import name_problems
+    from exo_spec.codegen.limits import size_problems
+    from exo_spec.codegen.reserved import name_problems
 
-    extra: list[Diagnostic] = list(name_problems(result.spec))
+    extra: list[Diagnostic] = [*name_problems(result.spec), *size_problems(result.spec)]
     out_dir = generated_dir(path, args.generated)
     if out_dir is not None:
         extra += _generated(path, out_dir, args.generated is not None)

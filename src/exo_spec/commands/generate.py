@@ -12,7 +12,8 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from exo_spec.codegen.generate import generate, load_for_generation, stale_files
+from exo_spec.codegen.generate import broken_files, generate, load_for_generation, stale_files
+from exo_spec.codegen.source import CodegenError
 from exo_spec.commands.common import ExitCode
 from exo_spec.spec.diagnostics import Diagnostic
 
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
             where = exc.filename or out
             reason = exc.strerror or type(exc).__name__
             sys.stderr.write(
-                f"exo-spec generate: cannot write {where}: {reason}; "
+                f"exo-spec generate: cannot write {where}: {reason}; nothing was changed; "
                 "choose an --out directory you can write to\n"
             )
             return ExitCode.USAGE
@@ -67,7 +68,15 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write(f"{diagnostic}\n")
         return ExitCode.USAGE if _unreadable(problems) else ExitCode.FINDINGS
     stale = 0
-    for name, expected, actual in stale_files(spec, out):
+    try:
+        found = list(stale_files(spec, out))
+    except CodegenError as exc:
+        sys.stderr.write(f"exo-spec generate --check: cannot render {spec_path}: {exc}\n")
+        return ExitCode.FINDINGS
+    for name, why in broken_files(out):
+        stale += 1
+        sys.stdout.write(f"{(out / name).as_posix()}: {why}\n")
+    for name, expected, actual in found:
         stale += 1
         shown = (out / name).as_posix()
         sys.stdout.writelines(

@@ -87,6 +87,12 @@ CODES: tuple[Code, ...] = (
     _c("EXS005", "bad-identifier", "a name is not a valid identifier", "loader"),
     _c("EXS006", "unsupported-version", "unsupported spec version", "loader"),
     _c("EXS007", "duplicate-key", "duplicate key", "loader"),
+    _c(
+        "EXS008",
+        "spec-too-large",
+        "the spec is too large, too deep or expands too far through aliases",
+        "loader",
+    ),
     # -- EXS1xx: names that refer to nothing -----------------------------------------------------
     _c(
         "EXS101",
@@ -194,6 +200,12 @@ CODES: tuple[Code, ...] = (
         "EXS302",
         "name-collision",
         "a name would collide with the generated machine's own API",
+        "codegen",
+    ),
+    _c(
+        "EXS303",
+        "generated-tests-too-large",
+        "the generated exhaustive tests would be too large (guards, cells or transition pairs)",
         "codegen",
     ),
     _c(

@@ -11,7 +11,10 @@ from attrs import frozen
 
 from exo_spec.spec.codes import BY_CODE, Severity
 
-__all__ = ["Diagnostic", "Loc", "Severity"]
+__all__ = ["Diagnostic", "Loc", "Severity", "echo", "quote"]
+
+ECHO_LIMIT = 60
+"""How many characters of a value from the spec a message repeats."""
 
 
 @frozen(order=True)
@@ -53,3 +56,18 @@ class Diagnostic:
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.loc.path, self.loc.line, self.loc.col, self.code, self.message)
+
+
+def echo(text: str, limit: int = ECHO_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters, saying how many more there were."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+
+
+def quote(text: str, limit: int = ECHO_LIMIT) -> str:
+    """``text`` as a quoted literal (``repr``) cut to ``limit`` characters: how messages echo a
+    value from the spec, so a huge or multi-line value stays one short line."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text) - limit} more characters)"

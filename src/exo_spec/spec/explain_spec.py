@@ -92,6 +92,18 @@ SPEC_CODES: dict[str, Explanation] = {
             also=(),
         ),
     ),
+    "EXS008": Explanation(
+        "a spec is a few kilobytes and a few levels deep; past the bounds (1 MiB, 64 levels, "
+        "20,000 YAML nodes once aliases are expanded) the input is an accident or an attack, "
+        "and reading it would crash the YAML parser or take minutes and gigabytes",
+        "write each state, task and rule out plainly; share little through anchors and aliases",
+        Example(
+            "spec",
+            "a value nested 70 levels deep",
+            edits=(("machine: runner", "machine: runner\nnotes: " + "[" * 70 + "]" * 70),),
+            also=(),
+        ),
+    ),
     "EXS101": Explanation(
         "a rule that names no state can never be followed",
         "name a declared state (the message suggests the closest)",
@@ -406,6 +418,23 @@ SPEC_CODES: dict[str, Explanation] = {
             "spec",
             "an action with the name of a guard (both become one bindings method)",
             edits=(("  cancel: {doc", "  has_group: {doc"), ("do: cancel}", "do: has_group}")),
+        ),
+    ),
+    "EXS303": Explanation(
+        "the generated tests check every cell (state x task x 2**guards) and every pair of "
+        "consecutive transitions; past 10 guards, 20,000 cells or 2,000 pairs they run to "
+        "megabytes and generation to minutes",
+        "merge guards that always change together, or split the machine in two",
+        Example(
+            "spec",
+            "nine more guards than the runner needs (eleven in all)",
+            edits=(
+                (
+                    "guards:\n",
+                    "guards:\n" + "".join(f"  extra{i}: an unused guard\n" for i in range(9)),
+                ),
+            ),
+            also=("EXS211",),
         ),
     ),
     "EXS401": Explanation(

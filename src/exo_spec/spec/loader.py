@@ -8,18 +8,17 @@ every one of them at once, as :class:`~exo_spec.spec.diagnostics.Diagnostic` val
 
 from __future__ import annotations
 
-import difflib
 import hashlib
-import keyword
 import re
-from collections.abc import Iterable
 from pathlib import Path
 
 import yaml
 from attrs import frozen
 
-from exo_spec.spec.diagnostics import Diagnostic, Loc
+from exo_spec.spec.diagnostics import Diagnostic, Loc, quote
 from exo_spec.spec.expr import And, Expr, ExprSyntaxError, Not, Or, TrueExpr, parse_expr
+from exo_spec.spec.nodes import STR, Fields, NodeReader, expected, kind_of, valid_name
+from exo_spec.spec.reading import compose, read_spec_bytes
 from exo_spec.spec.types import (
     EVENT_KINDS,
     OUTCOMES,
@@ -38,13 +37,8 @@ from exo_spec.spec.types import (
 __all__ = ["SUPPORTED_VERSIONS", "LoadResult", "load_spec", "load_spec_text", "valid_name"]
 
 SUPPORTED_VERSIONS = (1,)
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
-_RESERVED = frozenset({"true", "false", "and", "or", "not", "None", "True", "False"})
 _EVENT = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\))?\s*\Z")
-_STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
-_FLOAT = "tag:yaml.org,2002:float"
-_BOOL = "tag:yaml.org,2002:bool"
 
 _TOP_REQUIRED = ("version", "machine", "initial", "states", "tasks", "events")
 _TOP_OPTIONAL = ("guards", "actions", "defer", "on_error")
@@ -73,26 +67,12 @@ class LoadResult:
         return self.spec is not None and not self.diagnostics
 
 
-def valid_name(name: str) -> bool:
-    """Names become Python identifiers in generated code: letters, digits, ``_``; no keywords."""
-    return (
-        bool(_NAME.match(name))
-        and not keyword.iskeyword(name)
-        and not keyword.issoftkeyword(name)
-        and name not in _RESERVED
-    )
-
-
 def load_spec(path: str | Path) -> LoadResult:
     """Read and load the spec at ``path``; an unreadable file is an ``EXS000`` diagnostic."""
     shown = str(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        return LoadResult(
-            None, (Diagnostic("EXS000", f"cannot read the spec: {reason}", Loc(shown, 1, 1)),)
-        )
+    data = read_spec_bytes(path)
+    if isinstance(data, Diagnostic):
+        return LoadResult(None, (data,))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -108,134 +88,15 @@ def load_spec_text(text: str, path: str = "<spec>") -> LoadResult:
     return LoadResult(spec, tuple(sorted(reader.diagnostics, key=Diagnostic.sort_key)))
 
 
-class _Reader:
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.diagnostics: list[Diagnostic] = []
-
-    # -- primitives ---------------------------------------------------------------------------
-
-    def loc(self, node: yaml.Node | None) -> Loc:
-        if node is None:
-            return Loc(self.path, 1, 1)
-        mark = node.start_mark
-        return Loc(self.path, mark.line + 1, mark.column + 1)
-
-    def error(self, code: str, message: str, node: yaml.Node | None) -> None:
-        self.diagnostics.append(Diagnostic(code, message, self.loc(node)))
-
-    def mapping(
-        self,
-        node: yaml.Node,
-        what: str,
-        required: Iterable[str] = (),
-        allowed: Iterable[str] | None = None,
-    ) -> dict[str, tuple[yaml.ScalarNode, yaml.Node]] | None:
-        if not isinstance(node, yaml.MappingNode):
-            self.error("EXS003", f"{what} must be a mapping, not {_kind(node)}", node)
-            return None
-        allowed_keys = None if allowed is None else tuple(allowed)
-        out: dict[str, tuple[yaml.ScalarNode, yaml.Node]] = {}
-        for key, value in node.value:
-            if not isinstance(key, yaml.ScalarNode) or key.tag != _STR:
-                self.error("EXS003", f"keys of {what} must be plain names, not {_kind(key)}", key)
-                continue
-            name = str(key.value)
-            if name in out:
-                first = self.loc(out[name][0])
-                self.error(
-                    "EXS007",
-                    f"duplicate key {name!r} in {what} (first at line {first.line}); "
-                    "keep one of them",
-                    key,
-                )
-                continue
-            if allowed_keys is not None and name not in allowed_keys:
-                self.error(
-                    "EXS002",
-                    f"unknown key {name!r} in {what}; {_expected(name, allowed_keys)}",
-                    key,
-                )
-                continue
-            out[name] = (key, value)
-        for name in required:
-            if name not in out:
-                self.error("EXS004", f"{what} is missing the required key {name!r}", node)
-        return out
-
-    def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node] | None:
-        if not isinstance(node, yaml.SequenceNode):
-            self.error("EXS003", f"{what} must be a list, not {_kind(node)}", node)
-            return None
-        return list(node.value)
-
-    def string(self, node: yaml.Node, what: str) -> str | None:
-        if isinstance(node, yaml.ScalarNode) and node.tag == _STR:
-            return str(node.value)
-        self.error("EXS003", f"{what} must be a string, not {_kind(node)}", node)
-        return None
-
-    def name(self, node: yaml.Node, what: str) -> str | None:
-        text = self.string(node, what)
-        if text is None:
-            return None
-        if not valid_name(text):
-            self.error(
-                "EXS005",
-                f"{what} {text!r} is not a valid name; use letters, digits and '_', starting with "
-                "a letter, and not a Python keyword",
-                node,
-            )
-            return None
-        return text
-
-    def boolean(self, node: yaml.Node, what: str) -> bool | None:
-        if isinstance(node, yaml.ScalarNode) and node.tag == _BOOL:
-            return str(node.value).lower() in ("true", "yes", "on")
-        self.error("EXS003", f"{what} must be true or false, not {_kind(node)}", node)
-        return None
-
-    def seconds(self, node: yaml.Node, what: str) -> float | None:
-        if isinstance(node, yaml.ScalarNode) and node.tag in (_INT, _FLOAT):
-            try:
-                value = float(str(node.value).replace("_", ""))
-            except ValueError:
-                value = -1.0
-            if value > 0 and value != float("inf"):
-                return value
-        self.error(
-            "EXS003", f"{what} must be a positive number of seconds, not {_show(node)}", node
-        )
-        return None
-
-    def names(self, node: yaml.Node, what: str) -> list[tuple[str, yaml.Node]]:
-        """A name or a list of names."""
-        items = [node] if isinstance(node, yaml.ScalarNode) else self.sequence(node, what) or []
-        out: list[tuple[str, yaml.Node]] = []
-        for item in items:
-            text = self.string(item, what)
-            if text is not None:
-                out.append((text, item))
-        return out
+class _Reader(NodeReader):
+    """The spec's schema, section by section, over :class:`NodeReader`'s typed reads."""
 
     # -- the document -------------------------------------------------------------------------
 
     def read(self, text: str) -> Spec | None:
-        try:
-            root = yaml.compose(text, Loader=_SafeLoader)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            loc = Loc(self.path, mark.line + 1, mark.column + 1) if mark else Loc(self.path, 1, 1)
-            problem = exc.problem or exc.context or "malformed YAML"
-            self.diagnostics.append(Diagnostic("EXS001", f"YAML syntax error: {problem}", loc))
-            return None
-        except yaml.YAMLError as exc:
-            message = f"YAML syntax error: {exc}".splitlines()[0]
-            self.diagnostics.append(Diagnostic("EXS001", message, Loc(self.path, 1, 1)))
-            return None
-        except RecursionError:
-            message = "the YAML is nested too deeply to read; a spec needs a few levels at most"
-            self.diagnostics.append(Diagnostic("EXS001", message, Loc(self.path, 1, 1)))
+        root = compose(text, self.path)
+        if isinstance(root, Diagnostic):
+            self.diagnostics.append(root)
             return None
         if root is None:
             self.error("EXS004", "the spec is empty; it needs " + ", ".join(_TOP_REQUIRED), None)
@@ -245,9 +106,7 @@ class _Reader:
             return None
         return self.build(root, top, text)
 
-    def build(
-        self, root: yaml.Node, top: dict[str, tuple[yaml.ScalarNode, yaml.Node]], text: str
-    ) -> Spec | None:
+    def build(self, root: yaml.Node, top: Fields, text: str) -> Spec | None:
         version = self.version(top)
         machine = self.name(top["machine"][1], "machine") if "machine" in top else None
         initial = self.name(top["initial"][1], "initial") if "initial" in top else None
@@ -282,12 +141,12 @@ class _Reader:
             initial_loc=self.loc(top["initial"][1]),
         )
 
-    def version(self, top: dict[str, tuple[yaml.ScalarNode, yaml.Node]]) -> int | None:
+    def version(self, top: Fields) -> int | None:
         if "version" not in top:
             return None
         node = top["version"][1]
         if not (isinstance(node, yaml.ScalarNode) and node.tag == _INT):
-            self.error("EXS003", f"version must be an integer, not {_kind(node)}", node)
+            self.error("EXS003", f"version must be an integer, not {kind_of(node)}", node)
             return None
         value = int(str(node.value))
         if value not in SUPPORTED_VERSIONS:
@@ -302,7 +161,7 @@ class _Reader:
             if self.name(key, "guard name") is None:
                 continue
             doc, constant = "", False
-            if isinstance(value, yaml.ScalarNode) and value.tag == _STR:
+            if isinstance(value, yaml.ScalarNode) and value.tag == STR:
                 doc = str(value.value)
             else:
                 fields = self.mapping(value, f"guard {name}", (), ("doc", "constant")) or {}
@@ -321,7 +180,7 @@ class _Reader:
                 continue
             doc, cancellable = "", False
             progress: tuple[str, ...] = ()
-            if isinstance(value, yaml.ScalarNode) and value.tag == _STR:
+            if isinstance(value, yaml.ScalarNode) and value.tag == STR:
                 doc = str(value.value)
             elif not (isinstance(value, yaml.ScalarNode) and value.value in ("", "~", "null")):
                 fields = self.mapping(value, f"action {name}", (), allowed) or {}
@@ -341,8 +200,8 @@ class _Reader:
             if kind not in PROGRESS_KINDS:
                 self.error(
                     "EXS106",
-                    f"unknown progress event {kind!r} of action {action}; "
-                    f"{_expected(kind, PROGRESS_KINDS)}",
+                    f"unknown progress event {quote(kind)} of action {action}; "
+                    f"{expected(kind, PROGRESS_KINDS)}",
                     item,
                 )
             else:
@@ -413,7 +272,7 @@ class _Reader:
             elif valid_name(source):
                 sources.append(source)
             else:
-                self.error("EXS005", f"'from' of {what}: {source!r} is not a state name", item)
+                self.error("EXS005", f"'from' of {what}: {quote(source)} is not a state name", item)
         when, when_text = self.when(fields, what)
         via = self.name(fields["via"][1], f"'via' of {what}") if "via" in fields else None
         action = self.name(fields["do"][1], f"'do' of {what}") if "do" in fields else None
@@ -426,9 +285,7 @@ class _Reader:
             for source in dict.fromkeys(sources)
         ]
 
-    def when(
-        self, fields: dict[str, tuple[yaml.ScalarNode, yaml.Node]], what: str
-    ) -> tuple[Expr | None, str | None]:
+    def when(self, fields: Fields, what: str) -> tuple[Expr | None, str | None]:
         if "when" not in fields:
             return TrueExpr(), None
         node = fields["when"][1]
@@ -453,7 +310,7 @@ class _Reader:
             self.diagnostics.append(
                 Diagnostic(
                     "EXS104",
-                    f"guard expression {text!r} of {what}: {exc.message}",
+                    f"guard expression {quote(text)} of {what}: {exc.message}",
                     Loc(self.path, loc.line, col),
                 )
             )
@@ -498,7 +355,7 @@ class _Reader:
         if match is None:
             self.error(
                 "EXS106",
-                f"event {text!r} in events.{outcome} is not of the form Kind or Kind(argument)",
+                f"event {quote(text)} in events.{outcome} is not of the form Kind or Kind(argument)",
                 node,
             )
             return None
@@ -511,23 +368,15 @@ class _Reader:
         if kind not in EVENT_KINDS:
             self.error(
                 "EXS106",
-                f"unknown event {kind!r} in events.{outcome}; {_expected(kind, EVENT_KINDS)}",
+                f"unknown event {quote(kind)} in events.{outcome}; {expected(kind, EVENT_KINDS)}",
                 node,
             )
             return None
         if (arg is None) != (not allowed_args) or (arg is not None and arg not in allowed_args):
             shown = ", ".join(f"{kind}({a})" for a in allowed_args) or kind
-            self.error("EXS106", f"event {text!r} in events.{outcome}: write {shown}", node)
+            self.error("EXS106", f"event {quote(text)} in events.{outcome}: write {shown}", node)
             return None
         return ContractEvent(kind, arg, self.loc(node))
-
-
-_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _SafeLoader(_Base):  # type: ignore[valid-type,misc]
-    """PyYAML's safe loader (libyaml's when available, 4x faster); only its composer is used
-    (no objects are constructed)."""
 
 
 _MAX_EXPR_DEPTH = 64
@@ -545,28 +394,3 @@ def _depth(expr: Expr) -> int:
         elif isinstance(node, And | Or):
             stack += [(node.left, level + 1), (node.right, level + 1)]
     return deepest
-
-
-def _kind(node: yaml.Node | None) -> str:
-    if isinstance(node, yaml.MappingNode):
-        return "a mapping"
-    if isinstance(node, yaml.SequenceNode):
-        return "a list"
-    if isinstance(node, yaml.ScalarNode):
-        if node.tag == _STR:
-            return f"the string {str(node.value)!r}"
-        if node.tag == "tag:yaml.org,2002:null":
-            return "null"
-        return f"{str(node.value)!r}"
-    return "nothing"
-
-
-def _show(node: yaml.Node) -> str:
-    return _kind(node)
-
-
-def _expected(name: str, allowed: Iterable[str]) -> str:
-    options = tuple(allowed)
-    close = difflib.get_close_matches(name, options, n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
-    return f"{hint}expected one of: {', '.join(options)}"

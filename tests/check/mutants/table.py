@@ -82,6 +82,12 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     m("schema_yaml_syntax", "an unclosed flow list", [("tasks:\n", "tasks: [\n")], "EXS001"),
     m(
+        "schema_too_deep",
+        "a value nested 70 levels deep",
+        [("machine: runner\n", "machine: runner\nnotes: " + "[" * 70 + "]" * 70 + "\n")],
+        "EXS008",
+    ),
+    m(
         "schema_guard_syntax",
         "a dangling 'and'",
         [("when: has_group, via", "when: has_group and, via")],
