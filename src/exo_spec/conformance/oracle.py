@@ -177,20 +177,11 @@ class _Simulation:
         polled (they wait in the channel)."""
         if not redelivered:
             self.received.append(send.id)
-        self.handled.append((send.id, send.task, self.state))
-        guards = self._guards()
-        context = f"{send.task} {send.id} in {self.state} ({valuation_text(guards)})"
-        outcome = step(self.spec, self.state, send.task, guards)
-        if isinstance(outcome, Deferred):
-            self.deferred.append(send)
+        stepped = self._step(send)
+        if stepped is None:
             return send.during
-        if isinstance(outcome, Rejected):
-            loc = self.spec.task_locs[self.spec.tasks.index(send.task)]
-            self._emit(
-                outcome.events, send, "reject", context, "rejected", f"tasks.{send.task}", loc
-            )
-            return send.during
-        rule = outcome.rule
+        accepted, guards, context = stepped
+        rule = accepted.rule
         action = rule.action
         via = self.spec.state(rule.via) if rule.via else None
         polled = via is not None and via.interruptible and send.result == "ok" and bool(send.during)
@@ -230,20 +221,29 @@ class _Simulation:
         self.state = outcome.next_state
         return () if polled else send.during
 
-    def _during(self, send: Send) -> None:
+    def _step(self, send: Send) -> tuple[Accepted, dict[str, bool], str] | None:
+        """Step ``send`` in the current state: the outcome, the guards and the context when a
+        rule accepts it; None when it is deferred or rejected (its events are then emitted)."""
         self.handled.append((send.id, send.task, self.state))
         guards = self._guards()
         context = f"{send.task} {send.id} in {self.state} ({valuation_text(guards)})"
         outcome = step(self.spec, self.state, send.task, guards)
         if isinstance(outcome, Deferred):
             self.deferred.append(send)
-            return
+            return None
         if isinstance(outcome, Rejected):
             loc = self.spec.task_locs[self.spec.tasks.index(send.task)]
             self._emit(
                 outcome.events, send, "reject", context, "rejected", f"tasks.{send.task}", loc
             )
+            return None
+        return outcome, guards, context
+
+    def _during(self, send: Send) -> None:
+        stepped = self._step(send)
+        if stepped is None:
             return
+        outcome, _, context = stepped
         events = outcome.events
         ref, rule_loc = f"tasks.{send.task}", outcome.rule.loc
         if outcome.rule.action is not None:

@@ -9,6 +9,8 @@ the runner for one test. Without the option the plugin adds nothing (it loads in
 from __future__ import annotations
 
 # ruff: noqa: PLC0415
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -90,27 +92,18 @@ class Conformance:
             self.assert_conforms(walked.failing.scenario)
 
 
-class _ScenarioItem(pytest.Item):
-    def __init__(self, *, conformance: Conformance, scenario: Any, **kwargs: Any) -> None:
+class _ConformanceItem(pytest.Item):
+    """One check of the runner (a scenario, or the random walks), reported at the spec."""
+
+    def __init__(
+        self, *, conformance: Conformance, check: Callable[[], None], **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.conformance = conformance
-        self.scenario = scenario
+        self._check = check
 
     def runtest(self) -> None:
-        self.conformance.assert_conforms(self.scenario)
-
-    def reportinfo(self) -> tuple[str, int, str]:
-        return self.conformance.spec.path, 0, f"exo-spec conformance: {self.name}"
-
-
-class _WalkItem(pytest.Item):
-    def __init__(self, *, conformance: Conformance, examples: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.conformance = conformance
-        self.examples = examples
-
-    def runtest(self) -> None:
-        self.conformance.assert_walks_conform(self.examples)
+        self._check()
 
     def reportinfo(self) -> tuple[str, int, str]:
         return self.conformance.spec.path, 0, f"exo-spec conformance: {self.name}"
@@ -132,15 +125,21 @@ def pytest_collection_modifyitems(
     suite = _Suite.from_parent(session, name="exo-spec-conformance")
     for scenario in conformance.scenarios():
         items.append(
-            _ScenarioItem.from_parent(
-                suite, name=scenario.id, conformance=conformance, scenario=scenario
+            _ConformanceItem.from_parent(
+                suite,
+                name=scenario.id,
+                conformance=conformance,
+                check=partial(conformance.assert_conforms, scenario),
             )
         )
     examples = int(config.getoption("--exo-spec-examples"))
     if examples > 0:
         items.append(
-            _WalkItem.from_parent(
-                suite, name="walk[seed=0]", conformance=conformance, examples=examples
+            _ConformanceItem.from_parent(
+                suite,
+                name="walk[seed=0]",
+                conformance=conformance,
+                check=partial(conformance.assert_walks_conform, examples),
             )
         )
 

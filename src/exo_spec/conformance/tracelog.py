@@ -49,6 +49,19 @@ def _problem(path: str, line: int, name: str, message: str, rule: str = "") -> D
     return Diagnostic(code_for(name), message, Loc(path, max(line, 1), 1), rule=rule)
 
 
+_ONE_EVENT = "one tagged event per line"
+_A_LINE = 'a tagged event, a task line {"task": ...} or a header'
+
+
+def _unparsable(path: str, line: int, reason: str, expected: str) -> Diagnostic:
+    """The line could not be read (``reason``) as what a log line is (``expected``)."""
+    return _problem(path, line, "unparsable-line", f"{reason}; expected {expected}")
+
+
+def _reason(exc: Exception) -> str:
+    return "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+
+
 def _edges(spec: Spec) -> set[tuple[str, str]]:
     status = {s.name: s.status for s in spec.states}
     out: set[tuple[str, str]] = set()
@@ -80,25 +93,11 @@ def check_trace(spec: Spec, lines: Iterable[str], path: str = DEFAULT_PATH) -> l
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
-            problems.append(
-                _problem(
-                    path,
-                    number,
-                    "unparsable-line",
-                    f"not JSON ({exc.msg}); expected one tagged event per line",
-                )
-            )
+            problems.append(_unparsable(path, number, f"not JSON ({exc.msg})", _ONE_EVENT))
             continue
         except (RecursionError, ValueError) as exc:  # nested too deeply, an integer too long
-            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-            problems.append(
-                _problem(
-                    path,
-                    number,
-                    "unparsable-line",
-                    f"not readable as JSON ({reason}); expected one tagged event per line",
-                )
-            )
+            reason = f"not readable as JSON ({_reason(exc)})"
+            problems.append(_unparsable(path, number, reason, _ONE_EVENT))
             continue
         try:
             if isinstance(data, dict) and "exo_spec_trace" in data:
@@ -116,15 +115,7 @@ def check_trace(spec: Spec, lines: Iterable[str], path: str = DEFAULT_PATH) -> l
             else:
                 events.append((number, event_from_json(data)))
         except (WireError, RecursionError) as exc:
-            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-            problems.append(
-                _problem(
-                    path,
-                    number,
-                    "unparsable-line",
-                    f'{reason}; expected a tagged event, a task line {{"task": ...}} or a header',
-                )
-            )
+            problems.append(_unparsable(path, number, _reason(exc), _A_LINE))
     if problems:
         return problems
     problems.extend(_log_only(spec, events, path))

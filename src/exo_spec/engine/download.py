@@ -37,6 +37,8 @@ from huggingface_hub import errors as hf_errors
 from huggingface_hub import hf_hub_url
 from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]  # lazy export
 
+from exo_spec.engine import download_errors
+from exo_spec.engine.download_errors import *  # noqa: F403  (its errors are this module's API too)
 from exo_spec.engine.download_errors import (
     CorruptDownloadError,
     DownloadError,
@@ -48,8 +50,6 @@ from exo_spec.engine.download_errors import (
     OfflineMissingError,
     RepoNotFoundError,
     RevisionNotFoundError,
-    UnsafePathError,
-    UnverifiableFileError,
 )
 from exo_spec.engine.hub_http import DownloadLimits, fetch_file, get_bounded, open_client
 from exo_spec.engine.listing import Listed, mismatch, parse_info, select
@@ -65,26 +65,15 @@ from exo_spec.runtime.engine_protocol import DownloadProgress, ModelRef
 __all__ = [
     "DEFAULT_ENDPOINT",
     "DEFAULT_MODELS_DIR",
-    "CorruptDownloadError",
-    "DownloadError",
     "DownloadLimits",
-    "DownloadTimeoutError",
-    "HubResponseError",
-    "HubUnreachableError",
-    "InvalidRepoIdError",
-    "ModelsDirError",
-    "OfflineMissingError",
-    "RepoNotFoundError",
-    "RevisionNotFoundError",
     "TerminalProgress",
-    "UnsafePathError",
-    "UnverifiableFileError",
     "WeightsCheck",
     "download_model",
     "model_dir_for",
     "models_dir",
     "weights_present",
 ]
+__all__ += download_errors.__all__  # every DownloadError, importable from here too
 
 DEFAULT_MODELS_DIR = Path("~/.local/share/exo/models")
 DEFAULT_ENDPOINT = "https://huggingface.co"

@@ -123,14 +123,8 @@ def chunk_json(
     usage: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """One ``chat.completion.chunk`` of a stream."""
-    return {
-        "id": completion_id,
-        "object": "chat.completion.chunk",
-        "created": created,
-        "model": model,
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
-        "usage": usage,
-    }
+    choice = {"delta": delta, "finish_reason": finish_reason}
+    return _completion("chat.completion.chunk", completion_id, model, created, choice, usage)
 
 
 def completion_json(
@@ -142,17 +136,24 @@ def completion_json(
     usage: dict[str, int],
 ) -> dict[str, Any]:
     """A whole ``chat.completion``."""
+    choice = {"message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}
+    return _completion("chat.completion", completion_id, model, created, choice, usage)
+
+
+def _completion(
+    kind: str,
+    completion_id: str,
+    model: str,
+    created: int,
+    choice: dict[str, Any],
+    usage: dict[str, int] | None,
+) -> dict[str, Any]:
+    """What a chunk and a whole completion share: the ids, the one choice and the usage."""
     return {
         "id": completion_id,
-        "object": "chat.completion",
+        "object": kind,
         "created": created,
         "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": text},
-                "finish_reason": finish_reason,
-            }
-        ],
+        "choices": [{"index": 0, **choice}],
         "usage": usage,
     }
