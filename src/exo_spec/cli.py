@@ -208,7 +208,7 @@ def _main(args_list: list[str]) -> int:
             missing = extra_for(exc, f"exo-spec {name}")
             if missing is None:
                 raise
-            sys.stderr.write(f"exo-spec {name}: error: {missing}\n")
+            sys.stderr.write(f"{missing}\n")
             return int(ExitCode.USAGE)
     try:
         parser.parse_args(args_list)

@@ -41,7 +41,7 @@ class MissingExtraError(ImportError):
     def __init__(self, extras: tuple[str, ...], needed_for: str, module: str = "") -> None:
         self.extras = extras
         self.needed_for = needed_for
-        install = " ".join(f"'exo-spec[{extra}]'" for extra in extras)
+        install = f"'exo-spec[{','.join(extras)}]'"
         names = " and ".join(f"`{extra}`" for extra in extras)
         which = "extra" if len(extras) == 1 else "extras"
         missing_text = f" (no module named {module!r})" if module else ""
