@@ -91,8 +91,9 @@ def demo_tasks(repo_id: str, max_tokens: int) -> list[object]:
 class _DownloadBar:
     """A tqdm bar (on stderr) for one download's ``DownloadProgressed`` events."""
 
-    def __init__(self, err: TextIO) -> None:
+    def __init__(self, err: TextIO, mininterval: float = 0.1) -> None:
         self.err = err
+        self.mininterval = mininterval  # tqdm's: the least time between two redraws
         self.bar: Any = None
 
     def update(self, event: DownloadProgressed) -> None:
@@ -108,6 +109,7 @@ class _DownloadBar:
                 desc=f"    {event.task_id}",
                 file=self.err,
                 leave=False,
+                mininterval=self.mininterval,
             )
         self.bar.total = p.total_bytes
         self.bar.set_postfix_str(f"{p.files_done}/{p.total_files} files", refresh=False)
