@@ -1,19 +1,26 @@
 """The ``exo-spec`` command line: ``main(argv) -> exit code``; never a traceback for bad input.
 
-Exit codes (like ruff): 0 clean, 1 findings or a failed check, 2 usage or I/O error.
-Each subcommand lives in its own module and is imported only when used, so ``exo-spec check``
-never imports the runtime, transitions or mlx.
+Exit codes (like ruff): 0 clean, 1 findings or a failed check, 2 usage or I/O error (or a
+missing extra), 130 interrupted, 141 output closed early (``| head``). Each subcommand lives in
+its own module and is imported only when used, so ``exo-spec check`` never imports the runtime,
+transitions or mlx.
+
+What every command shares is handled here, once: ``-v``/``--log-level`` (the library's loguru
+logs on stderr), a missing extra (one line naming it, exit 2), Ctrl-C, and a reader that closes
+the pipe early (``exo-spec generate --check | head`` ends quietly).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Protocol
 
 from exo_spec.commands.common import EXIT_CODES_HELP, ExitCode
+from exo_spec.extras import extra_for
 
 __all__ = ["ExitCode", "main"]
 
@@ -63,6 +70,10 @@ def _load(name: str) -> ModuleType:
             from exo_spec.commands import node
 
             return node
+        case "diagram":
+            from exo_spec.commands import diagram
+
+            return diagram
     raise KeyError(name)
 
 
@@ -72,6 +83,7 @@ COMMANDS: dict[str, str] = {
     "check": "lint a spec (and its generated code and bindings)",
     "rules": "list every code exo-spec reports, or explain one (rules CODE)",
     "matrix": "print a spec's state x task matrix",
+    "diagram": "draw a spec's machine (Mermaid, Graphviz DOT or SVG)",
     "generate": "generate the machine, its tests and docs",
     "demo": "run a full runner lifecycle on the embedded tiny model",
     "conformance": "check a runner implementation",
@@ -90,6 +102,57 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(ExitCode.USAGE)
 
 
+LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
+
+
+def add_global_options(parser: argparse.ArgumentParser) -> None:
+    """``-v``/``--verbose`` and ``--log-level``: accepted before or after the command."""
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="show exo-spec's logs on stderr (-v info, -vv debug)",
+    )
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        metavar="LEVEL",
+        help=f"show exo-spec's logs at LEVEL and above on stderr ({', '.join(LOG_LEVELS)})",
+    )
+
+
+def _split_global(args: list[str]) -> tuple[list[str], list[str]]:
+    """The global options before the command, and the rest (the command and its arguments)."""
+    index = 0
+    while index < len(args) and args[index].startswith("-"):
+        takes_value = args[index] == "--log-level"
+        index += 2 if takes_value else 1
+    return args[:index], args[index:]
+
+
+def configure_logging(verbose: int, level: str | None) -> None:
+    """Show the library's logs on stderr when asked (``-v`` info, ``-vv`` debug, or LEVEL);
+    otherwise they stay off and loguru is not even imported."""
+    if level is None and verbose == 0:
+        return
+    from exo_spec.logs import show_logs
+
+    show_logs(level or ("INFO" if verbose == 1 else "DEBUG"))
+
+
+def _quiet_stdout() -> None:
+    """After the reader closed the pipe: point stdout at /dev/null so that the interpreter's
+    final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real stdout (an embedding, a test's capture)
+        pass
+
+
 def build_parser(commands: dict[str, str]) -> argparse.ArgumentParser:
     from exo_spec import __version__
 
@@ -99,6 +162,7 @@ def build_parser(commands: dict[str, str]) -> argparse.ArgumentParser:
         epilog=EXIT_CODES_HELP,
     )
     parser.add_argument("--version", action="version", version=f"exo-spec {__version__}")
+    add_global_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, help_text in commands.items():
         sub.add_parser(name, help=help_text, description=help_text, epilog=EXIT_CODES_HELP)
@@ -108,24 +172,49 @@ def build_parser(commands: dict[str, str]) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        code = _main(args_list)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `exo-spec ... | head`: the reader has what it wanted
+        _quiet_stdout()
+        return int(ExitCode.BROKEN_PIPE)
+    except KeyboardInterrupt:
+        sys.stderr.write("exo-spec: interrupted\n")
+        return int(ExitCode.INTERRUPTED)
+    return code
+
+
+def _main(args_list: list[str]) -> int:
     commands = COMMANDS
     parser = build_parser(commands)
-    name = next((a for a in args_list if not a.startswith("-")), None)
+    before, rest = _split_global(args_list)
+    name = rest[0] if rest else None
     if name in commands:
-        module: _Command = _load(name)
+        try:
+            options = parser.parse_args(before)
+        except SystemExit as exc:
+            return int(exc.code) if isinstance(exc.code, int) else int(ExitCode.USAGE)
         sub_parser = _Parser(
             prog=f"exo-spec {name}", description=commands[name], epilog=EXIT_CODES_HELP
         )
-        module.add_arguments(sub_parser)
-        index = args_list.index(name)
-        run: Callable[[argparse.Namespace], int] = module.run
+        add_global_options(sub_parser)
         try:
-            return int(run(sub_parser.parse_args(args_list[index + 1 :])))
+            module: _Command = _load(name)
+            module.add_arguments(sub_parser)
+            run: Callable[[argparse.Namespace], int] = module.run
+            args = sub_parser.parse_args(rest[1:])
+            configure_logging(
+                max(options.verbose, args.verbose), args.log_level or options.log_level
+            )
+            return int(run(args))
         except SystemExit as exc:
             return int(exc.code) if isinstance(exc.code, int) else int(ExitCode.USAGE)
-        except KeyboardInterrupt:
-            sys.stderr.write("exo-spec: interrupted\n")
-            return int(ExitCode.INTERRUPTED)
+        except ImportError as exc:
+            missing = extra_for(exc, f"exo-spec {name}")
+            if missing is None:
+                raise
+            sys.stderr.write(f"{missing}\n")
+            return int(ExitCode.USAGE)
     try:
         parser.parse_args(args_list)
     except SystemExit as exc:

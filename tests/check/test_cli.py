@@ -210,3 +210,23 @@ def test_names_that_collide_with_the_generated_machine(
     assert "EXS302 task 'dispatch' collides with an attribute of transitions.Machine" in (
         capsys.readouterr().out
     )
+
+
+def test_matrix_of_a_spec_with_findings_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    """The table is still printed (the spec loads); its findings go to stderr, as check's."""
+    path = MUTANTS / "seed002_load_only_from_idle.yaml"
+    assert main(["matrix", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0].split()[0] == "state"
+    assert err.count("EXS202") == 2
+
+
+def test_matrix_of_a_spec_that_does_not_load_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("version: 1\nstates: [\n", encoding="utf-8")
+    assert main(["matrix", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "EXS001" in err

@@ -8,7 +8,13 @@ from pathlib import Path
 from types import TracebackType
 
 from exo_spec.engine.mlx_engine import EMBEDDED_MODEL_DIR, EMBEDDED_MODEL_REPO_ID
-from exo_spec.runtime.engine_protocol import ChatMessage, ChatRequest, GroupPeer, ModelRef
+from exo_spec.runtime.engine_protocol import (
+    ChatMessage,
+    ChatRequest,
+    GroupPeer,
+    LoadProgress,
+    ModelRef,
+)
 from exo_spec.runtime.wire import (
     BoundInstance,
     ChunkGenerated,
@@ -17,6 +23,8 @@ from exo_spec.runtime.wire import (
     LoadModel,
     RunnerContext,
     RunnerId,
+    RunnerLoading,
+    RunnerStatusUpdated,
     StartWarmup,
     Task,
     TaskId,
@@ -85,6 +93,8 @@ class RunningGroup:
             for rank in (range(len(ports)) if ranks is None else ranks)
         ]
         self.events: list[Subscription] = []
+        self.loading: list[list[LoadProgress]] = []
+        """Per rank, the load progress it reported while the group formed (:meth:`form`)."""
         self._count = 0
 
     def __enter__(self) -> RunningGroup:
@@ -116,10 +126,26 @@ class RunningGroup:
         return [s.wait_task(task_id, BOUND_S) for s in self.supervisors]
 
     def form(self) -> None:
-        """Connect, load and warm up every rank; each step must complete on every rank."""
+        """Connect, load and warm up every rank; each step must complete on every rank. The
+        events of forming are read here, up to each rank's ``RunnerReady`` (their load progress
+        kept in :attr:`loading`), so every test after this starts from a drained stream,
+        whichever order the tests run in."""
         for step in (ConnectToGroup, LoadModel, StartWarmup):
             statuses = self.wait_all(self.submit_all(step))
             assert statuses == ["Complete"] * len(statuses), (step.__name__, statuses)
+        self.loading = [self._loading_until_ready(events) for events in self.events]
+
+    @staticmethod
+    def _loading_until_ready(events: Subscription) -> list[LoadProgress]:
+        loading = []
+        while (event := events.get(BOUND_S)) is not None:
+            if isinstance(event, RunnerStatusUpdated):
+                status = event.runner_status
+                if isinstance(status, RunnerLoading) and status.layers_loaded > 0:
+                    loading.append(LoadProgress(status.layers_loaded, status.total_layers))
+                if type(status).__name__ == "RunnerReady":
+                    break
+        return loading
 
     def submit(self, task: Task) -> None:
         for supervisor in self.supervisors:

@@ -21,8 +21,6 @@ from exo_spec.runtime.wire import (
     ChunkGenerated,
     ConnectToGroup,
     RunnerFailed,
-    RunnerLoading,
-    RunnerStatusUpdated,
     TaskId,
     TextChunk,
 )
@@ -62,16 +60,9 @@ def group(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGroup]:
 
 
 def test_each_rank_loads_its_own_slice_of_the_layers(group: RunningGroup) -> None:
-    # the events of forming the group are still in the subscriptions
-    for events in group.events:
-        loading = []
-        while (event := events.get(BOUND_S)) is not None:
-            if isinstance(event, RunnerStatusUpdated):
-                status = event.runner_status
-                if isinstance(status, RunnerLoading) and status.layers_loaded > 0:
-                    loading.append(LoadProgress(status.layers_loaded, status.total_layers))
-                if type(status).__name__ == "RunnerReady":
-                    break
+    # the load progress each rank reported while the group formed (read by form())
+    assert len(group.loading) == 2
+    for loading in group.loading:
         assert loading == [LoadProgress(1, 2), LoadProgress(2, 2)], loading  # 4 layers, 2 ranks
 
 

@@ -52,8 +52,22 @@ def test_a_runner_killed_mid_stream_ends_the_stream_with_an_error_then_restarts(
 
 
 @pytest.fixture
-def busy_stream(node: NodeProcess) -> Iterator[Callable[[], list[str]]]:
+def stopping_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
+    """A node of its own for a test that stops it: the module's node stays up for the other
+    tests, whichever order they run in."""
+    root = tmp_path_factory.mktemp("stopping-node")
+    process = NodeProcess(root / "models", root / "node.log")
+    try:
+        process.wait_ready()
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def busy_stream(stopping_node: NodeProcess) -> Iterator[Callable[[], list[str]]]:
     """A stream that is open when the node is told to stop; call it for its lines once over."""
+    node = stopping_node
     lines: list[str] = []
     started = threading.Event()
 
@@ -87,8 +101,9 @@ def busy_stream(node: NodeProcess) -> Iterator[Callable[[], list[str]]]:
 
 
 def test_sigterm_shuts_the_node_down_cleanly_leaving_no_process(
-    node: NodeProcess, busy_stream: Callable[[], list[str]]
+    stopping_node: NodeProcess, busy_stream: Callable[[], list[str]]
 ) -> None:
+    node = stopping_node
     children = psutil.Process(node.proc.pid).children(recursive=True)
     runner_pid = node.runner()["health"]["pid"]
     assert runner_pid in {c.pid for c in children}

@@ -10,8 +10,9 @@ import re
 import urllib.parse
 
 from exo_spec.codegen.source import header_lines, ident, spec_path_text
+from exo_spec.model.drawing import drawn_edges
 from exo_spec.model.plan import Op, plan_rule, reject_phase
-from exo_spec.spec.types import Rule, Spec
+from exo_spec.spec.types import Spec
 
 __all__ = ["render_docs"]
 
@@ -34,33 +35,13 @@ def _ops(ops: tuple[Op, ...]) -> str:
     return " → ".join(str(op) for op in ops) or "(none)"
 
 
-def _label(rule: Rule) -> str:
-    text = rule.task
-    if rule.when_text is not None:
-        text += f" [{rule.when}]"
-    if rule.action is not None:
-        text += f" / {rule.action}"
-    return text
-
-
 def _diagram(spec: Spec) -> list[str]:
     node = {s.name: f"s_{ident(s.name)}" for s in spec.states}
     lines = ["```mermaid", "stateDiagram-v2"]
     for state in spec.states:
         lines.append(f'    state "{ident(state.name)}" as {node[state.name]}')
     lines.append(f"    [*] --> {node[spec.initial]}")
-    edges: list[str] = []
-    for rule in spec.rules:
-        plan = plan_rule(spec, rule)
-        first = plan.accept.end
-        edges.append(f"    {node[rule.source]} --> {node[first]}: {_label(rule)}")
-        for phase, what in (
-            (plan.success, "done"),
-            (plan.cancelled, "cancelled"),
-            (plan.failure, "error"),
-        ):
-            if phase is not None and phase.end != first:
-                edges.append(f"    {node[first]} --> {node[phase.end]}: {what}")
+    edges = (f"    {node[e.source]} --> {node[e.dest]}: {e.label}" for e in drawn_edges(spec))
     lines.extend(dict.fromkeys(edges))
     lines.extend(f"    {node[s.name]} --> [*]" for s in spec.states if s.final)
     transient = [node[s.name] for s in spec.states if s.transient]

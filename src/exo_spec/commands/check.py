@@ -1,5 +1,7 @@
 """``exo-spec check [PATHS...]``: lint specs (and, when present, their generated code and bindings).
 
+A path may be a directory: the specs under it are checked (``*.yaml``/``*.yml`` with a top-level
+``states:`` key, hidden directories skipped; :mod:`exo_spec.check.discovery`).
 Exit codes: 0 clean, 1 findings, 2 usage or I/O error (a spec that cannot be read, EXS000).
 Results go to stdout in the chosen format, the summary to stderr. This module imports only the
 pure layers; the generated-code check (``exo_spec.codegen.check_generated``) and the binding
@@ -12,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from exo_spec.check.discovery import discover_specs
 from exo_spec.check.lint import finish, lint_loaded
 from exo_spec.check.report import FORMATS, render
 from exo_spec.commands.common import ExitCode, add_report_options
@@ -26,7 +29,10 @@ DEFAULT_SPEC = Path("spec/runner.yaml")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "paths", nargs="*", type=Path, help=f"spec files to check (default: {DEFAULT_SPEC})"
+        "paths",
+        nargs="*",
+        type=Path,
+        help=f"spec files, or directories to search for specs (default: {DEFAULT_SPEC})",
     )
     add_report_options(parser, sorted(FORMATS))
     parser.add_argument(
@@ -94,7 +100,11 @@ def _check_one(path: Path, args: argparse.Namespace) -> list[Diagnostic]:
 
 
 def run(args: argparse.Namespace) -> int:
-    paths: list[Path] = args.paths or [DEFAULT_SPEC]
+    paths = discover_specs(args.paths or [DEFAULT_SPEC])
+    if not paths:
+        where = ", ".join(str(p) for p in args.paths)
+        sys.stderr.write(f"exo-spec check: warning: no specs found under {where}\n")
+        return ExitCode.OK
     findings: list[Diagnostic] = []
     try:
         for path in paths:

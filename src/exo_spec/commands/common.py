@@ -27,10 +27,14 @@ class ExitCode(IntEnum):
     """A usage error, or a file that cannot be read or written."""
     INTERRUPTED = 130
     """Interrupted (Ctrl-C)."""
+    BROKEN_PIPE = 141
+    """The reader closed the output early (``| head``); 128 + SIGPIPE, as a shell reports it."""
 
 
 EXIT_CODES_HELP = (
-    "exit codes: 0 clean, 1 findings (or a failed check), 2 usage or I/O error, 130 interrupted"
+    "exit codes: 0 clean, 1 findings (or a failed check), 2 usage or I/O error or a missing "
+    "extra (the message names it: pip install 'exo-spec[EXTRA]'), 130 interrupted, 141 output "
+    "closed early (| head)"
 )
 
 

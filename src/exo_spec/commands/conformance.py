@@ -18,6 +18,7 @@ from attrs import evolve
 from exo_spec.check.report import FORMATS
 from exo_spec.check.report import render as render_diagnostics
 from exo_spec.commands.common import ExitCode, add_report_options
+from exo_spec.extras import require
 from exo_spec.spec.codes import selected
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ def _render(report: Report, fmt: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    require("exo-spec conformance", "conformance")
     from exo_spec.check.report import to_text as diagnostics_text
     from exo_spec.conformance.paths import default_spec_path
     from exo_spec.conformance.report import to_text

@@ -4,6 +4,9 @@ Starts the local hub on 127.0.0.1 serving the embedded model, then drives one ru
 generated machine bound to the real MLX engine) through DownloadModel, LoadModel, StartWarmup,
 a few streamed ChatCompletions, an illegal task (rejected, state unchanged), an engine error
 (the task fails, the runner keeps serving and recovers) and Shutdown, printing every event.
+
+On a terminal the download shows as a tqdm progress bar (tqdm comes with huggingface_hub, in
+the ``mlx`` extra); when stdout or stderr is not a terminal every event is a plain line.
 """
 
 from __future__ import annotations
@@ -16,13 +19,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from exo_spec.commands.common import ExitCode
+from exo_spec.extras import require
 from exo_spec.runtime.trace import describe_event
 from exo_spec.runtime.wire import (
     ChatCompletion,
     ChunkGenerated,
+    DownloadProgressed,
     Event,
     Task,
     TextChunk,
@@ -83,12 +88,52 @@ def demo_tasks(repo_id: str, max_tokens: int) -> list[object]:
     return tasks
 
 
-class _Printer:
-    """Prints events as they happen; chunks stream inline."""
+class _DownloadBar:
+    """A tqdm bar (on stderr) for one download's ``DownloadProgressed`` events."""
 
-    def __init__(self, out: TextIO, as_json: bool) -> None:
+    def __init__(self, err: TextIO, mininterval: float = 0.1) -> None:
+        self.err = err
+        self.mininterval = mininterval  # tqdm's: the least time between two redraws
+        self.bar: Any = None
+
+    def update(self, event: DownloadProgressed) -> None:
+        from tqdm import tqdm
+
+        p = event.progress
+        if self.bar is None:
+            self.bar = tqdm(
+                total=p.total_bytes,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc=f"    {event.task_id}",
+                file=self.err,
+                leave=False,
+                mininterval=self.mininterval,
+            )
+        self.bar.total = p.total_bytes
+        self.bar.set_postfix_str(f"{p.files_done}/{p.total_files} files", refresh=False)
+        self.bar.update(p.downloaded_bytes - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def wants_bar(out: TextIO, err: TextIO) -> bool:
+    """A progress bar only when both streams are terminals; plain lines otherwise."""
+    return out.isatty() and err.isatty()
+
+
+class _Printer:
+    """Prints events as they happen; chunks stream inline; a download is a bar on a terminal
+    (its last progress event is still printed as a line)."""
+
+    def __init__(self, out: TextIO, as_json: bool, bar: _DownloadBar | None = None) -> None:
         self.out = out
         self.as_json = as_json
+        self.bar = bar
         self.streaming = False
         self.events = 0
 
@@ -98,6 +143,13 @@ class _Printer:
             self.out.write(json.dumps(event_to_json(event)) + "\n")
             self.out.flush()
             return
+        if self.bar is not None:
+            if isinstance(event, DownloadProgressed):
+                progress = event.progress
+                if progress.files_done < progress.total_files:
+                    self.bar.update(event)
+                    return
+            self.bar.close()
         if isinstance(event, ChunkGenerated) and isinstance(event.chunk, TextChunk):
             if not self.streaming:
                 self.out.write(f"    \u2502 {event.task_id}: ")
@@ -132,8 +184,7 @@ def _models_dir(chosen: Path | None) -> Iterator[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from loguru import logger
-
+    require("exo-spec demo", "mlx")
     from exo_spec.engine.download import model_dir_for
     from exo_spec.engine.mlx_engine import EMBEDDED_MODEL_DIR, EMBEDDED_MODEL_REPO_ID, MlxEngine
     from exo_spec.runtime.engine_protocol import ModelRef
@@ -141,10 +192,10 @@ def run(args: argparse.Namespace) -> int:
     from exo_spec.runtime.wire import BoundInstance, InstanceId, RunnerContext, RunnerId
     from exo_spec.testing.hub import serve_hub
 
-    logger.remove()
     err = sys.stderr
     started = time.perf_counter()
-    printer = _Printer(sys.stdout, args.json)
+    bar = _DownloadBar(err) if not args.json and wants_bar(sys.stdout, err) else None
+    printer = _Printer(sys.stdout, args.json, bar)
     with (
         serve_hub({EMBEDDED_MODEL_REPO_ID: EMBEDDED_MODEL_DIR}) as hub,
         _models_dir(args.models_dir) as models,
@@ -163,6 +214,8 @@ def run(args: argparse.Namespace) -> int:
             if not args.json:
                 sys.stdout.write(f"\u25b6 {_describe_task(task)}\n")
             runner.handle(task)
+            if bar is not None:
+                bar.close()
             if runner.finished:
                 break
     elapsed = time.perf_counter() - started

@@ -2,6 +2,9 @@
 
 Each cell shows where the task leads (``→ loaded [has_group and weights_present]``), ``defer``
 or ``-`` (rejected). Rows are the states that handle tasks; columns are the tasks.
+
+Exit codes as ``exo-spec check``'s: a spec with findings still gets its table (when it loads),
+its findings go to stderr and the command exits 1; 2 when the spec cannot be read.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from exo_spec.check.lint import lint_loaded
 from exo_spec.check.report import to_text
 from exo_spec.commands.common import ExitCode
 from exo_spec.spec.loader import load_spec
@@ -58,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
             if any(d.code == "EXS000" for d in result.diagnostics)
             else ExitCode.FINDINGS
         )
-    if result.diagnostics:
-        sys.stderr.write(to_text(result.diagnostics))
+    findings = lint_loaded(result)
     sys.stdout.write(matrix_text(result.spec))
+    if findings:
+        sys.stderr.write(to_text(findings))
+        return ExitCode.FINDINGS
     return ExitCode.OK

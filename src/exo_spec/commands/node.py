@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from exo_spec.commands.common import ExitCode
+from exo_spec.extras import require
 
 __all__ = ["add_arguments", "run"]
 
@@ -61,16 +62,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        from exo_spec.node.daemon import NodeConfig, serve
-    except ImportError as exc:
-        sys.stderr.write(
-            f"exo-spec node: {exc.name or exc} is missing; install the node extra: "
-            "pip install 'exo-spec[node]'\n"
-        )
-        return ExitCode.USAGE
+    require("exo-spec node", "node", "mlx")
     from exo_spec.conformance.paths import default_spec_path
     from exo_spec.engine.download import models_dir
+    from exo_spec.node.daemon import NodeConfig, serve
     from exo_spec.spec import load_spec
 
     spec_path = args.spec or default_spec_path()

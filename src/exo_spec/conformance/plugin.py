@@ -85,6 +85,9 @@ class Conformance:
             pytest.fail(text, pytrace=False)
 
     def assert_walks_conform(self, examples: int, seed: int = 0) -> None:
+        from exo_spec.extras import require
+
+        require("the conformance walks", "conformance")
         from exo_spec.conformance.walks import run_walks
 
         walked = run_walks(self.runner, self.spec, examples=examples, walk_seed=seed, timeout_s=2.0)
@@ -134,6 +137,13 @@ def pytest_collection_modifyitems(
         )
     examples = int(config.getoption("--exo-spec-examples"))
     if examples > 0:
+        from exo_spec.extras import missing
+
+        if missing("conformance"):
+            raise pytest.UsageError(
+                "--exo-spec-examples: the random walks need the `conformance` extra "
+                "(hypothesis): pip install 'exo-spec[conformance]', or --exo-spec-examples 0"
+            )
         items.append(
             _ConformanceItem.from_parent(
                 suite,

@@ -18,7 +18,6 @@ from exo_spec.conformance.scenario_check import (
     shrink,
     violations_of,
 )
-from exo_spec.conformance.walks import run_walks
 from exo_spec.runtime.binding import import_project_module, resolve_object
 from exo_spec.spec import Spec
 
@@ -147,6 +146,8 @@ def run_suite(
         results.append(
             ScenarioResult(scenario.id, scenario.kind, outcome.run.seconds, tuple(final))
         )
+    from exo_spec.conformance.walks import run_walks  # noqa: PLC0415  (hypothesis: an extra)
+
     walked = run_walks(
         runner, spec, examples=examples, walk_seed=walk_seed, timeout_s=timeout_s, hangs=hangs
     )
