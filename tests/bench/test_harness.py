@@ -84,3 +84,33 @@ def test_quick_run_writes_every_benchmark(tmp_path: Path) -> None:
     markdown = (tmp_path / "BENCHMARKS.md").read_text(encoding="utf-8")
     assert all(f"## {name}:" in markdown for name in BENCHMARKS)
     assert (tmp_path / "linter_scaling.svg").read_text(encoding="utf-8").startswith("<svg")
+
+
+def test_load_adds_the_variant_beside_the_quiet_figures(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(RUN),
+            "--quick",
+            "--only",
+            "supervisor",
+            "--load",
+            "--out-dir",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_S,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    (bench,) = results["benchmarks"]
+    names = {m["name"] for m in bench["metrics"]}
+    quiet = {n for n in names if not n.endswith(" under load")}
+    assert names == quiet | {f"{n} under load" for n in quiet}
+    assert bench["load"]["status"] == "ok"
+    assert "pinned to core 0" in bench["load"]["competitor"]
+    assert [r["commit"] for r in results["history"]] == [results["machine"]["commit"]]
+    assert "under load" in (tmp_path / "BENCHMARKS.md").read_text(encoding="utf-8")

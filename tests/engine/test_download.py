@@ -466,3 +466,49 @@ def test_concurrent_downloads_of_one_model_both_succeed(hub: HubServer, tmp_path
     assert targets[0] == targets[1]
     assert weights_present(targets[0]).ok
     assert _leftovers(models) == []
+
+
+def test_a_resumed_file_whose_prefix_changed_on_disk_is_caught(
+    repo_dir: Path, tmp_path: Path
+) -> None:
+    """The bytes already on disk are hashed when a download resumes, not taken on trust."""
+    models = tmp_path / "models"
+    faults = HubFaults(hold_after_bytes={"model.safetensors": 200_000})
+    with serve_hub({REPO: repo_dir}, faults) as server:
+        _kill_mid_download(server, models, 200_000)
+        (partial,) = _leftovers(models)
+        data = bytearray(partial.read_bytes())
+        data[10] ^= 0xFF
+        partial.write_bytes(bytes(data))
+        server.reset_counters()
+        with pytest.raises(CorruptDownloadError, match=r"model\.safetensors.*sha256"):
+            _download(server, models)
+        assert [r for _, r in server.range_requests] == [f"bytes={len(data)}-"]
+        target = _download(server, models)
+    assert weights_present(target).ok
+
+
+def test_a_partial_file_complete_on_disk_is_verified_before_use(
+    repo_dir: Path, tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    target = _download_once(repo_dir, models)
+    weights = (target / "model.safetensors").read_bytes()
+    manifest = target / ".exo-manifest.json"
+    manifest.unlink()
+    (target / "model.safetensors").unlink()
+    partial_dir = target / ".cache" / "exo" / "partial"
+    partial_dir.mkdir(parents=True)
+    sha256 = hashlib.sha256(weights).hexdigest()
+    (partial_dir / f"{sha256}.incomplete").write_bytes(b"\0" * len(weights))
+    with serve_hub({REPO: repo_dir}) as server:
+        with pytest.raises(CorruptDownloadError, match=r"model\.safetensors.*sha256"):
+            _download(server, models)
+        assert server.body_bytes("model.safetensors") == 0
+        _download(server, models)
+    assert (target / "model.safetensors").read_bytes() == weights
+
+
+def _download_once(repo_dir: Path, models: Path) -> Path:
+    with serve_hub({REPO: repo_dir}) as server:
+        return _download(server, models)

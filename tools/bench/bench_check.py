@@ -101,7 +101,11 @@ def _env(pycache: str | None) -> dict[str, str]:
 
 
 def _stats(samples: list[float]) -> dict[str, float]:
-    return {"min_s": min(samples), "median_s": statistics.median(samples)}
+    return {
+        "min_s": min(samples),
+        "median_s": statistics.median(samples),
+        "max_s": max(samples),
+    }
 
 
 def cold_start(repeat: int, spec: Path) -> dict[str, object]:

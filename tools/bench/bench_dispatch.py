@@ -263,7 +263,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, fn in runs.items():
         number = args.number // 10 if name == "transitions" else args.number
         samples = measure(fn, number, args.repeat)
-        results[name] = {"min_ns": min(samples), "median_ns": statistics.median(samples)}
+        results[name] = {
+            "min_ns": min(samples),
+            "median_ns": statistics.median(samples),
+            "max_ns": max(samples),
+        }
         print(
             f"{name:12s} min {min(samples):8.1f} ns   median {statistics.median(samples):8.1f} ns"
         )

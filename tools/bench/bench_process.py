@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_supervisor import BOUND, _ready, bench
-from benchkit import Metric, link, metric, result, write
+from benchkit import Metric, link, metric, result, target, write
 from tests.supervisor.cells import MAKE, chat, group_context
 from tests.supervisor.engines import ENGINE, ScriptedEngine
 
@@ -171,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
                 metric("bare pipe: JSON lines/s", "events/s", raw_events_s, better="higher"),
             ],
             "bare pipe: JSON lines/s",
+            targets={"events/s through the supervisor": target(">=", 0.5)},
         ),
         *link(
             [

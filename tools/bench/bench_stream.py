@@ -205,9 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     link(
         tok_s,
         f"{RAW} tok/s",
-        targets={f"{RUNNER} tok/s": target(">=", 0.98), f"{SUPERVISED} tok/s": target(">=", 0.97)},
+        targets={f"{RUNNER} tok/s": target(">=", 0.98), f"{SUPERVISED} tok/s": target(">=", 0.99)},
     )
-    link(ttft, f"{RAW} TTFT")
+    link(ttft, f"{RAW} TTFT", targets={f"{SUPERVISED} TTFT": target("<=", 1.05)})
     write(
         args.out,
         result(

@@ -33,6 +33,7 @@ __all__ = [
     "Better",
     "Metric",
     "Result",
+    "judge",
     "link",
     "metric",
     "result",
@@ -83,9 +84,10 @@ def summary_metric(
     better: Better = "lower",
     note: str = "",
 ) -> Metric:
-    """A metric from a script that reports only its summary (min, median, maybe max)."""
+    """A metric from a script that reports only its summary (min, median, maybe max); an
+    unknown max is ``None``, never a made-up one."""
     m = metric(name, unit, [lo], better=better, note=note)
-    m.update(median=median, max=lo if hi is None else hi, samples=samples)
+    m.update(median=median, max=hi, samples=samples)
     if better == "higher" and hi is None:
         raise ValueError(f"metric {name!r}: a 'higher is better' metric needs its max")
     return m
@@ -119,14 +121,19 @@ def link(
         m["ratio"] = m["median"] / base["median"] if base["median"] else None
         m["ratio_best"] = _best(m) / _best(base) if _best(base) else None
     for name, bound in (targets or {}).items():
-        m = by_name[name]
-        m["target"] = bound
-        ratio = m["ratio"]
-        if ratio is None:
-            m["met"] = None
-        else:
-            m["met"] = ratio <= bound["value"] if bound["op"] == "<=" else ratio >= bound["value"]
+        judge(by_name[name], bound)
     return metrics
+
+
+def judge(m: Metric, bound: dict[str, Any] | None) -> Metric:
+    """Set ``m``'s target to ``bound`` and whether its median ratio meets it. Returns ``m``."""
+    m["target"] = bound
+    ratio = m["ratio"]
+    if bound is None or ratio is None:
+        m["met"] = None
+    else:
+        m["met"] = ratio <= bound["value"] if bound["op"] == "<=" else ratio >= bound["value"]
+    return m
 
 
 def result(

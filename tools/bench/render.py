@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from history import Verdict, verdict
+
 SVG_NAME = "linter_scaling.svg"
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -62,28 +64,48 @@ def _target(m: dict[str, Any]) -> str:
     return f"{'≤' if t['op'] == '<=' else '≥'} {t['value']:g}" if t else "—"
 
 
-def _met(m: dict[str, Any]) -> str:
-    met = m.get("met")
-    return "—" if met is None else ("yes" if met else "**no**")
+def _met(v: Verdict) -> str:
+    """The verdict over every recorded run of the commit: missed when any run missed."""
+    if v.met is None:
+        return "—"
+    runs = f"{v.runs} run{'s' if v.runs != 1 else ''}"
+    return f"yes ({runs})" if v.met else f"**MISSED** ({v.missed} of {runs})"
+
+
+def _spread(v: Verdict) -> str:
+    if not v.ratios:
+        return "—"
+    lo, hi = min(v.ratios), max(v.ratios)
+    return _ratio(lo) if lo == hi else f"{_ratio(lo)}–{_ratio(hi)}"
+
+
+def _commit(results: dict[str, Any], bench: dict[str, Any]) -> str | None:
+    commit = bench.get("commit") or results["machine"].get("commit")
+    return str(commit) if commit else None
+
+
+def _verdict(results: dict[str, Any], bench: dict[str, Any], m: dict[str, Any]) -> Verdict:
+    return verdict(results.get("history", []), _commit(results, bench), bench["name"], m)
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def metric_table(bench: dict[str, Any]) -> list[str]:
+def metric_table(results: dict[str, Any], bench: dict[str, Any]) -> list[str]:
     lines = [
-        "| metric | unit | min | median | baseline | ratio (median) | ratio (best) | target "
-        "| met? |",
-        "|---|---|---:|---:|---|---:|---:|---|---|",
+        "| metric | unit | min | median | max | baseline | ratio (median) | ratio (best) "
+        "| target | met? |",
+        "|---|---|---:|---:|---:|---|---:|---:|---|---|",
     ]
     for m in bench["metrics"]:
         base = m["baseline"]
         name = _cell(m["name"]) + (f" ({_cell(m['note'])})" if m.get("note") else "")
         lines.append(
             f"| {name} | {m['unit']} | {_num(m['min'])} | {_num(m['median'])} | "
-            f"{_cell(base) if base else '*baseline*'} | {_ratio(m['ratio'])} | "
-            f"{_ratio(m['ratio_best'])} | {_target(m)} | {_met(m)} |"
+            f"{_num(m.get('max'))} | {_cell(base) if base else '*baseline*'} | "
+            f"{_ratio(m['ratio'])} | {_ratio(m['ratio_best'])} | {_target(m)} | "
+            f"{_met(_verdict(results, bench, m))} |"
         )
     return lines
 
@@ -135,6 +157,15 @@ def _details(bench: dict[str, Any]) -> list[str]:
     return out
 
 
+def _load_line(load: dict[str, Any]) -> str:
+    if load.get("status") != "ok":
+        return f"Under load: did not run ({load.get('error')})."
+    return (
+        f"Under load: the *under load* rows were measured in a second run of the same script "
+        f"with {load.get('competitor', 'a CPU-bound competitor')} ({load['wall_s']:.0f} s)."
+    )
+
+
 def render_markdown(results: dict[str, Any]) -> str:
     m = results["machine"]
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
@@ -147,9 +178,14 @@ def render_markdown(results: dict[str, Any]) -> str:
         "Every figure is compared with a baseline measured in the same run, on the same "
         "machine, so the ratios carry over between machines better than the absolute "
         "numbers do. Each benchmark runs several repetitions (interleaved where two sides "
-        "compete) and reports the minimum and the median; *ratio (median)* is the median over "
-        "the baseline's median, *ratio (best)* the best run over the baseline's best run (the "
-        "minimum for times, the maximum for rates). A target bounds the median ratio.",
+        "compete) and reports the minimum, the median and the maximum (— where the script "
+        "reports no maximum); *ratio (median)* is the median over the baseline's median, "
+        "*ratio (best)* the best run over the baseline's best run (the minimum for times, the "
+        "maximum for rates). A target bounds the median ratio, and it is **MISSED** when the "
+        "median misses it in any recorded run of the same commit (`history` in results.json), "
+        "not only in the latest one; *runs at this commit* gives the spread of the median "
+        "ratio over those runs. Figures marked *under load* were measured with a CPU-bound "
+        "competitor pinned to one core (`run.py --load`), beside the quiet ones.",
         "",
         f"Run of {m['date']} at commit `{m['commit']}`"
         + (f"; the full run took {results['wall_s']:.0f} s." if results.get("wall_s") else "."),
@@ -164,6 +200,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         "```",
         "make bench                                   # every benchmark, then this file",
         "python tools/bench/run.py --only dispatch    # re-measure one, keep the others",
+        "python tools/bench/run.py --only stream --load  # and beside a CPU-bound competitor",
         "python tools/bench/run.py --quick            # smoke run into a temp dir (the test)",
         "python tools/bench/render.py                 # re-render this file from results.json",
         "```",
@@ -183,16 +220,18 @@ def render_markdown(results: dict[str, Any]) -> str:
         "",
         "## Targets",
         "",
-        "| benchmark | metric | ratio (median) | ratio (best) | target | met? |",
-        "|---|---|---:|---:|---|---|",
+        "| benchmark | metric | ratio (median) | ratio (best) | runs at this commit | target "
+        "| met? |",
+        "|---|---|---:|---:|---:|---|---|",
     ]
     for b in benches:
         for metric in b["metrics"]:
             if metric.get("target"):
+                v = _verdict(results, b, metric)
                 lines.append(
                     f"| {b['name']} | {_cell(metric['name'])} vs {_cell(metric['baseline'])} | "
                     f"{_ratio(metric['ratio'])} | {_ratio(metric['ratio_best'])} | "
-                    f"{_target(metric)} | {_met(metric)} |"
+                    f"{_spread(v)} | {_target(metric)} | {_met(v)} |"
                 )
     failed = [b for b in benches if b.get("status") != "ok"]
     for b in failed:
@@ -202,25 +241,35 @@ def render_markdown(results: dict[str, Any]) -> str:
     lines.append("")
     for b in benches:
         lines += [f"## {b['name']}: {b['title']}", ""]
-        lines += [f"`{b['command']}` ({b['wall_s']:.0f} s, {b.get('date', '')})", ""]
+        at = f", commit `{b['commit']}`" if b.get("commit") else ""
+        lines += [f"`{b['command']}` ({b['wall_s']:.0f} s, {b.get('date', '')}{at})", ""]
         if b.get("status") != "ok":
             lines += [f"**Did not run**: {b.get('error')}.", ""]
             continue
-        lines += metric_table(b)
+        lines += metric_table(results, b)
         lines.append("")
+        load = b.get("load")
+        if load:
+            lines += [_load_line(load), ""]
         lines += [f"- {note}" for note in b.get("notes", [])]
         if b.get("notes"):
             lines.append("")
         lines += _details(b)
-    missed = [(b, x) for b in benches for x in b["metrics"] if x.get("met") is False]
+    missed = [
+        (b, x, v)
+        for b in benches
+        for x in b["metrics"]
+        if x.get("target") and (v := _verdict(results, b, x)).met is False
+    ]
     lines += ["## Missed targets", ""]
     if not missed:
-        lines += ["None in this run.", ""]
-    for b, x in missed:
+        lines += ["None in the recorded runs of these commits.", ""]
+    for b, x, v in missed:
         why = x.get("if_missed") or "not analysed yet."
         lines += [
-            f"- **{b['name']} / {x['name']}**: ratio {_ratio(x['ratio'])} against a target of "
-            f"{_target(x)}. {why}",
+            f"- **{b['name']} / {x['name']}**: missed in {v.missed} of {v.runs} runs at this "
+            f"commit (median ratios {_spread(v)}, latest {_ratio(x['ratio'])}) against a "
+            f"target of {_target(x)}. {why}",
         ]
     if missed:
         lines.append("")

@@ -1,6 +1,7 @@
 """Run the benchmarks, collect one results file, render BENCHMARKS.md from it.
 
     python tools/bench/run.py [--quick] [--out-dir tools/bench/out] [--only NAME ...] [--jobs N]
+                              [--load [CORE]]
 
 Each benchmark runs as a subprocess of the project's Python (a crash loses that benchmark
 only) and writes JSON; scripts that predate the common schema (``benchkit``) are converted
@@ -9,6 +10,13 @@ here. Every figure is a ratio against a baseline measured in the same run. The f
 and ``tools/bench/linter_scaling.svg`` from it; ``--only`` re-measures some benchmarks and
 keeps the others' stored results. ``--quick`` runs everything with tiny sizes and writes all
 of it (results, Markdown, SVG) to a temporary directory: a smoke test, not a measurement.
+
+Every run is also appended to the results' ``history`` (``history.py``): a target is reported
+missed when the median misses it in any recorded run of the same commit. ``--load`` runs the
+benchmarks that have a loaded variant (``LOAD_TARGETS``) a second time, one after another,
+beside a busy loop pinned to one core (``tools/stress.py``'s competitor), and adds those
+figures to the same result as ``... under load`` metrics, each compared with its baseline
+measured under the same load.
 """
 
 from __future__ import annotations
@@ -30,11 +38,25 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchkit import Metric, Result, link, metric, result, schema_errors, summary_metric, target
+import history
+from benchkit import (
+    Metric,
+    Result,
+    judge,
+    link,
+    metric,
+    result,
+    schema_errors,
+    summary_metric,
+    target,
+)
 from render import SVG_NAME, render_markdown, render_svg
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE.parent))
+from stress import competitor  # noqa: E402  (tools/stress.py, beside this folder)
+
 RESULTS = HERE / "results.json"
 MARKDOWN = ROOT / "BENCHMARKS.md"
 Convert = Callable[[dict[str, Any]], Result]
@@ -52,7 +74,9 @@ def _dispatch(raw: dict[str, Any]) -> Result:
         "floor": "floor (the six calls only)",
     }
     metrics = [
-        summary_metric(labels[k], "ns", v["min_ns"], v["median_ns"], samples=raw["repeat"])
+        summary_metric(
+            labels[k], "ns", v["min_ns"], v["median_ns"], hi=v.get("max_ns"), samples=raw["repeat"]
+        )
         for k, v in raw["results"].items()
     ]
     link(metrics, labels["match"], targets={labels["generated"]: target("<=", 1.5)})
@@ -78,6 +102,10 @@ def _slope(points: Sequence[tuple[float, float]]) -> float:
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx if sxx else 0.0
 
 
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1000
+
+
 def _check(raw: dict[str, Any]) -> Result:
     metrics: list[Metric] = []
     for key, label in (("bytecode_cached", "bytecode cached"), ("no_bytecode", "no bytecode")):
@@ -90,12 +118,14 @@ def _check(raw: dict[str, Any]) -> Result:
                 "ms",
                 cold["exo_spec_check"]["min_s"] * 1000,
                 cold["exo_spec_check"]["median_s"] * 1000,
+                hi=_ms(cold["exo_spec_check"].get("max_s")),
             ),
             summary_metric(
                 bare,
                 "ms",
                 cold["python_pass"]["min_s"] * 1000,
                 cold["python_pass"]["median_s"] * 1000,
+                hi=_ms(cold["python_pass"].get("max_s")),
             ),
         ]
         metrics += link(pair, bare)
@@ -106,6 +136,7 @@ def _check(raw: dict[str, Any]) -> Result:
             "ms",
             r["min_s"] * 1000,
             r["median_s"] * 1000,
+            hi=_ms(r.get("max_s")),
             note=f"{r['findings']} findings",
         )
         for r in rows
@@ -155,7 +186,7 @@ def _download(raw: dict[str, Any]) -> Result:
     return result(
         "download",
         "Model download from the local hub",
-        link([ours, get], "raw urllib GET"),
+        link([ours, get], "raw urllib GET", targets={"download_model": target(">=", 0.5)}),
         details={"bytes": raw["bytes"], "repeat": raw["repeat"]},
         notes=[
             f"{mb:.1f} MB (config, tokenizer, one weights file) served by the local hub on "
@@ -206,9 +237,25 @@ BENCHES: tuple[Bench, ...] = (
 )
 NAMES = tuple(b.name for b in BENCHES)
 
+# The benchmarks measured again under load with --load, and the targets of their loaded
+# variant, by the quiet metric's name (the issue's "≥0.97 of raw under load").
+LOAD_TARGETS: dict[str, dict[str, dict[str, Any]]] = {
+    "stream": {"RunnerSupervisor (subprocess) tok/s": target(">=", 0.97)},
+    "supervisor": {"events/s through the supervisor": target(">=", 0.5)},
+}
+UNDER_LOAD = " under load"
+
 # Why a target was missed and what would fix it, by (benchmark, metric); shown only when the
 # stored result misses its target.
 MISSED: dict[tuple[str, str], str] = {
+    ("download", "download_model"): (
+        "Reason (cProfile of a 50 MB download, after hashing while writing): most of the time "
+        "is in recv, reading 64 KiB at a time (httpcore) from a hub that serves from a thread "
+        "of the same process, so the client's per-chunk Python (h11 events, watchdog, "
+        "progress) and the server share one GIL; sha256 of the bytes is about a tenth. The "
+        "raw GET reads 1 MiB at a time and does nothing else. Fix: larger reads, fewer "
+        "per-chunk calls; measure against a hub in another process."
+    ),
     ("stream", "RunnerSupervisor (subprocess) tok/s"): (
         "Reason: every token crosses the process boundary as its own message (the child "
         "unstructures and JSON-encodes a ChunkGenerated, the supervisor's watcher thread "
@@ -232,9 +279,9 @@ def python() -> str:
     return str(venv) if venv.is_file() else sys.executable
 
 
-def run_one(bench: Bench, quick: bool, out_dir: Path, timeout: float) -> Result:
-    raw_path = out_dir / f"{bench.name}.raw.json"
-    log_path = out_dir / f"{bench.name}.log"
+def run_one(bench: Bench, quick: bool, out_dir: Path, timeout: float, variant: str = "") -> Result:
+    raw_path = out_dir / f"{bench.name}{variant}.raw.json"
+    log_path = out_dir / f"{bench.name}{variant}.log"
     raw_path.unlink(missing_ok=True)
     argv = [
         python(),
@@ -280,12 +327,40 @@ def run_one(bench: Bench, quick: bool, out_dir: Path, timeout: float) -> Result:
     return entry
 
 
+def under_load(quiet: Result, loaded: Result, targets: dict[str, dict[str, Any]]) -> Result:
+    """``quiet`` with ``loaded``'s metrics added as its "under load" variant: each renamed,
+    compared with its baseline's loaded variant, judged on ``targets`` (by quiet name)."""
+    quiet["metrics"] = [m for m in quiet["metrics"] if not m["name"].endswith(UNDER_LOAD)]
+    quiet["load"] = {k: loaded.get(k) for k in ("status", "error", "command", "wall_s")}
+    if loaded.get("status") != "ok":
+        return quiet
+    for m in loaded["metrics"]:
+        variant = {**m, "name": m["name"] + UNDER_LOAD}
+        if m["baseline"] is not None:
+            variant["baseline"] = m["baseline"] + UNDER_LOAD
+        quiet["metrics"].append(judge(variant, targets.get(m["name"])))
+    return quiet
+
+
+def run_loaded(bench: Bench, quick: bool, out_dir: Path, timeout: float, core: int) -> Result:
+    """``bench`` run beside a busy loop pinned to ``core``."""
+    with competitor(core) as pid:
+        entry = run_one(bench, quick, out_dir, timeout, variant=".load")
+    entry["competitor"] = (
+        f"a busy loop (`python -c 'while True: pass'`) pinned to core {core}"
+        if hasattr(os, "sched_setaffinity")
+        else "a busy loop (not pinned: this platform cannot choose cores)"
+    )
+    entry["competitor_pid"] = pid
+    return entry
+
+
 def explain(entry: Result) -> None:
-    """Attach the known reason (and fix) to each of ``entry``'s missed targets."""
+    """Attach the known reason (and fix) to each of ``entry``'s targets, shown when missed."""
     for m in entry["metrics"]:
         m.pop("if_missed", None)
         why = MISSED.get((entry["name"], m["name"]))
-        if m.get("met") is False:
+        if m.get("target") and (why or m.get("met") is False):
             m["if_missed"] = why or "not analysed yet."
 
 
@@ -373,6 +448,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--render-only", action="store_true", help="re-render the stored results, measure nothing"
     )
+    parser.add_argument(
+        "--load",
+        type=int,
+        nargs="?",
+        const=0,
+        metavar="CORE",
+        help=f"also run {', '.join(LOAD_TARGETS)} beside a busy loop pinned to CORE (default 0)",
+    )
     args = parser.parse_args(argv)
     if args.render_only:
         return rerender()
@@ -397,18 +480,35 @@ def main(argv: list[str] | None = None) -> int:
                 + (f"  ({entry['error']})" if entry["error"] else ""),
                 flush=True,
             )
+    load_failed = 0
+    if args.load is not None:
+        for bench in chosen:
+            if bench.name not in LOAD_TARGETS or fresh[bench.name]["status"] != "ok":
+                continue
+            loaded = run_loaded(bench, args.quick, out_dir, args.timeout, args.load)
+            print(
+                f"{bench.name:12s} {loaded['status']:7s} {loaded['wall_s']:7.1f} s  (under load)"
+                + (f"  ({loaded['error']})" if loaded["error"] else ""),
+                flush=True,
+            )
+            fresh[bench.name] = under_load(fresh[bench.name], loaded, LOAD_TARGETS[bench.name])
+            fresh[bench.name]["load"]["competitor"] = loaded["competitor"]
+            load_failed += loaded["status"] != "ok"
     wall = time.perf_counter() - started
 
     previous: dict[str, Any] = {}
-    if args.only and results_path.is_file():
+    if results_path.is_file():
         previous = json.loads(results_path.read_text(encoding="utf-8"))
-    stored = {b["name"]: b for b in previous.get("benchmarks", [])}
+    stored = {b["name"]: b for b in previous.get("benchmarks", [])} if args.only else {}
     here = machine()
     for entry in fresh.values():
         entry["date"] = here["date"]
+        entry["commit"] = here["commit"]
+        explain(entry)
     stored.update(fresh)
     for entry in stored.values():
         explain(entry)
+    run = history.record(fresh.values(), here["commit"], here["date"], quick=args.quick)
     results = {
         "schema": 1,
         "quick": args.quick,
@@ -416,10 +516,11 @@ def main(argv: list[str] | None = None) -> int:
         "wall_s": round(wall, 1) if not args.only else previous.get("wall_s"),
         "last_run": {"only": args.only or list(NAMES), "wall_s": round(wall, 1)},
         "benchmarks": [stored[n] for n in NAMES if n in stored],
+        "history": history.append(previous.get("history", []), run),
     }
     write_all(results, results_path, markdown_path, svg_path)
     print(f"{len(fresh)} benchmarks in {wall:.1f} s; wrote {results_path}, {markdown_path}")
-    return 0 if all(e["status"] == "ok" for e in fresh.values()) else 1
+    return 0 if all(e["status"] == "ok" for e in fresh.values()) and not load_failed else 1
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ from exo_spec.engine.download_errors import (
     RevisionNotFoundError,
 )
 from exo_spec.engine.hub_http import DownloadLimits, fetch_file, get_bounded, open_client
-from exo_spec.engine.listing import Listed, mismatch, parse_info, select
+from exo_spec.engine.listing import Digest, Listed, mismatch, parse_info, select
 from exo_spec.engine.weights import (
     ManifestEntry,
     WeightsCheck,
@@ -347,6 +347,7 @@ def _fetch_all(
         if name in entries:
             continue
         listed, partial = files[name], partials[name]
+        hashed = Digest(listed)
         fetch_file(
             client,
             hf_hub_url(model.repo_id, name, revision=commit, endpoint=endpoint),
@@ -357,8 +358,12 @@ def _fetch_all(
             name=name,
             where=where,
             on_bytes=lambda n: tracker.add(nbytes=n),
+            digest=hashed,
         )
-        problem, digest = mismatch(partial, listed)
+        written = partial.stat().st_size
+        if hashed.size != written:  # complete on disk before this call: read it once
+            hashed.read_prefix(partial, written)
+        problem, sha256 = hashed.verdict()
         if problem is not None:
             partial.unlink(missing_ok=True)
             raise CorruptDownloadError(
@@ -368,7 +373,7 @@ def _fetch_all(
         path = target / name
         path.parent.mkdir(parents=True, exist_ok=True)
         partial.replace(path)
-        entries[name] = ManifestEntry(name, listed.size or 0, digest)
+        entries[name] = ManifestEntry(name, listed.size or 0, sha256)
         tracker.add(nfiles=1)
     tracker.finish()
     return [entries[n] for n in selected]

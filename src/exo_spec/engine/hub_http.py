@@ -5,6 +5,8 @@ connect to its last byte (``metadata_timeout_s``). Every file body must bring at
 ``body_min_bytes`` in every ``body_stall_s`` window, which bounds both silence and a trickle, and
 may not exceed the size the hub listed. A body goes to an ``.incomplete`` file that the next
 attempt (in this call or a later one, after a crash or a kill) resumes with a ``Range`` request.
+Every byte written is fed to the file's ``Digest`` as it is written (a resumed file's prefix is
+read back once), so the file is verified without a second pass over it.
 
 Time is enforced by a watchdog thread that shuts the request's socket down when the time is up,
 so a read blocked on a silent or trickling server returns at once. It finds the socket through
@@ -17,13 +19,15 @@ never resumes across calls. Its URLs, headers and error types are still the ones
 
 from __future__ import annotations
 
+import functools
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx2
 from attrs import frozen
@@ -35,6 +39,7 @@ from exo_spec.engine.download_errors import (
     HubResponseError,
     HubUnreachableError,
 )
+from exo_spec.engine.listing import Digest
 
 __all__ = ["DownloadLimits", "fetch_file", "get_bounded", "open_client"]
 
@@ -59,12 +64,21 @@ class DownloadLimits:
     """Reconnects in a row, without a byte of progress, before a broken body is an error."""
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """httpx's default TLS context, built once per process: loading the CA bundle takes tens of
+    milliseconds, as long as a 50 MB body takes on loopback. (``SSL_CERT_FILE`` and
+    ``SSL_CERT_DIR`` are read when it is built.)"""
+    return httpx2.create_ssl_context()
+
+
 def open_client() -> httpx2.Client:
     """A client without connection reuse, so that every request's socket is seen by its watchdog."""
     return httpx2.Client(
         follow_redirects=True,
         timeout=None,
         limits=httpx2.Limits(max_keepalive_connections=0),
+        verify=_tls(),
     )
 
 
@@ -234,8 +248,11 @@ def fetch_file(
     name: str,
     where: str,
     on_bytes: Callable[[int], None],
+    digest: Digest,
 ) -> None:
-    """Bring ``partial`` to ``size`` bytes from ``url``, resuming from what it already holds."""
+    """Bring ``partial`` to ``size`` bytes from ``url``, resuming from what it already holds.
+    ``digest`` is fed the bytes of ``partial`` in order; it holds them all on return unless the
+    file was complete on disk already (then ``digest.size`` is behind: read the file)."""
     failures = 0
     while True:
         have = partial.stat().st_size if partial.exists() else 0
@@ -246,7 +263,9 @@ def fetch_file(
             return
         error: httpx2.TransportError | None = None
         try:
-            _fetch_from(client, url, headers, partial, have, size, limits, name, where, on_bytes)
+            _fetch_from(
+                client, url, headers, partial, have, size, limits, name, where, on_bytes, digest
+            )
         except httpx2.TransportError as dropped:
             error = dropped
         now = partial.stat().st_size if partial.exists() else 0
@@ -271,6 +290,7 @@ def _fetch_from(
     name: str,
     where: str,
     on_bytes: Callable[[int], None],
+    digest: Digest,
 ) -> None:
     request_headers = dict(headers)
     if have:
@@ -296,6 +316,8 @@ def _fetch_from(
                     )
                 pos = _start_of(response, have, name, where)
                 dog.rate(limits.body_stall_s, limits.body_min_bytes, size - pos)
+                if digest.size != pos:  # a resumed file's prefix, hashed once; or a restart
+                    digest.read_prefix(partial, pos)
                 with partial.open("ab" if pos else "wb", buffering=0) as f:
                     for chunk in response.iter_bytes():
                         if pos + len(chunk) > size:
@@ -305,7 +327,8 @@ def _fetch_from(
                                 f"{where}: {name}: the hub sent more than the {size} bytes it "
                                 "listed; the partial file was removed, download again"
                             )
-                        f.write(chunk)
+                        _write_all(f, chunk)
+                        digest.update(chunk)
                         pos += len(chunk)
                         dog.progress(len(chunk))
                         on_bytes(len(chunk))
@@ -316,6 +339,13 @@ def _fetch_from(
             raise
         if dog.fired:
             raise _stalled(dog, limits, name, pos, size, where)
+
+
+def _write_all(f: BinaryIO, chunk: bytes) -> None:
+    """Write all of ``chunk`` to an unbuffered file (whose ``write`` may take only a part)."""
+    view = memoryview(chunk)
+    while view:
+        view = view[f.write(view) or 0 :]
 
 
 def _start_of(response: httpx2.Response, have: int, name: str, where: str) -> int:

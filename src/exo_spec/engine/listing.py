@@ -1,5 +1,6 @@
 """What a hub lists for a model: the files, their sizes and hashes; which to fetch; whether a
-file on disk is the one listed."""
+file on disk is the one listed (``mismatch`` reads it; ``Digest`` hashes a file as it is
+written, so a download is verified without reading it back)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from exo_spec.engine.download_errors import (
 from exo_spec.engine.weights import safe_relative_path
 from exo_spec.runtime.engine_protocol import ModelRef
 
-__all__ = ["Listed", "mismatch", "parse_info", "select"]
+__all__ = ["Digest", "Listed", "mismatch", "parse_info", "select"]
 
 _SHA1 = re.compile(r"[0-9a-f]{40}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -102,20 +103,56 @@ def select(model: ModelRef, target: Path, files: dict[str, Listed], where: str) 
     return selected
 
 
+_READ = 4 * 1024 * 1024
+
+
+class Digest:
+    """The hashes of a file's bytes, fed in order as they are written: its sha256, and its git
+    blob sha1 when the listing has no sha256 (the blob header needs the size, known up front).
+    ``size`` counts the bytes fed so far."""
+
+    def __init__(self, listed: Listed) -> None:
+        self._listed = listed
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every byte (the file is written again from its start)."""
+        self.size = 0
+        self._sha256 = hashlib.sha256()
+        self._sha1 = (
+            hashlib.sha1(f"blob {self._listed.size}\0".encode(), usedforsecurity=False)
+            if self._listed.sha256 is None
+            else None
+        )
+
+    def update(self, chunk: bytes | memoryview) -> None:
+        self.size += len(chunk)
+        self._sha256.update(chunk)
+        if self._sha1 is not None:
+            self._sha1.update(chunk)
+
+    def read_prefix(self, path: Path, size: int) -> None:
+        """Start over from the first ``size`` bytes of ``path`` (a partial file being resumed)."""
+        self.reset()
+        with path.open("rb") as fh:
+            while self.size < size and (chunk := fh.read(min(_READ, size - self.size))):
+                self.update(chunk)
+
+    def verdict(self) -> tuple[str | None, str]:
+        """Why the bytes fed differ from the listing (None if they match), and their sha256."""
+        f, sha256 = self._listed, self._sha256.hexdigest()
+        problem = None
+        if self.size != f.size:
+            problem = f"size {self.size} bytes, expected {f.size}"
+        elif f.sha256 is not None and sha256 != f.sha256:
+            problem = f"sha256 {sha256}, expected {f.sha256}"
+        elif self._sha1 is not None and self._sha1.hexdigest() != f.sha1:
+            problem = f"git blob sha1 {self._sha1.hexdigest()}, expected {f.sha1}"
+        return problem, sha256
+
+
 def mismatch(path: Path, f: Listed) -> tuple[str | None, str]:
     """Why ``path`` differs from the hub's listing (None if it matches), and its sha256."""
-    actual_size = path.stat().st_size
-    digest256 = hashlib.sha256()
-    digest1 = hashlib.sha1(f"blob {actual_size}\0".encode(), usedforsecurity=False)
-    with path.open("rb") as fh:
-        while chunk := fh.read(4 * 1024 * 1024):
-            digest256.update(chunk)
-            digest1.update(chunk)
-    problem = None
-    if actual_size != f.size:
-        problem = f"size {actual_size} bytes, expected {f.size}"
-    elif f.sha256 is not None and digest256.hexdigest() != f.sha256:
-        problem = f"sha256 {digest256.hexdigest()}, expected {f.sha256}"
-    elif f.sha256 is None and digest1.hexdigest() != f.sha1:
-        problem = f"git blob sha1 {digest1.hexdigest()}, expected {f.sha1}"
-    return problem, digest256.hexdigest()
+    digest = Digest(f)
+    digest.read_prefix(path, path.stat().st_size)
+    return digest.verdict()
