@@ -134,22 +134,18 @@ class _Bindings:
         self._engine.download(task.model, self._context.models_dir, progress)
         return None
 
-    def connect(
-        self, task: object
-    ) -> Cancelled | None:  # the generated Actions protocol's signature
+    def connect(self, _task: object) -> Cancelled | None:
         instance = self._context.instance
         self._engine.connect(instance.rank, instance.peers)
         return None
 
-    def load(self, task: object) -> Cancelled | None:  # the generated Actions protocol's signature
+    def load(self, _task: object) -> Cancelled | None:
         for step in self._engine.load(self._context.model_dir):
             status = RunnerLoading(step.layers_loaded, step.total_layers)
             self._emit(RunnerStatusUpdated(self._runner_id, status))
         return None
 
-    def warmup(
-        self, task: object
-    ) -> Cancelled | None:  # the generated Actions protocol's signature
+    def warmup(self, _task: object) -> Cancelled | None:
         self._engine.warmup()
         return None
 
@@ -160,9 +156,7 @@ class _Bindings:
         self._runner._cancel(_expect(task, CancelTask))
         return None
 
-    def shutdown(
-        self, task: object
-    ) -> Cancelled | None:  # the generated Actions protocol's signature
+    def shutdown(self, _task: object) -> Cancelled | None:
         self._engine.close()
         return None
 
