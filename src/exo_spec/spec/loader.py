@@ -18,7 +18,7 @@ from attrs import frozen
 from exo_spec.spec.diagnostics import Diagnostic, Loc, quote
 from exo_spec.spec.expr import And, Expr, ExprSyntaxError, Not, Or, TrueExpr, parse_expr
 from exo_spec.spec.nodes import STR, Fields, NodeReader, expected, kind_of, valid_name
-from exo_spec.spec.reading import compose, read_spec_bytes
+from exo_spec.spec.reading import compose, decode_error_loc, read_spec_bytes
 from exo_spec.spec.types import (
     EVENT_KINDS,
     OUTCOMES,
@@ -76,8 +76,10 @@ def load_spec(path: str | Path) -> LoadResult:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        message = f"the spec is not UTF-8 text (byte {exc.start}); save it as UTF-8"
-        return LoadResult(None, (Diagnostic("EXS001", message, Loc(shown, 1, 1)),))
+        bad = data[exc.start : exc.start + 1].hex().upper()
+        message = f"the spec is not UTF-8 text (the byte 0x{bad}); save it as UTF-8"
+        loc = decode_error_loc(shown, data, exc.start)
+        return LoadResult(None, (Diagnostic("EXS001", message, loc),))
     return load_spec_text(text, shown)
 
 
