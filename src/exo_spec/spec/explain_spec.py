@@ -131,7 +131,7 @@ SPEC_CODES: dict[str, Explanation] = {
             "spec",
             "a misspelt action",
             edits=(("do: warmup", "do: warm_up"),),
-            also=("EXS212",),
+            also=(),
         ),
     ),
     "EXS104": Explanation(
@@ -141,7 +141,7 @@ SPEC_CODES: dict[str, Explanation] = {
             "spec",
             "a dangling 'and'",
             edits=(("when: has_group, via", "when: has_group and, via"),),
-            also=("EXS201", "EXS202", "EXS206", "EXS212"),
+            also=(),
         ),
     ),
     "EXS105": Explanation(
@@ -156,7 +156,7 @@ SPEC_CODES: dict[str, Explanation] = {
                     "  running: [ChatCompletion, Shutdwn]\n",
                 ),
             ),
-            also=("EXS207",),
+            also=(),
         ),
     ),
     "EXS106": Explanation(

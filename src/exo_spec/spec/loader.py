@@ -32,6 +32,7 @@ from exo_spec.spec.types import (
     Rule,
     Spec,
     StateDecl,
+    default_contract,
 )
 
 __all__ = ["SUPPORTED_VERSIONS", "LoadResult", "load_spec", "load_spec_text", "valid_name"]
@@ -40,8 +41,8 @@ SUPPORTED_VERSIONS = (1,)
 _EVENT = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\))?\s*\Z")
 _INT = "tag:yaml.org,2002:int"
 
-_TOP_REQUIRED = ("version", "machine", "initial", "states", "tasks", "events")
-_TOP_OPTIONAL = ("guards", "actions", "defer", "on_error")
+_TOP_REQUIRED = ("version", "machine", "initial", "states", "tasks")
+_TOP_OPTIONAL = ("guards", "actions", "defer", "on_error", "events")
 _STATE_KEYS = (
     "status",
     "transient",
@@ -121,7 +122,9 @@ class _Reader(NodeReader):
             tasks, rules = self.tasks(top["tasks"][1], states)
         defer = self.defer(top["defer"][1]) if "defer" in top else []
         on_error = self.name(top["on_error"][1], "on_error") if "on_error" in top else None
-        events = self.events(top["events"][1]) if "events" in top else None
+        events = (
+            self.events(top["events"][1]) if "events" in top else default_contract(self.loc(root))
+        )
         if version is None or machine is None or initial is None or events is None:
             return None
         return Spec(
@@ -217,6 +220,8 @@ class _Reader(NodeReader):
                 continue
             fields = self.mapping(value, f"state {name}", ("status",), _STATE_KEYS)
             if fields is None or "status" not in fields:
+                # still declared: the rules that name it must not also say it does not exist
+                out.append(StateDecl(name, "", self.loc(key)))
                 continue
             status = self.name(fields["status"][1], f"status of state {name}")
             flags: dict[str, bool] = {}
@@ -230,12 +235,10 @@ class _Reader(NodeReader):
                 stall = self.seconds(fields["stall_timeout_s"][1], f"stall_timeout_s of {name}")
             if "doc" in fields:
                 self.string(fields["doc"][1], f"doc of state {name}")
-            if status is None:
-                continue
             out.append(
                 StateDecl(
                     name,
-                    status,
+                    status or "",
                     self.loc(key),
                     transient=flags.get("transient", False),
                     interruptible=flags.get("interruptible", False),
@@ -328,7 +331,7 @@ class _Reader(NodeReader):
         return out
 
     def events(self, node: yaml.Node) -> EventContract | None:
-        fields = self.mapping(node, "events", OUTCOMES, OUTCOMES)
+        fields = self.mapping(node, "events", (), OUTCOMES)
         if fields is None:
             return None
         parsed: dict[str, tuple[ContractEvent, ...]] = {}
