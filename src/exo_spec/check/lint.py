@@ -7,6 +7,7 @@ from pathlib import Path
 
 import attrs
 
+from exo_spec.check.config import unsuppressed
 from exo_spec.check.rules import CHECKS
 from exo_spec.spec.codes import BY_CODE, selected
 from exo_spec.spec.diagnostics import Diagnostic
@@ -76,11 +77,12 @@ def lint_loaded(
     select: Sequence[str] | None = None,
     ignore: Sequence[str] | None = None,
 ) -> list[Diagnostic]:
-    """Findings for an already loaded spec: schema diagnostics, then the semantic rules."""
+    """Findings for an already loaded spec: schema diagnostics, then the semantic rules, less
+    those a ``# noqa`` on their line suppresses (:mod:`exo_spec.check.config`)."""
     found = list(result.diagnostics)
     if result.spec is not None:
         found.extend(lint_spec(result.spec, schema_errors=bool(result.diagnostics)))
-    return finish(found, select, ignore)
+    return finish(unsuppressed(found, result.path, result.text), select, ignore)
 
 
 def finish(

@@ -200,13 +200,21 @@ SPEC_CODES: dict[str, Explanation] = {
         ),
     ),
     "EXS203": Explanation(
-        "a runner in a trap state can never shut down",
+        "a machine in a trap state can never end, though the spec has an end (a machine "
+        "with no final state at all cycles for ever, and that is no finding)",
         "add a rule from the state towards a final state",
         Example(
             "spec",
-            "no state is final",
-            edits=(("status: RunnerShutdown, final: true", "status: RunnerShutdown"),),
-            also=(),
+            "failed accepts nothing that ends it",
+            edits=(
+                (
+                    '    - {from: "*", via: shutting_down, do: shutdown, to: shutdown}\n',
+                    "    - {from: [idle, connected, loaded, ready], via: shutting_down, "
+                    "do: shutdown, to: shutdown}\n",
+                ),
+                ("from: [idle, failed]", "from: idle"),
+            ),
+            also=("EXS207", "EXS218"),
         ),
     ),
     "EXS204": Explanation(

@@ -62,6 +62,9 @@ class LoadResult:
 
     spec: Spec | None
     diagnostics: tuple[Diagnostic, ...]
+    text: str = ""
+    """The spec's text, when it could be decoded (for inline ``# noqa`` comments)."""
+    path: str = ""
 
     @property
     def ok(self) -> bool:
@@ -88,7 +91,8 @@ def load_spec_text(text: str, path: str = "<spec>") -> LoadResult:
     """Load a spec from YAML text; ``path`` is what diagnostics name."""
     reader = _Reader(path)
     spec = reader.read(text)
-    return LoadResult(spec, tuple(sorted(reader.diagnostics, key=Diagnostic.sort_key)))
+    diagnostics = tuple(sorted(reader.diagnostics, key=Diagnostic.sort_key))
+    return LoadResult(spec, diagnostics, text, path)
 
 
 class _Reader(NodeReader):

@@ -164,12 +164,6 @@ MUTANTS: tuple[Mutant, ...] = (
         "EXS207 EXS218",
     ),
     m(
-        "no_final_state",
-        "no state is final",
-        [("status: RunnerShutdown, final: true", "status: RunnerShutdown")],
-        "EXS203",
-    ),
-    m(
         "final_with_defer",
         "a final state with a defer",
         [(DEFER, DEFER + "  shutdown: [Shutdown]\n")],
