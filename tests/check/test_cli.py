@@ -36,7 +36,7 @@ def test_clean_spec_exits_0(clean_spec: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_default_path_is_spec_runner_yaml(
-    clean_spec: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    clean_spec: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(clean_spec.parent.parent)
     assert main(["check"]) == 0
@@ -156,7 +156,7 @@ def test_matrix(capsys: pytest.CaptureFixture[str]) -> None:
     assert all(line[column - 2 : column] == "  " and line[column] != " " for line in lines)
 
 
-def test_matrix_of_an_unreadable_spec(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_matrix_of_an_unreadable_spec(tmp_path: Path) -> None:
     assert main(["matrix", str(tmp_path / "none.yaml")]) == 2
 
 

@@ -19,7 +19,7 @@ EXPECTED: dict[str, dict[str, list[str]]] = yaml.safe_load(
 
 
 def _codes(name: str) -> set[str]:
-    return {d.code for d in lint(HERE / f"{name}.yaml")}
+    return {d.code for d in lint(HERE / f"{name}.yaml", select=["EXS"])}  # EXS218 too
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

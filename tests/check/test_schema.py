@@ -13,9 +13,9 @@ import jsonschema
 import pytest
 import yaml
 
-from exo_spec.check import lint
+from exo_spec.check import lint, lint_loaded
 from exo_spec.spec import load_spec_text
-from exo_spec.spec.types import PROGRESS_KINDS
+from exo_spec.spec.types import DEFAULT_EVENTS, PROGRESS_KINDS
 
 ROOT = Path(__file__).parents[2]
 SCHEMA = json.loads((ROOT / "spec" / "runner.schema.json").read_text(encoding="utf-8"))
@@ -102,10 +102,8 @@ MUTATIONS: dict[str, tuple[Callable[[Data], None], str]] = {
     "status_with_space": (_set("states", "idle", "status", value="Runner Idle"), "EXS005"),
     "via_with_dot": (_rule("StartWarmup", "via", "warming.up"), "EXS005"),
     "missing_initial": (_del("initial"), "EXS004"),
-    "missing_events": (_del("events"), "EXS004"),
     "missing_status": (_del("states", "idle", "status"), "EXS004"),
     "missing_from": (lambda data: data["tasks"]["StartWarmup"][0].pop("from"), "EXS004"),
-    "missing_reject": (_del("events", "reject"), "EXS004"),
     "version_2": (_set("version", value=2), "EXS006"),
     "unknown_event": (_set("events", "reject", value=["TaskFailed"]), "EXS106"),
     "unknown_progress": (_set("actions", "load", "progress", value=["Layers"]), "EXS106"),
@@ -127,3 +125,27 @@ def test_schema_and_loader_both_reject(name: str) -> None:
     result = load_spec_text(yaml.safe_dump(data, sort_keys=False), "mutant.yaml")
     codes = {d.code for d in result.diagnostics}
     assert code in codes, f"the loader gives {sorted(codes)} for {name}, expected {code}"
+
+
+def test_a_spec_without_events_gets_the_default_contract() -> None:
+    data = copy.deepcopy(_runner())
+    del data["events"]
+    VALIDATOR.validate(data)
+    result = load_spec_text(yaml.safe_dump(data, sort_keys=False), "plain.yaml")
+    assert result.diagnostics == ()
+    assert result.spec is not None
+    contract = result.spec.events
+    shown = {o: tuple(str(e) for e in contract.of(o)) for o in DEFAULT_EVENTS}
+    assert shown == DEFAULT_EVENTS
+    assert lint_loaded(result) == []
+
+
+def test_an_outcome_left_out_has_no_events() -> None:
+    data = copy.deepcopy(_runner())
+    del data["events"]["reject"]
+    VALIDATOR.validate(data)
+    result = load_spec_text(yaml.safe_dump(data, sort_keys=False), "partial.yaml")
+    assert result.diagnostics == ()
+    assert result.spec is not None
+    assert result.spec.events.reject == ()
+    assert [d.code for d in lint_loaded(result)] == ["EXS210"]

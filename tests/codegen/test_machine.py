@@ -51,16 +51,21 @@ class Recorder:
     def weights_present(self) -> bool:
         return self.guards["weights_present"]
 
-    def task_status(self, task: object, status: TaskStatusName, message: str | None) -> None:
+    def task_status(
+        self,
+        task: object,  # noqa: ARG002  # the machine's sink protocol fixes the signature
+        status: TaskStatusName,
+        message: str | None,
+    ) -> None:
         self.events.append(TaskStatus(status, message))
 
     def runner_status(self, state: RunnerState, message: str | None) -> None:
         self.events.append(RunnerStatus(state.value, self.spec.state(state).status, message))
 
-    def acknowledged(self, task: object) -> None:
+    def acknowledged(self, task: object) -> None:  # noqa: ARG002  # the sink protocol
         self.events.append(Acknowledged())
 
-    def _act(self, task: object) -> ActionOutcome:
+    def _act(self, task: object) -> ActionOutcome:  # noqa: ARG002  # the sink's action signature
         if isinstance(self.result, Raised):
             raise RuntimeError(self.result.message)
         return CANCELLED if self.result == CANCELLED else None
@@ -126,7 +131,7 @@ def test_cancel_from_inside_a_generation(runner_spec: Spec) -> None:
     recorder = Recorder(runner_spec, {"has_group": False, "weights_present": True})
     inner: list[object] = []
 
-    def generate(task: object) -> ActionOutcome:
+    def generate(task: object) -> ActionOutcome:  # noqa: ARG001  # replaces Recorder.generate
         inner.append(machine.dispatch(RunnerTask.CancelTask, "cancel"))
         for queued in (RunnerTask.ChatCompletion, RunnerTask.Shutdown):
             with pytest.raises(TaskDeferred):

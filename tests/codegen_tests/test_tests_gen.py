@@ -34,7 +34,7 @@ def test_rendering_is_deterministic(runner_spec: Spec) -> None:
 
 
 @pytest.mark.parametrize("seed", ["0", "1", "4242"])
-def test_rendering_ignores_the_hash_seed(runner_spec: Spec, seed: str) -> None:
+def test_rendering_ignores_the_hash_seed(seed: str) -> None:
     code = (
         "import hashlib, sys\n"
         "from exo_spec.spec import load_spec\n"

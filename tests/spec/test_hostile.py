@@ -177,3 +177,57 @@ def test_a_huge_value_is_not_echoed_in_full() -> None:
     [diagnostic] = load_spec_text(text).diagnostics
     assert diagnostic.code == "EXS003"
     assert len(diagnostic.message) < 400
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "col", "parts"),
+    [
+        (
+            "version: 1\nstates: {idle: 1\nmachine: [\n",
+            3,
+            8,
+            (
+                "did not find expected ',' or '}'",
+                "while parsing a flow mapping at line 2, column 9",
+            ),
+        ),
+        (
+            "version: 1\nstates: [1, 2\n",
+            3,
+            1,
+            ("expected ',' or ']'", "while parsing a flow sequence at line 2, column 9"),
+        ),
+    ],
+)
+def test_a_yaml_error_keeps_its_context(
+    text: str, line: int, col: int, parts: tuple[str, ...]
+) -> None:
+    [diagnostic] = load_spec_text(text).diagnostics
+    assert diagnostic.code == "EXS001"
+    assert (diagnostic.loc.line, diagnostic.loc.col) == (line, col)
+    for part in parts:
+        assert part in diagnostic.message
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "col"),
+    [
+        ("version: 1\nstates:\n\tidle: {}\n", 3, 1),
+        ("version: 1\nstates:\n  a: 1\n  \tb: 2\n", 4, 3),
+    ],
+)
+def test_a_tab_is_called_a_tab(text: str, line: int, col: int) -> None:
+    [diagnostic] = load_spec_text(text).diagnostics
+    assert diagnostic.code == "EXS001"
+    assert (diagnostic.loc.line, diagnostic.loc.col) == (line, col)
+    assert f"a tab at line {line}, column {col}" in diagnostic.message
+    assert "indent with spaces" in diagnostic.message
+
+
+def test_a_byte_that_is_not_utf8_is_placed_at_its_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("version: 1\n# é\nmachine: caf".encode() + b"\xe9\n")
+    [diagnostic] = load_spec(path).diagnostics
+    assert diagnostic.code == "EXS001"
+    assert (diagnostic.loc.line, diagnostic.loc.col) == (3, 13)
+    assert "0xE9" in diagnostic.message

@@ -7,24 +7,59 @@ from pathlib import Path
 
 import attrs
 
+from exo_spec.check.config import unsuppressed
 from exo_spec.check.rules import CHECKS
 from exo_spec.spec.codes import BY_CODE, selected
 from exo_spec.spec.diagnostics import Diagnostic
 from exo_spec.spec.loader import LoadResult, load_spec
 from exo_spec.spec.types import Spec
 
-__all__ = ["MAX_PER_CODE", "cap_repeats", "finish", "lint", "lint_loaded", "lint_spec"]
+__all__ = [
+    "LOCAL",
+    "MAX_PER_CODE",
+    "REFERENCES",
+    "cap_repeats",
+    "finish",
+    "lint",
+    "lint_loaded",
+    "lint_spec",
+]
 
 MAX_PER_CODE = 50
 """The most findings of one code reported; the rest are counted in one last finding."""
 
 
-def lint_spec(spec: Spec) -> list[Diagnostic]:
-    """Run every semantic rule on a built spec (never raises on a spec with dangling names)."""
+REFERENCES = frozenset({"EXS101", "EXS102", "EXS103", "EXS105"})
+"""Names that refer to nothing: checked first, on any spec the loader could build."""
+LOCAL = frozenset({"EXS204", "EXS205", "EXS214", "EXS215", "EXS216", "EXS217"})
+"""How each state is declared and used, one at a time: sound once every name resolves."""
+
+
+def lint_spec(spec: Spec, *, schema_errors: bool = False) -> list[Diagnostic]:
+    """Run the semantic rules on a built spec, in stages, so that one mistake is one finding.
+
+    The references come first. When the loader reported a schema error (``schema_errors``)
+    nothing else runs: the loader dropped what it could not read (a rule with a broken guard,
+    a state's timeout), and every later check would report the hole, not the mistake. When a
+    name refers to nothing, the local checks run but the checks over the whole graph
+    (reachability, cells, the event contract, unused guards and actions) do not: a misspelt
+    'from' would also leave a state unreachable, a misspelt guard two rules overlapping.
+    """
+    found = _run(spec, REFERENCES)
+    if schema_errors:
+        return found
+    broken = bool(found)
+    found.extend(_run(spec, LOCAL))
+    if not broken:
+        found.extend(_run(spec, CHECKS.keys() - REFERENCES - LOCAL))
+    return found
+
+
+def _run(spec: Spec, codes: Iterable[str]) -> list[Diagnostic]:
     found: list[Diagnostic] = []
-    for code, check in sorted(CHECKS.items()):
+    for code in sorted(codes):
         try:
-            found.extend(check(spec))
+            found.extend(CHECKS[code](spec))
         except Exception as exc:  # a rule bug must not hide the other findings
             found.append(
                 Diagnostic(
@@ -42,11 +77,12 @@ def lint_loaded(
     select: Sequence[str] | None = None,
     ignore: Sequence[str] | None = None,
 ) -> list[Diagnostic]:
-    """Findings for an already loaded spec: schema diagnostics, then the semantic rules."""
+    """Findings for an already loaded spec: schema diagnostics, then the semantic rules, less
+    those a ``# noqa`` on their line suppresses (:mod:`exo_spec.check.config`)."""
     found = list(result.diagnostics)
     if result.spec is not None:
-        found.extend(lint_spec(result.spec))
-    return finish(found, select, ignore)
+        found.extend(lint_spec(result.spec, schema_errors=bool(result.diagnostics)))
+    return finish(unsuppressed(found, result.path, result.text), select, ignore)
 
 
 def finish(

@@ -14,6 +14,7 @@ from pathlib import Path
 import attrs
 from attrs import frozen
 
+from exo_spec.check.config import ConfigError, find_config, selection, unsuppressed
 from exo_spec.check.lint import cap_repeats, finish, lint_spec
 from exo_spec.codegen.docs_gen import render_docs
 from exo_spec.codegen.limits import size_problems
@@ -58,12 +59,28 @@ class GenerateResult:
 
 def spec_problems(spec: Spec) -> list[Diagnostic]:
     """Every error that stops generation, sorted like the linter sorts them."""
-    found = [d for d in finish(lint_spec(spec)) if d.severity == "error"]
+    select, ignore, text = _selection(spec)
+    linted = unsuppressed(lint_spec(spec), spec.path, text)
+    found = [d for d in finish(linted, select, ignore) if d.severity == "error"]
     found += list(name_problems(spec))
     found += list(size_problems(spec))
     if not found:  # the plans assume references resolve; only look once the rules pass
         found += list(plan_problems(spec))
     return cap_repeats(sorted(set(found), key=Diagnostic.sort_key))
+
+
+def _selection(spec: Spec) -> tuple[list[str] | None, list[str], str]:
+    """What ``[tool.exo-spec]`` selects for the spec's file, and the file's text for its
+    ``# noqa`` comments (nothing for a spec that is not a file, or whose configuration cannot
+    be read: ``check`` reports that)."""
+    path = Path(spec.path)
+    if not path.is_file():
+        return None, [], ""
+    try:
+        select, ignore = selection(find_config(path), path)
+        return select, ignore, path.read_text(encoding="utf-8")
+    except (ConfigError, OSError, UnicodeDecodeError):
+        return None, [], ""
 
 
 def render(spec: Spec) -> dict[str, str]:

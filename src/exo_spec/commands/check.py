@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from exo_spec.check.config import ConfigError, find_config, selection, unsuppressed
 from exo_spec.check.discovery import discover_specs
 from exo_spec.check.lint import finish, lint_loaded
 from exo_spec.check.report import FORMATS, render
@@ -83,8 +84,12 @@ def _binding(spec: Spec, binding: str) -> list[Diagnostic]:
 
 
 def _check_one(path: Path, args: argparse.Namespace) -> list[Diagnostic]:
+    try:
+        select, ignore = selection(find_config(path), path, args.select, args.ignore)
+    except ConfigError as exc:
+        raise _UsageError(str(exc)) from exc
     result = load_spec(path)
-    found = lint_loaded(result, args.select, args.ignore)
+    found = lint_loaded(result, select, ignore)
     if result.spec is None:
         return found
     from exo_spec.codegen.limits import size_problems
@@ -96,7 +101,7 @@ def _check_one(path: Path, args: argparse.Namespace) -> list[Diagnostic]:
         extra += _generated(path, out_dir, args.generated is not None)
     if args.binding:
         extra += _binding(result.spec, args.binding)
-    return finish([*found, *extra], args.select, args.ignore)
+    return finish(unsuppressed([*found, *extra], result.path, result.text), select, ignore)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ __all__ = [
     "BY_CODE",
     "BY_NAME",
     "CODES",
+    "DEFAULT_CODES",
     "Code",
     "Example",
     "Explanation",
@@ -51,6 +52,8 @@ class Code:
     summary: str
     origin: Origin
     severity: Severity = "error"
+    default: bool = True
+    """Whether the code is reported when nothing selects it by name (``select`` unset)."""
 
 
 @frozen
@@ -73,8 +76,16 @@ class Explanation:
     example: Example
 
 
-def _c(code: str, name: str, summary: str, origin: Origin, severity: Severity = "error") -> Code:
-    return Code(code, name, summary, origin, severity)
+def _c(
+    code: str,
+    name: str,
+    summary: str,
+    origin: Origin,
+    severity: Severity = "error",
+    *,
+    default: bool = True,
+) -> Code:
+    return Code(code, name, summary, origin, severity, default)
 
 
 CODES: tuple[Code, ...] = (
@@ -186,8 +197,10 @@ CODES: tuple[Code, ...] = (
     _c(
         "EXS218",
         "dead-end-state",
-        "dead end: under some guard values a resting state accepts only ending tasks",
+        "dead end: under some guard values a resting state accepts only ending tasks "
+        "(off unless selected: a machine may well have states that can only end)",
         "check",
+        default=False,
     ),
     # -- EXS3xx / EXS4xx: generated code and bindings --------------------------------------------
     _c(
@@ -401,6 +414,9 @@ CODES: tuple[Code, ...] = (
 
 BY_CODE: dict[str, Code] = {c.code: c for c in CODES}
 BY_NAME: dict[str, Code] = {c.name: c for c in CODES}
+DEFAULT_CODES: tuple[str, ...] = tuple(c.code for c in CODES if c.default)
+"""The codes reported when nothing is selected."""
+_ANY = Code("", "", "", "check")
 
 
 def code_for(name: str) -> str:
@@ -420,7 +436,11 @@ def matches_any(prefix: str) -> bool:
 
 
 def selected(code: str, select: Sequence[str] | None, ignore: Sequence[str] | None) -> bool:
-    """Ruff-style selection by code prefix: ``EXS2`` selects every ``EXS2xx`` code."""
-    if select and not any(code.startswith(p) for p in select):
+    """Ruff-style selection by code prefix: ``EXS2`` selects every ``EXS2xx`` code. With no
+    ``select``, only the codes on by default are (:attr:`Code.default`; EXS218 is not)."""
+    if select:
+        if not any(code.startswith(p) for p in select):
+            return False
+    elif not BY_CODE.get(code, _ANY).default:
         return False
     return not (ignore and any(code.startswith(p) for p in ignore))

@@ -131,7 +131,7 @@ SPEC_CODES: dict[str, Explanation] = {
             "spec",
             "a misspelt action",
             edits=(("do: warmup", "do: warm_up"),),
-            also=("EXS212",),
+            also=(),
         ),
     ),
     "EXS104": Explanation(
@@ -141,7 +141,7 @@ SPEC_CODES: dict[str, Explanation] = {
             "spec",
             "a dangling 'and'",
             edits=(("when: has_group, via", "when: has_group and, via"),),
-            also=("EXS201", "EXS202", "EXS206", "EXS212"),
+            also=(),
         ),
     ),
     "EXS105": Explanation(
@@ -156,7 +156,7 @@ SPEC_CODES: dict[str, Explanation] = {
                     "  running: [ChatCompletion, Shutdwn]\n",
                 ),
             ),
-            also=("EXS207",),
+            also=(),
         ),
     ),
     "EXS106": Explanation(
@@ -200,13 +200,21 @@ SPEC_CODES: dict[str, Explanation] = {
         ),
     ),
     "EXS203": Explanation(
-        "a runner in a trap state can never shut down",
+        "a machine in a trap state can never end, though the spec has an end (a machine "
+        "with no final state at all cycles for ever, and that is no finding)",
         "add a rule from the state towards a final state",
         Example(
             "spec",
-            "no state is final",
-            edits=(("status: RunnerShutdown, final: true", "status: RunnerShutdown"),),
-            also=(),
+            "failed accepts nothing that ends it",
+            edits=(
+                (
+                    '    - {from: "*", via: shutting_down, do: shutdown, to: shutdown}\n',
+                    "    - {from: [idle, connected, loaded, ready], via: shutting_down, "
+                    "do: shutdown, to: shutdown}\n",
+                ),
+                ("from: [idle, failed]", "from: idle"),
+            ),
+            also=("EXS207", "EXS218"),
         ),
     ),
     "EXS204": Explanation(

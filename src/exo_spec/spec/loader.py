@@ -18,7 +18,7 @@ from attrs import frozen
 from exo_spec.spec.diagnostics import Diagnostic, Loc, quote
 from exo_spec.spec.expr import And, Expr, ExprSyntaxError, Not, Or, TrueExpr, parse_expr
 from exo_spec.spec.nodes import STR, Fields, NodeReader, expected, kind_of, valid_name
-from exo_spec.spec.reading import compose, read_spec_bytes
+from exo_spec.spec.reading import compose, decode_error_loc, read_spec_bytes
 from exo_spec.spec.types import (
     EVENT_KINDS,
     OUTCOMES,
@@ -32,6 +32,7 @@ from exo_spec.spec.types import (
     Rule,
     Spec,
     StateDecl,
+    default_contract,
 )
 
 __all__ = ["SUPPORTED_VERSIONS", "LoadResult", "load_spec", "load_spec_text", "valid_name"]
@@ -40,8 +41,8 @@ SUPPORTED_VERSIONS = (1,)
 _EVENT = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\))?\s*\Z")
 _INT = "tag:yaml.org,2002:int"
 
-_TOP_REQUIRED = ("version", "machine", "initial", "states", "tasks", "events")
-_TOP_OPTIONAL = ("guards", "actions", "defer", "on_error")
+_TOP_REQUIRED = ("version", "machine", "initial", "states", "tasks")
+_TOP_OPTIONAL = ("guards", "actions", "defer", "on_error", "events")
 _STATE_KEYS = (
     "status",
     "transient",
@@ -61,6 +62,9 @@ class LoadResult:
 
     spec: Spec | None
     diagnostics: tuple[Diagnostic, ...]
+    text: str = ""
+    """The spec's text, when it could be decoded (for inline ``# noqa`` comments)."""
+    path: str = ""
 
     @property
     def ok(self) -> bool:
@@ -76,8 +80,10 @@ def load_spec(path: str | Path) -> LoadResult:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        message = f"the spec is not UTF-8 text (byte {exc.start}); save it as UTF-8"
-        return LoadResult(None, (Diagnostic("EXS001", message, Loc(shown, 1, 1)),))
+        bad = data[exc.start : exc.start + 1].hex().upper()
+        message = f"the spec is not UTF-8 text (the byte 0x{bad}); save it as UTF-8"
+        loc = decode_error_loc(shown, data, exc.start)
+        return LoadResult(None, (Diagnostic("EXS001", message, loc),))
     return load_spec_text(text, shown)
 
 
@@ -85,7 +91,8 @@ def load_spec_text(text: str, path: str = "<spec>") -> LoadResult:
     """Load a spec from YAML text; ``path`` is what diagnostics name."""
     reader = _Reader(path)
     spec = reader.read(text)
-    return LoadResult(spec, tuple(sorted(reader.diagnostics, key=Diagnostic.sort_key)))
+    diagnostics = tuple(sorted(reader.diagnostics, key=Diagnostic.sort_key))
+    return LoadResult(spec, diagnostics, text, path)
 
 
 class _Reader(NodeReader):
@@ -119,7 +126,9 @@ class _Reader(NodeReader):
             tasks, rules = self.tasks(top["tasks"][1], states)
         defer = self.defer(top["defer"][1]) if "defer" in top else []
         on_error = self.name(top["on_error"][1], "on_error") if "on_error" in top else None
-        events = self.events(top["events"][1]) if "events" in top else None
+        events = (
+            self.events(top["events"][1]) if "events" in top else default_contract(self.loc(root))
+        )
         if version is None or machine is None or initial is None or events is None:
             return None
         return Spec(
@@ -215,6 +224,8 @@ class _Reader(NodeReader):
                 continue
             fields = self.mapping(value, f"state {name}", ("status",), _STATE_KEYS)
             if fields is None or "status" not in fields:
+                # still declared: the rules that name it must not also say it does not exist
+                out.append(StateDecl(name, "", self.loc(key)))
                 continue
             status = self.name(fields["status"][1], f"status of state {name}")
             flags: dict[str, bool] = {}
@@ -228,12 +239,10 @@ class _Reader(NodeReader):
                 stall = self.seconds(fields["stall_timeout_s"][1], f"stall_timeout_s of {name}")
             if "doc" in fields:
                 self.string(fields["doc"][1], f"doc of state {name}")
-            if status is None:
-                continue
             out.append(
                 StateDecl(
                     name,
-                    status,
+                    status or "",
                     self.loc(key),
                     transient=flags.get("transient", False),
                     interruptible=flags.get("interruptible", False),
@@ -326,7 +335,7 @@ class _Reader(NodeReader):
         return out
 
     def events(self, node: yaml.Node) -> EventContract | None:
-        fields = self.mapping(node, "events", OUTCOMES, OUTCOMES)
+        fields = self.mapping(node, "events", (), OUTCOMES)
         if fields is None:
             return None
         parsed: dict[str, tuple[ContractEvent, ...]] = {}

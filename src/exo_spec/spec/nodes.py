@@ -26,6 +26,7 @@ __all__ = [
     "NodeReader",
     "expected",
     "kind_of",
+    "text_of",
     "valid_name",
 ]
 
@@ -79,10 +80,10 @@ class NodeReader:
         allowed_keys = None if allowed is None else tuple(allowed)
         out: Fields = {}
         for key, value in node.value:
-            if not isinstance(key, yaml.ScalarNode) or key.tag != STR:
+            name = text_of(key)
+            if name is None:
                 self.error("EXS003", f"keys of {what} must be plain names, not {kind_of(key)}", key)
                 continue
-            name = str(key.value)
             if name in out:
                 first = self.loc(out[name][0])
                 self.error(
@@ -112,8 +113,9 @@ class NodeReader:
         return list(node.value)
 
     def string(self, node: yaml.Node, what: str) -> str | None:
-        if isinstance(node, yaml.ScalarNode) and node.tag == STR:
-            return str(node.value)
+        text = text_of(node)
+        if text is not None:
+            return text
         self.error("EXS003", f"{what} must be a string, not {kind_of(node)}", node)
         return None
 
@@ -159,6 +161,22 @@ class NodeReader:
             if text is not None:
                 out.append((text, item))
         return out
+
+
+def text_of(node: yaml.Node) -> str | None:
+    """A scalar read as text where the spec expects a string or a name, else ``None``.
+
+    YAML 1.1 resolves the plain words ``yes``, ``no``, ``on``, ``off`` (``true``, ``false``)
+    to booleans; where the spec expects a name (a state ``off``, ``to: on``), that reading
+    is never meant, so a plain scalar that resolved to a boolean is read as the text written.
+    The composer keeps each scalar's source text, so nothing is lost. ``true`` and ``false``
+    are then refused as names by :func:`valid_name` (they are reserved in guard expressions).
+    """
+    if not isinstance(node, yaml.ScalarNode):
+        return None
+    if node.tag == STR or (node.tag == BOOL and not node.style):  # plain: None or ""
+        return str(node.value)
+    return None
 
 
 def kind_of(node: yaml.Node | None) -> str:

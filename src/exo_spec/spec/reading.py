@@ -26,7 +26,14 @@ import yaml
 
 from exo_spec.spec.diagnostics import Diagnostic, Loc, echo
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "compose", "read_spec_bytes"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "compose",
+    "decode_error_loc",
+    "read_spec_bytes",
+]
 
 MAX_BYTES = 1 << 20
 """The largest spec read (1 MiB; the shipped spec is under 4 KB)."""
@@ -93,9 +100,9 @@ def compose(text: str, path: str) -> yaml.Node | Diagnostic | None:
             )
         root = yaml.compose(text, Loader=_SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = echo(exc.problem or exc.context or "malformed YAML", 200)
-        return Diagnostic("EXS001", f"YAML syntax error: {problem}", _at(path, mark))
+        return Diagnostic(
+            "EXS001", _syntax_message(exc, text), _at(path, exc.problem_mark or exc.context_mark)
+        )
     except yaml.reader.ReaderError as exc:
         # libyaml counts bytes and PyYAML characters; find the character itself
         found = yaml.reader.Reader.NON_PRINTABLE.search(text)
@@ -177,6 +184,40 @@ def _too_deep(text: str) -> tuple[int, int] | None:
 
 def _at(path: str, mark: yaml.Mark | None) -> Loc:
     return Loc(path, mark.line + 1, mark.column + 1) if mark is not None else Loc(path, 1, 1)
+
+
+def _syntax_message(exc: yaml.MarkedYAMLError, text: str) -> str:
+    """PyYAML's problem and its context (``while parsing a flow mapping at line 1, column 4``);
+    a tab where a token must start is called a tab."""
+    problem = exc.problem or exc.context or "malformed YAML"
+    mark = exc.problem_mark
+    tab = mark is not None and _char_at(text, mark.line, mark.column) == "\t"
+    if mark is not None and tab:
+        problem = (
+            f"a tab at line {mark.line + 1}, column {mark.column + 1}: YAML does not allow tabs "
+            "for indentation (or to start a value); indent with spaces"
+        )
+    context = ""
+    if exc.context and not tab:
+        where = exc.context_mark
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where is not None else ""
+        context = f" ({exc.context}{at})"
+    return f"YAML syntax error: {echo(problem, 200)}{echo(context, 200)}"
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    """The character at 0-based ``line`` and ``column`` of ``text`` (``""`` past its end)."""
+    lines = text.split("\n")
+    if not 0 <= line < len(lines):
+        return ""
+    row = lines[line]
+    return row[column] if 0 <= column < len(row) else ""
+
+
+def decode_error_loc(path: str, data: bytes, start: int) -> Loc:
+    """The line:col of the byte at ``start`` that is not UTF-8 (the columns count characters)."""
+    before = data[:start].decode("utf-8", "replace")
+    return _offset_loc(path, before, len(before))
 
 
 def _offset_loc(path: str, text: str, position: int) -> Loc:

@@ -10,6 +10,7 @@ from exo_spec.spec.diagnostics import Loc
 from exo_spec.spec.expr import Expr
 
 __all__ = [
+    "DEFAULT_EVENTS",
     "ActionDecl",
     "ContractEvent",
     "ContractOutcome",
@@ -19,6 +20,7 @@ __all__ = [
     "Spec",
     "StateDecl",
     "TaskStatusName",
+    "default_contract",
 ]
 
 TaskStatusName = Literal["Running", "Complete", "Failed", "Cancelled"]
@@ -125,6 +127,41 @@ class EventContract:
             "failure": self.failure,
             "reject": self.reject,
         }[outcome]
+
+
+DEFAULT_EVENTS: dict[ContractOutcome, tuple[str, ...]] = {
+    "accept": ("TaskStatusUpdated(Running)", "RunnerStatusUpdated(via)"),
+    "success": ("TaskStatusUpdated(Complete)", "RunnerStatusUpdated(to)"),
+    "cancelled": ("TaskStatusUpdated(Cancelled)", "RunnerStatusUpdated(to)"),
+    "failure": ("TaskStatusUpdated(Failed)", "RunnerStatusUpdated(on_error)"),
+    "reject": ("TaskStatusUpdated(Failed)",),
+}
+"""The contract of a machine whose spec has no ``events:`` block: each task reports its status
+(``Running`` when accepted, then ``Complete``, ``Cancelled`` or ``Failed``; ``Failed`` when
+rejected) and the machine reports each change of state (into ``via`` while the action runs,
+into ``to`` when it ends, into ``on_error`` when it raises). It is the least contract that
+``EXS210`` accepts; a spec that wants more (exo's runner adds ``TaskAcknowledged``) writes its
+own ``events:``."""
+
+
+def default_contract(loc: Loc) -> EventContract:
+    """:data:`DEFAULT_EVENTS` as an :class:`EventContract`, every event placed at ``loc``."""
+
+    def events(outcome: ContractOutcome) -> tuple[ContractEvent, ...]:
+        out: list[ContractEvent] = []
+        for text in DEFAULT_EVENTS[outcome]:
+            kind, _, arg = text.rstrip(")").partition("(")
+            out.append(ContractEvent(kind, arg or None, loc))
+        return tuple(out)
+
+    return EventContract(
+        events("accept"),
+        events("success"),
+        events("cancelled"),
+        events("failure"),
+        events("reject"),
+        loc,
+    )
 
 
 @frozen

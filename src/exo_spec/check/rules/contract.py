@@ -63,7 +63,7 @@ def missing_event(spec: Spec) -> Iterator[Diagnostic]:
             yield Diagnostic(
                 "EXS210",
                 f"events.{outcome} has no RunnerStatusUpdated({ref}): {_names(rules)} "
-                f"{what} but the runner would never report it; add RunnerStatusUpdated({ref}) "
+                f"{what} but the machine would never report it; add RunnerStatusUpdated({ref}) "
                 f"to events.{outcome}",
                 _where(spec, outcome),
             )

@@ -81,13 +81,7 @@ def trap_state(spec: Spec) -> Iterator[Diagnostic]:
     if not spec.has_state(spec.initial):
         return
     if not any(s.final for s in spec.states):
-        yield Diagnostic(
-            "EXS203",
-            "the spec declares no final state, so a runner can never shut down; "
-            "mark its end state final: true",
-            spec.initial_loc,
-        )
-        return
+        return  # a machine that cycles for ever (a traffic light) needs no end
     table = reach_table(spec)
     traps: dict[str, list[Valuation]] = {}
     for values, found in table:
@@ -103,7 +97,7 @@ def trap_state(spec: Spec) -> Iterator[Diagnostic]:
         yield Diagnostic(
             "EXS203",
             f"{'' if always else _with(where[0])}no final state is reachable from state "
-            f"{state.name}: a runner there can never shut down; add a rule from it towards a "
+            f"{state.name}: the machine can never end once there; add a rule from it towards a "
             "final state",
             state.loc,
         )
@@ -137,8 +131,8 @@ def final_task_missing(spec: Spec) -> Iterator[Diagnostic]:
         when = f" when {valuation_text(gap)}" if gap else ""
         yield Diagnostic(
             "EXS207",
-            f"state {state.name} does not {how} {names}{when}: a runner there can never be "
-            f"shut down; add {state.name} to the 'from' of {enders[0]}'s rule (or use '*')",
+            f"state {state.name} does not {how} {names}{when}: the machine can never be "
+            f"ended there; add {state.name} to the 'from' of {enders[0]}'s rule (or use '*')",
             state.loc,
         )
 
@@ -161,15 +155,17 @@ def dead_end_state(spec: Spec) -> Iterator[Diagnostic]:
             shown = {n: v for n, v in gap.items() if n in used}
             left = [r.task for r in rules if r.when.evaluate(_full(gap, r))]
             if left:
-                only = f"accepts only {', '.join(dict.fromkeys(left))}: the runner can only end"
+                only = f"accepts only {', '.join(dict.fromkeys(left))}: the machine can only end"
             else:
-                only = "accepts no task: the runner is stuck"
+                only = "accepts no task: the machine is stuck"
             movers = dict.fromkeys(r.task for r in spec.rules if not _ends(spec, r))
             other = [t for t in movers if t not in left]
             yield Diagnostic(
                 "EXS218",
                 f"{_with(shown)}state {state.name} {only} there; accept a task that moves it on"
-                + (f" (tasks that move a runner elsewhere: {', '.join(other)})" if other else ""),
+                + (
+                    f" (tasks that move the machine elsewhere: {', '.join(other)})" if other else ""
+                ),
                 state.loc,
             )
 

@@ -39,7 +39,7 @@ def transient_without_timeout(spec: Spec) -> Iterator[Diagnostic]:
             yield Diagnostic(
                 "EXS205",
                 f"transient state {state.name} has no timeout_s or stall_timeout_s; the "
-                "supervisor cannot tell a slow action from a hung one: give it a deadline",
+                "machine's host cannot tell a slow action from a hung one: give it a deadline",
                 state.loc,
             )
 
@@ -82,7 +82,7 @@ def duplicate_status(spec: Spec) -> Iterator[Diagnostic]:
             yield Diagnostic(
                 "EXS215",
                 f"states {first[state.status]} and {state.name} both report {state.status}; "
-                "the supervisor could not tell them apart: give each state its own status",
+                "whoever watches the status could not tell them apart: give each state its own status",
                 state.loc,
             )
         else:
@@ -95,7 +95,7 @@ def bad_via_or_to(spec: Spec) -> Iterator[Diagnostic]:
         if r.via is not None and spec.has_state(r.via) and not spec.state(r.via).transient:
             yield Diagnostic(
                 "EXS216",
-                f"{what} goes via {r.via}, which is not transient; the runner stays in 'via' "
+                f"{what} goes via {r.via}, which is not transient; the machine stays in 'via' "
                 "only while the action runs: mark it transient: true, or use it as 'to'",
                 r.loc,
             )
@@ -115,7 +115,7 @@ def bad_on_error(spec: Spec) -> Iterator[Diagnostic]:
             yield Diagnostic(
                 "EXS217",
                 f"rule {acting.index + 1} of task {acting.task} does {acting.action} but the "
-                "spec declares no on_error state; say where a runner goes when an action "
+                "spec declares no on_error state; say where the machine goes when an action "
                 "raises (e.g. on_error: failed)",
                 acting.loc,
             )
@@ -127,7 +127,7 @@ def bad_on_error(spec: Spec) -> Iterator[Diagnostic]:
         kind = "final" if decl.final else "transient"
         yield Diagnostic(
             "EXS217",
-            f"on_error names {kind} state {decl.name}; a runner whose action raised must rest "
+            f"on_error names {kind} state {decl.name}; a machine whose action raised must rest "
             "somewhere it can recover from: use a resting, non-final state",
             spec.on_error_loc,
         )
