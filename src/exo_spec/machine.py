@@ -180,12 +180,13 @@ class Guard(Condition):
         super().__init__(func, target)
         self.guard = func
 
-    def check(self, event_data: EventData) -> bool:  # transitions calls it with this signature
+    def check(self, event_data: EventData) -> bool:  # transitions calls it with this signature  # noqa: ARG002
         return self.guard() == self.target
 
 
 def _leg_only(
-    machine: object, task: object
+    machine: object,  # noqa: ARG001
+    task: object,  # noqa: ARG001
 ) -> NoReturn:  # transitions calls it with this signature
     raise MachineError("this transition is one leg of a rule; dispatch the task instead")
 
@@ -230,7 +231,10 @@ class TaskEvent(Event):
     """A task's trigger: machine.LoadModel(task) is machine.dispatch(LoadModel, task)."""
 
     def trigger(
-        self, model: object, *args: Any, **kwargs: Any
+        self,
+        model: object,  # noqa: ARG002
+        *args: Any,
+        **kwargs: Any,
     ) -> bool:  # transitions calls it with this signature
         machine = self.machine
         if not isinstance(machine, SpecMachine) or kwargs or len(args) > 1:
@@ -243,7 +247,10 @@ class LegEvent(Event):
     """The legs after a rule's first: listed for introspection, never triggered."""
 
     def trigger(
-        self, model: object, *args: Any, **kwargs: Any
+        self,
+        model: object,  # noqa: ARG002
+        *args: Any,
+        **kwargs: Any,
     ) -> bool:  # transitions calls it with this signature
         raise MachineError(f"{self.name} is taken inside a rule; dispatch the task")
 

@@ -65,7 +65,10 @@ class Sink:
         return self.is_powered
 
     def task_status(
-        self, task: object, status: TaskStatusName, message: str | None
+        self,
+        task: object,  # noqa: ARG002
+        status: TaskStatusName,
+        message: str | None,
     ) -> None:  # the Actions protocol's signature
         self.events.append(("task_status", status, message))
 
@@ -75,7 +78,7 @@ class Sink:
     def acknowledged(self, task: object) -> None:
         self.events.append(("acknowledged", task, None))
 
-    def light(self, task: object) -> ActionOutcome:  # the Actions protocol's signature
+    def light(self, task: object) -> ActionOutcome:  # the Actions protocol's signature  # noqa: ARG002
         if self.fail_with is not None:
             raise self.fail_with
         return None
@@ -114,7 +117,7 @@ class LampMachine(SpecMachine[Lamp, Press]):
         self._enter(Lamp.on, None)
         return Lamp.on
 
-    def _off(self, task: object) -> Lamp:  # the Actions protocol's signature
+    def _off(self, task: object) -> Lamp:  # the Actions protocol's signature  # noqa: ARG002
         self._enter(Lamp.off, None)
         return Lamp.off
 

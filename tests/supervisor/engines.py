@@ -117,15 +117,17 @@ class ScriptedEngine:
         progress(DownloadProgress(20, 20, 2, 2))
         return models_dir / model.repo_id.replace("/", "--")
 
-    def weights_present(self, model_dir: Path) -> bool:  # the Engine protocol's signature
+    def weights_present(self, model_dir: Path) -> bool:  # the Engine protocol's signature  # noqa: ARG002
         return self.weights
 
     def connect(
-        self, rank: int, peers: Sequence[GroupPeer]
+        self,
+        rank: int,  # noqa: ARG002
+        peers: Sequence[GroupPeer],  # noqa: ARG002
     ) -> None:  # the Engine protocol's signature
         self._call("connect")
 
-    def load(self, model_dir: Path) -> Iterator[LoadProgress]:  # the Engine protocol's signature
+    def load(self, model_dir: Path) -> Iterator[LoadProgress]:  # the Engine protocol's signature  # noqa: ARG002
         self._call("load")
         for k in range(1, self.layers + 1):
             yield LoadProgress(k, self.layers)
@@ -134,7 +136,9 @@ class ScriptedEngine:
         self._call("warmup")
 
     def generate(
-        self, request: ChatRequest, cancelled: Callable[[], bool]
+        self,
+        request: ChatRequest,  # noqa: ARG002
+        cancelled: Callable[[], bool],
     ) -> Iterator[TokenChunk]:  # the Engine protocol's signature
         self._call("generate")
         for index in range(self.tokens):

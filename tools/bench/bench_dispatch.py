@@ -59,25 +59,25 @@ class Sink:
     def acknowledged(self, task: object) -> None:
         pass
 
-    def download(self, task: object) -> ActionOutcome:  # the generated Actions protocol's signature
+    def download(self, task: object) -> ActionOutcome:  # the generated Actions protocol's signature  # noqa: ARG002
         return None
 
-    def connect(self, task: object) -> ActionOutcome:  # the generated Actions protocol's signature
+    def connect(self, task: object) -> ActionOutcome:  # the generated Actions protocol's signature  # noqa: ARG002
         return None
 
-    def load(self, task: object) -> ActionOutcome:  # the generated Actions protocol's signature
+    def load(self, task: object) -> ActionOutcome:  # the generated Actions protocol's signature  # noqa: ARG002
         return None
 
-    def warmup(self, task: object) -> ActionOutcome:  # the generated Actions protocol's signature
+    def warmup(self, task: object) -> ActionOutcome:  # the generated Actions protocol's signature  # noqa: ARG002
         return None
 
-    def generate(self, task: object) -> ActionOutcome:  # the generated Actions protocol's signature
+    def generate(self, task: object) -> ActionOutcome:  # the generated Actions protocol's signature  # noqa: ARG002
         return None
 
-    def cancel(self, task: object) -> ActionOutcome:  # the generated Actions protocol's signature
+    def cancel(self, task: object) -> ActionOutcome:  # the generated Actions protocol's signature  # noqa: ARG002
         return None
 
-    def shutdown(self, task: object) -> ActionOutcome:  # the generated Actions protocol's signature
+    def shutdown(self, task: object) -> ActionOutcome:  # the generated Actions protocol's signature  # noqa: ARG002
         return None
 
 

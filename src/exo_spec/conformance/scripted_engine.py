@@ -115,15 +115,17 @@ class ScriptedEngine:
             progress(DownloadProgress(k * 10, steps * 10, k, steps))
         return models_dir / model.repo_id.replace("/", "--")
 
-    def weights_present(self, model_dir: Path) -> bool:  # the Engine protocol's signature
+    def weights_present(self, model_dir: Path) -> bool:  # the Engine protocol's signature  # noqa: ARG002
         return self.weights
 
     def connect(
-        self, rank: int, peers: Sequence[GroupPeer]
+        self,
+        rank: int,  # noqa: ARG002
+        peers: Sequence[GroupPeer],  # noqa: ARG002
     ) -> None:  # the Engine protocol's signature
         self._call("connect")
 
-    def load(self, model_dir: Path) -> Iterator[LoadProgress]:  # the Engine protocol's signature
+    def load(self, model_dir: Path) -> Iterator[LoadProgress]:  # the Engine protocol's signature  # noqa: ARG002
         self._call("load")
         return iter([LoadProgress(k, self.script.layers) for k in range(1, self.script.layers + 1)])
 
