@@ -19,7 +19,7 @@ from exo_spec.model import (
     initial_events,
     step,
 )
-from exo_spec.node.planner import Decision, RunnerView, distance
+from exo_spec.node.planner import Backoff, Decision, RunnerView, distance
 from exo_spec.spec import Rule
 
 __all__ = ["Semantics", "Started"]
@@ -59,8 +59,12 @@ class Semantics:
         self._steps: dict[tuple[str, str, bool], Started | Rejected | Deferred] = {}
         self._plans: dict[tuple[tuple[str, bool], ...], dict[str, Decision]] = {}
         self._distance: dict[tuple[str, bool], int | None] = {}
+        self._spent: dict[int, bool] = {}
+        self.moves: dict[tuple[object, ...], object] = {}
+        """The search's memo of one rank's moves (see :mod:`.transitions`)."""
         self.initial = self.spec.initial
         self.initial_events = initial_events(self.spec)
+        self.accepts_tasks = {s.name: s.accepts_tasks for s in self.spec.states}
         self.has_deadline = {
             s.name: s.timeout_s is not None or s.stall_timeout_s is not None
             for s in self.spec.states
@@ -86,6 +90,14 @@ class Semantics:
             else:
                 found = first
             self._steps[key] = found
+        return found
+
+    def backoff_spent(self, failures: int) -> bool:
+        """The node's :class:`Backoff` after ``failures`` in a row: is it spent?"""
+        found = self._spent.get(failures)
+        if found is None:
+            found = Backoff(failures, max_failures=self.config.max_failures).spent
+            self._spent[failures] = found
         return found
 
     def rank_id(self, rank: int) -> str:

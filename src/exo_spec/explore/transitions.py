@@ -12,6 +12,15 @@ The group's collectives follow exo's facts (the node's :class:`GroupPolicy`): a 
 action ends once every rank is inside it (or has completed it with this group); a rank that
 enters it before its group is there, or the designated rank entering before every other rank
 is inside, deadlocks (``mx.distributed`` blocks forever: only the deadline ends it).
+
+Speed: a rank's move depends on its own record and on a few facts about its peers (whether a
+collective can complete, whether a peer's process ended, whether entering a collective now
+deadlocks, whether the fault budget is left). Those facts are computed from the configuration
+first; the move itself (its label, the rank's new record, the invariants it breaks) is then
+memoised on ``(rank, record, facts)``, so a record seen in many configurations is stepped once.
+The invariants of :func:`.invariants.runner_problems` depend on one record alone, so a move
+checks only the rank it changes. A move that ends a process also clears its peers' completed
+collectives (the group is gone): that is applied outside the memo.
 """
 
 from __future__ import annotations
@@ -25,45 +34,50 @@ from exo_spec.explore.invariants import (
     RESTART_BUDGET,
     TASK_FINAL_ONCE,
     Found,
-    state_problems,
+    runner_problems,
 )
 from exo_spec.explore.semantics import Semantics, Started
-from exo_spec.explore.state import ALIVE, CLEAN, GONE, UNCLEAN, Config, Proc, Step, Task
+from exo_spec.explore.state import ALIVE, CLEAN, GONE, UNCLEAN, Config, Proc, Runner, Step, Task
 from exo_spec.model import ModelEvent, Rejected, RunnerStatus, TaskStatus
-from exo_spec.node.planner import Backoff, RunTask
+from exo_spec.node.planner import RunTask
 
 __all__ = ["Move", "successors"]
 
 Move = tuple[Step, Config, tuple[Found, ...]]
 
+Local = tuple[Step, Runner, tuple[Found, ...], int, bool]
+"""One rank's move: its label, the rank's new record, what it breaks, the faults it spends,
+and whether it ends the rank's process."""
+
 _FINAL = ("Complete", "Failed", "Cancelled")
+_NONE: frozenset[str] = frozenset()
+_DELETE = Step("env", -1, "delete", None, "the node deletes the instance")
 
 
 class _Builder:
-    """One transition under construction: the runners it changes and what it breaks."""
+    """One rank's move under construction: its record and what it breaks."""
 
-    def __init__(self, sem: Semantics, config: Config) -> None:
+    def __init__(self, sem: Semantics, i: int, r: Runner) -> None:
         self.sem = sem
-        self.runners = list(config.runners)
-        self.config = config
+        self.i = i
+        self.r = r
         self.found: list[Found] = []
-        self.faults = config.faults
-        self.deleted = config.deleted
+        self.faults = 0
+        self.ends = False
 
-    def done(self, step: Step) -> Move:
-        new = Config(tuple(self.runners), self.faults, self.deleted)
-        self.found.extend(state_problems(self.sem, new))
-        return step, new, tuple(self.found)
+    def done(self, step: Step) -> Local:
+        self.found.extend(runner_problems(self.i, self.r))
+        return step, self.r, tuple(self.found), self.faults, self.ends
 
     # -- events ------------------------------------------------------------------------------
 
-    def final(self, i: int, task: Task, status: str) -> None:
-        r = self.runners[i]
+    def final(self, task: Task, status: str) -> None:
+        r = self.r
         if task not in r.open:
             self.found.append(
                 (
                     TASK_FINAL_ONCE,
-                    f"task {task[1]} of rank {i} got a second final status ({status})",
+                    f"task {task[1]} of rank {self.i} got a second final status ({status})",
                 )
             )
             return
@@ -75,48 +89,60 @@ class _Builder:
             r = r._replace(node_task=None, backoff=backoff)
         if status == "Complete":
             r = r._replace(streak=0, failures=0 if model.reset_on_success else r.failures)
-        self.runners[i] = r
+        self.r = r
 
-    def emit(self, i: int, task: Task | None, events: tuple[ModelEvent, ...]) -> None:
+    def emit(self, task: Task | None, events: tuple[ModelEvent, ...]) -> None:
         for event in events:
             if isinstance(event, RunnerStatus):
-                self.runners[i] = self.runners[i]._replace(seen=event.state)
+                self.r = self.r._replace(seen=event.state)
             elif isinstance(event, TaskStatus) and event.status in _FINAL and task is not None:
-                self.final(i, task, event.status)
+                self.final(task, event.status)
 
     # -- processes and cleanup ---------------------------------------------------------------
 
-    def end_process(self, i: int, proc: Proc) -> None:
-        """Rank ``i``'s process ends: its machine is gone, and its peers lose their group."""
-        self.runners[i] = self.runners[i]._replace(
-            state=None, current=None, source=None, hung=0, proc=proc, done=frozenset()
+    def end_process(self, proc: Proc) -> None:
+        """The rank's process ends: its machine is gone (and its peers lose their group)."""
+        self.r = self.r._replace(
+            state=None, current=None, source=None, hung=0, proc=proc, done=_NONE
         )
-        for j, r in enumerate(self.runners):
-            if j != i and r.done:
-                self.runners[j] = r._replace(done=frozenset())
+        self.ends = True
 
-    def cleanup(self, i: int, seen: str) -> None:
+    def cleanup(self, seen: str) -> None:
         """``_finish``: fail every open task once, publishing the supervisor's status."""
-        r = self.runners[i]
+        r = self.r
         if self.sem.config.supervisor.cleanup_guard and r.finished:
             return
         r = r._replace(finished=True, cleanups=r.cleanups + 1, seen=seen, queue=())
-        self.runners[i] = r
+        self.r = r
         if r.cleanups > 1:
             self.found.append(
-                (CLEANUP_TWICE, f"the cleanup of rank {i}'s process ran {r.cleanups} times")
+                (CLEANUP_TWICE, f"the cleanup of rank {self.i}'s process ran {r.cleanups} times")
             )
         for task in r.open:
-            self.final(i, task, "Failed")
+            self.final(task, "Failed")
 
 
 def _label(i: int, what: str, actor: str, text: str, task: str | None = None) -> Step:
     return Step(actor, i, what, task, f"rank {i}: {text}")
 
 
+def _apply(config: Config, i: int, local: Local) -> Move:
+    step, new, found, faults, ends = local
+    runners = list(config.runners)
+    runners[i] = new
+    if ends:  # the group is gone: no peer keeps a collective it completed with it
+        for j, q in enumerate(runners):
+            if j != i and q.done:
+                runners[j] = q._replace(done=_NONE)
+    return step, Config(tuple(runners), config.faults + faults, config.deleted), found
+
+
 def successors(sem: Semantics, config: Config) -> Iterator[Move]:
     """Every transition enabled in ``config``, with what each one breaks."""
     cfg = sem.config
+    memo = sem.moves
+    budget = config.faults < cfg.fault_budget
+    crash = "crash" in cfg.faults and budget
     decisions = None
     for i, r in enumerate(config.runners):
         # -- the node's planner --------------------------------------------------------------
@@ -125,82 +151,119 @@ def successors(sem: Semantics, config: Config) -> Iterator[Move]:
             and not r.closing
             and r.node_task is None
             and not r.spent
-            and not Backoff(r.backoff, max_failures=cfg.max_failures).spent
+            and not sem.backoff_spent(r.backoff)
         ):
             if decisions is None:
                 decisions = sem.plan(config.runners)
             decision = decisions.get(sem.rank_id(i))
             if isinstance(decision, RunTask):
-                yield _plan(sem, config, i, decision.task)
+                key: tuple[object, ...] = ("plan", i, r, decision.task)
+                local = memo.get(key)
+                if local is None:
+                    local = memo[key] = _plan(sem, i, r, decision.task)
+                yield _apply(config, i, local)  # type: ignore[arg-type]
         # -- the runner ----------------------------------------------------------------------
         if r.proc == ALIVE and r.state is not None:
-            if r.current is None and r.queue:
-                move = _take(sem, config, i)
-                if move is not None:
-                    yield move
+            if r.current is None and r.queue and sem.accepts_tasks[r.state]:
+                why = _why_deadlock(sem, config, i)
+                key = ("take", i, r, why)
+                local = memo.get(key, memo)
+                if local is memo:
+                    local = memo[key] = _take(sem, i, r, why)
+                if local is not None:
+                    yield _apply(config, i, local)  # type: ignore[arg-type]
             if r.current is not None:
-                yield from _action_ends(sem, config, i)
-            if "crash" in cfg.faults and config.faults < cfg.fault_budget:
-                b = _Builder(sem, config)
-                b.faults += 1
-                b.end_process(i, UNCLEAN)
-                yield b.done(
-                    _label(i, "crash", "fault", f"the runner process crashes in {r.state}")
-                )
+                facts = _action_facts(sem, config, i)
+                key = ("end", i, r, budget, *facts)
+                ends = memo.get(key)
+                if ends is None:
+                    ends = memo[key] = tuple(_action_ends(sem, i, r, budget, *facts))
+                for local in ends:  # type: ignore[attr-defined]
+                    yield _apply(config, i, local)
+            if crash:
+                key = ("crash", i, r)
+                local = memo.get(key)
+                if local is None:
+                    b = _Builder(sem, i, r)
+                    b.faults = 1
+                    b.end_process(UNCLEAN)
+                    text = f"the runner process crashes in {r.state}"
+                    local = memo[key] = b.done(_label(i, "crash", "fault", text))
+                yield _apply(config, i, local)  # type: ignore[arg-type]
         # -- the supervisor ------------------------------------------------------------------
         if r.proc in (CLEAN, UNCLEAN):
-            yield _reap(sem, config, i)
+            key = ("reap", i, r)
+            local = memo.get(key)
+            if local is None:
+                local = memo[key] = _reap(sem, i, r)
+            yield _apply(config, i, local)  # type: ignore[arg-type]
         if config.deleted and not r.closing:
-            yield _close(sem, config, i)
+            key = ("close", i, r)
+            local = memo.get(key)
+            if local is None:
+                local = memo[key] = _close(sem, i, r)
+            yield _apply(config, i, local)  # type: ignore[arg-type]
         if r.closing and r.proc == ALIVE:
-            b = _Builder(sem, config)
-            b.end_process(i, CLEAN)
-            yield b.done(
-                _label(i, "kill", "supervisor", "close() escalates: the process is killed")
-            )
+            key = ("kill", i, r)
+            local = memo.get(key)
+            if local is None:
+                b = _Builder(sem, i, r)
+                b.end_process(CLEAN)
+                text = "close() escalates: the process is killed"
+                local = memo[key] = b.done(_label(i, "kill", "supervisor", text))
+            yield _apply(config, i, local)  # type: ignore[arg-type]
         if r.closing and not r.closed and r.proc != ALIVE:
-            b = _Builder(sem, config)
-            if r.proc != GONE:
-                b.cleanup(i, "failed" if r.proc == UNCLEAN else "shutdown")
-            b.runners[i] = b.runners[i]._replace(closed=True)
-            yield b.done(
-                _label(i, "closed", "supervisor", "close() returns: removed from the node")
-            )
+            key = ("closed", i, r)
+            local = memo.get(key)
+            if local is None:
+                b = _Builder(sem, i, r)
+                if r.proc != GONE:
+                    b.cleanup("failed" if r.proc == UNCLEAN else "shutdown")
+                b.r = b.r._replace(closed=True)
+                text = "close() returns: removed from the node"
+                local = memo[key] = b.done(_label(i, "closed", "supervisor", text))
+            yield _apply(config, i, local)  # type: ignore[arg-type]
     if cfg.delete and not config.deleted:
-        b = _Builder(sem, config)
-        b.deleted = True
-        yield b.done(Step("env", -1, "delete", None, "the node deletes the instance"))
+        yield _DELETE, Config(config.runners, config.faults, True), ()
 
 
-def _plan(sem: Semantics, config: Config, i: int, name: str) -> Move:
-    b = _Builder(sem, config)
-    r = config.runners[i]
+def _plan(sem: Semantics, i: int, r: Runner, name: str) -> Local:
+    b = _Builder(sem, i, r)
     task: Task = ("p", name)
     r = r._replace(node_task=name, open=(*r.open, task))
-    b.runners[i] = r
+    b.r = r
     where = f"(the node sees {sem.view_state(r)})"
     if (r.finished and r.proc == GONE) or r.closing:
-        b.final(i, task, "Failed")
+        b.final(task, "Failed")
         text = f"the node plans {name} {where}; the supervisor fails it: no process"
     elif r.proc == ALIVE:
-        b.runners[i] = r._replace(queue=(*r.queue, task))
+        b.r = r._replace(queue=(*r.queue, task))
         text = f"the node plans {name} {where}"
     else:
         text = f"the node plans {name} {where}; it goes to a process that has ended"
     return b.done(_label(i, "plan", "node", text, name))
 
 
-def _take(sem: Semantics, config: Config, i: int) -> Move | None:
+def _why_deadlock(sem: Semantics, config: Config, i: int) -> str | None:
+    """Why rank ``i`` taking the head of its queue now deadlocks a collective, or ``None``."""
     r = config.runners[i]
     assert r.state is not None
-    if not sem.spec.state(r.state).accepts_tasks:
+    task = r.queue[0][1]
+    if not _collective(sem, task):
         return None
+    out = sem.outcome(r.state, task, r.weights)
+    if not isinstance(out, Started) or out.rule.via is None or out.rule.action is None:
+        return None
+    return _out_of_order(sem, config, i, task, out.rule.source, out.rule.via)
+
+
+def _take(sem: Semantics, i: int, r: Runner, why: str | None) -> Local | None:
+    assert r.state is not None
     task = r.queue[0]
     out = sem.outcome(r.state, task[1], r.weights)
-    b = _Builder(sem, config)
-    b.runners[i] = r._replace(queue=r.queue[1:])
+    b = _Builder(sem, i, r._replace(queue=r.queue[1:]))
     if isinstance(out, Rejected):
-        b.emit(i, task, out.events)
+        b.emit(task, out.events)
         return b.done(_label(i, "take", "runner", f"{task[1]} rejected in {r.state}", task[1]))
     if not isinstance(out, Started):
         return None  # deferred: it waits at the head of the queue
@@ -213,16 +276,15 @@ def _take(sem: Semantics, config: Config, i: int) -> Move | None:
                 f"{rule.source}",
             )
         )
-    b.emit(i, task, out.accept)
+    b.emit(task, out.accept)
     if rule.via is None or rule.action is None:
-        b.runners[i] = b.runners[i]._replace(state=out.success_state)
+        b.r = b.r._replace(state=out.success_state)
         return b.done(_label(i, "take", "runner", f"{task[1]} in {r.state}", task[1]))
     hung = 0
-    why = _out_of_order(sem, config, i, task[1], rule.source, rule.via)
     if why is not None:
         hung = 2
         b.found.append((COLLECTIVE_DEADLOCK, why))
-    b.runners[i] = b.runners[i]._replace(state=rule.via, current=task, source=r.state, hung=hung)
+    b.r = b.r._replace(state=rule.via, current=task, source=r.state, hung=hung)
     text = f"takes {task[1]} in {r.state}: now {rule.via} ({rule.action} runs)"
     return b.done(_label(i, "take", "runner", text, task[1]))
 
@@ -283,85 +345,94 @@ def _can_complete(sem: Semantics, config: Config, i: int) -> bool:
     return True
 
 
+def _action_facts(sem: Semantics, config: Config, i: int) -> tuple[bool, bool]:
+    """What rank ``i``'s running action depends on outside it: can it complete, and has a
+    peer's process ended (a collective then fails)."""
+    r = config.runners[i]
+    assert r.current is not None
+    if not _collective(sem, r.current[1]):
+        return r.hung == 0, False
+    return _can_complete(sem, config, i), _peer_lost(config, i)
+
+
 def _peer_lost(config: Config, i: int) -> bool:
     return any(q.proc != ALIVE for j, q in enumerate(config.runners) if j != i)
 
 
-def _action_ends(sem: Semantics, config: Config, i: int) -> Iterator[Move]:
+def _action_ends(
+    sem: Semantics, i: int, r: Runner, budget: bool, can_complete: bool, lost: bool
+) -> Iterator[Local]:
     cfg = sem.config
-    r = config.runners[i]
     assert r.current is not None
     assert r.source is not None
     assert r.state is not None
     task = r.current
     out = sem.outcome(r.source, task[1], r.weights)
     assert isinstance(out, Started)
-    if _can_complete(sem, config, i):
-        b = _Builder(sem, config)
-        done = r.done | {task[1]} if _collective(sem, task[1]) else r.done
+    collective = _collective(sem, task[1])
+    if can_complete:
+        b = _Builder(sem, i, r)
+        done = r.done | {task[1]} if collective else r.done
         weights = True if out.rule.action == "download" else r.weights
-        b.runners[i] = r._replace(current=None, source=None, weights=weights, done=done)
-        b.emit(i, task, out.success)
-        b.runners[i] = b.runners[i]._replace(state=out.success_state)
+        b.r = r._replace(current=None, source=None, weights=weights, done=done)
+        b.emit(task, out.success)
+        b.r = b.r._replace(state=out.success_state)
         text = f"{out.rule.action} ends: {task[1]} complete, now {out.success_state}"
         if sem.spec.state(out.success_state).final:
-            b.end_process(i, CLEAN)
+            b.end_process(CLEAN)
             text += "; the process exits"
         yield b.done(_label(i, "finish", "runner", text, task[1]))
-    budget = config.faults < cfg.fault_budget
-    collective_fault = _collective(sem, task[1]) and "peer-lost" in cfg.faults and budget
-    lost = _collective(sem, task[1]) and _peer_lost(config, i)
+    collective_fault = collective and "peer-lost" in cfg.faults and budget
     if ("raise" in cfg.faults and budget) or collective_fault or lost:
-        b = _Builder(sem, config)
+        b = _Builder(sem, i, r)
         if not lost:
-            b.faults += 1
-        b.runners[i] = r._replace(current=None, source=None, hung=0)
-        b.emit(i, task, out.failure)
-        b.runners[i] = b.runners[i]._replace(state=out.failure_state)
+            b.faults = 1
+        b.r = r._replace(current=None, source=None, hung=0)
+        b.emit(task, out.failure)
+        b.r = b.r._replace(state=out.failure_state)
         cause = "a peer's process ended" if lost else "injected"
         text = f"{out.rule.action} raises ({cause}): {task[1]} failed, now {out.failure_state}"
         yield b.done(_label(i, "raise", "runner" if lost else "fault", text, task[1]))
     if "stall" in cfg.faults and budget and r.hung == 0:
-        b = _Builder(sem, config)
-        b.faults += 1
-        b.runners[i] = r._replace(hung=1)
+        b = _Builder(sem, i, r)
+        b.faults = 1
+        b.r = r._replace(hung=1)
         text = f"{out.rule.action} stalls in {r.state}"
         yield b.done(_label(i, "stall", "fault", text, task[1]))
     if r.hung and sem.has_deadline[r.state]:
-        b = _Builder(sem, config)
-        b.end_process(i, UNCLEAN)
+        b = _Builder(sem, i, r)
+        b.end_process(UNCLEAN)
         text = f"{r.state}'s deadline passes: the supervisor kills the process"
         yield b.done(_label(i, "deadline", "supervisor", text, task[1]))
 
 
-def _reap(sem: Semantics, config: Config, i: int) -> Move:
+def _reap(sem: Semantics, i: int, r: Runner) -> Local:
     """The watcher reports the end of rank ``i``'s process, and restarts it if it may."""
     cfg = sem.config
-    r = config.runners[i]
-    b = _Builder(sem, config)
+    b = _Builder(sem, i, r)
     clean = r.proc == CLEAN
     shutting_down = r.seen == "shutting_down"
-    b.cleanup(i, "shutdown" if clean else "failed")
-    r = b.runners[i]
+    b.cleanup("shutdown" if clean else "failed")
+    r = b.r
     if clean:
-        b.runners[i] = r._replace(proc=GONE)
+        b.r = r._replace(proc=GONE)
         return b.done(_label(i, "reap", "supervisor", "the watcher reaps the process (clean)"))
     r = r._replace(failures=r.failures + 1, streak=r.streak + 1)
     restart = not r.closing and not shutting_down and r.failures <= cfg.max_restarts
     if restart:
-        b.runners[i] = r._replace(
+        b.r = r._replace(
             state=sem.initial,
             proc=ALIVE,
             finished=False,
             cleanups=0,
             queue=(),
-            done=frozenset(),
+            done=_NONE,
         )
-        b.emit(i, None, sem.initial_events)
+        b.emit(None, sem.initial_events)
         text = f"the watcher reaps the process (failure {r.failures}) and restarts it"
         return b.done(_label(i, "reap", "supervisor", text))
     spent = not r.closing and not shutting_down
-    b.runners[i] = r._replace(proc=GONE, spent=r.spent or spent)
+    b.r = r._replace(proc=GONE, spent=r.spent or spent)
     if spent and r.streak <= cfg.max_restarts:
         b.found.append(
             (
@@ -374,9 +445,8 @@ def _reap(sem: Semantics, config: Config, i: int) -> Move:
     return b.done(_label(i, "reap", "supervisor", text))
 
 
-def _close(sem: Semantics, config: Config, i: int) -> Move:
-    r = config.runners[i]
-    b = _Builder(sem, config)
+def _close(sem: Semantics, i: int, r: Runner) -> Local:
+    b = _Builder(sem, i, r)
     r = r._replace(closing=True)
     text = "close(): "
     if not (r.proc == GONE or (r.finished and r.proc != ALIVE)):
@@ -389,5 +459,5 @@ def _close(sem: Semantics, config: Config, i: int) -> Move:
     if not sem.config.supervisor.drop_after_exit:
         r = r._replace(closed=True)
         text += "; the runner leaves the node's table at once"
-    b.runners[i] = r
+    b.r = r
     return b.done(_label(i, "close", "supervisor", text))
