@@ -67,7 +67,7 @@ class _Builder:
 
     def done(self, step: Step) -> Local:
         self.found.extend(runner_problems(self.i, self.r))
-        return step, self.r, tuple(self.found), self.faults, self.ends
+        return step, _forget(self.r), tuple(self.found), self.faults, self.ends
 
     # -- events ------------------------------------------------------------------------------
 
@@ -120,6 +120,30 @@ class _Builder:
             )
         for task in r.open:
             self.final(task, "Failed")
+
+
+def _forget(r: Runner) -> Runner:
+    """``r`` with the fields nothing reads again set to their defaults (a sound reduction:
+    configurations that differ only there have the same futures, labels and findings).
+
+    Once ``close()`` began (so the instance is deleted) the planner never runs again and the
+    watcher never restarts: the planner's bookkeeping (``node_task``, ``backoff``, ``spent``)
+    and the restart counts are dead. Once the rank left the node's table and its process is
+    reaped, only its open tasks still matter (a task never finished is a finding at rest)."""
+    if not r.closing:
+        return r
+    if r.closed and r.proc == GONE:
+        return Runner(None, proc=GONE, closing=True, closed=True, open=r.open)
+    if r.failures or r.streak or r.node_task is not None or r.backoff or r.spent:
+        return r._replace(failures=0, streak=0, node_task=None, backoff=0, spent=False)
+    return r
+
+
+def _forget_plans(r: Runner) -> Runner:
+    """Once the instance is deleted the planner never runs again: its bookkeeping is dead."""
+    if r.node_task is None and not r.backoff and not r.spent:
+        return r
+    return r._replace(node_task=None, backoff=0, spent=False)
 
 
 def _label(i: int, what: str, actor: str, text: str, task: str | None = None) -> Step:
@@ -224,7 +248,8 @@ def successors(sem: Semantics, config: Config) -> Iterator[Move]:
                 local = memo[key] = b.done(_label(i, "closed", "supervisor", text))
             yield _apply(config, i, local)  # type: ignore[arg-type]
     if cfg.delete and not config.deleted:
-        yield _DELETE, Config(config.runners, config.faults, True), ()
+        runners = tuple(_forget_plans(r) for r in config.runners)
+        yield _DELETE, Config(runners, config.faults, True), ()
 
 
 def _plan(sem: Semantics, i: int, r: Runner, name: str) -> Local:
