@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +23,14 @@ def test_findings_exit_1_with_their_shortest_trace(capsys: pytest.CaptureFixture
     out = capsys.readouterr().out
     assert "EXS708" in out
     assert "  5. rank 0: takes ConnectToGroup in idle" in out
+    assert "  replay (pytest):" in out
+    assert "    def test_replay_exs708() -> None:" in out
+
+
+def test_replay_dir_gets_one_test_per_finding(tmp_path: Path) -> None:
+    assert main(["explore", "--runners", "2", "--replay-dir", str(tmp_path)]) == 1
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert "test_replay_exs708.py" in names
 
 
 def test_json_and_sarif(capsys: pytest.CaptureFixture[str]) -> None:

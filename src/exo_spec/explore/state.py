@@ -77,6 +77,8 @@ class Step(NamedTuple):
     ``reap``, ``delete``, ``close``, ``kill``, ``closed``."""
     task: str | None
     text: str
+    action: str | None = None
+    """The spec action that ends (``finish``, ``raise``) or starts (``take``), if any."""
 
     @property
     def fault(self) -> bool:

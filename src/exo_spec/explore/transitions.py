@@ -146,8 +146,10 @@ def _forget_plans(r: Runner) -> Runner:
     return r._replace(node_task=None, backoff=0, spent=False)
 
 
-def _label(i: int, what: str, actor: str, text: str, task: str | None = None) -> Step:
-    return Step(actor, i, what, task, f"rank {i}: {text}")
+def _label(
+    i: int, what: str, actor: str, text: str, task: str | None = None, action: str | None = None
+) -> Step:
+    return Step(actor, i, what, task, f"rank {i}: {text}", action)
 
 
 def _apply(config: Config, i: int, local: Local) -> Move:
@@ -311,7 +313,7 @@ def _take(sem: Semantics, i: int, r: Runner, why: str | None) -> Local | None:
         b.found.append((COLLECTIVE_DEADLOCK, why))
     b.r = b.r._replace(state=rule.via, current=task, source=r.state, hung=hung)
     text = f"takes {task[1]} in {r.state}: now {rule.via} ({rule.action} runs)"
-    return b.done(_label(i, "take", "runner", text, task[1]))
+    return b.done(_label(i, "take", "runner", text, task[1], rule.action))
 
 
 def _collective(sem: Semantics, task: str) -> bool:
@@ -406,7 +408,7 @@ def _action_ends(
         if sem.spec.state(out.success_state).final:
             b.end_process(CLEAN)
             text += "; the process exits"
-        yield b.done(_label(i, "finish", "runner", text, task[1]))
+        yield b.done(_label(i, "finish", "runner", text, task[1], out.rule.action))
     collective_fault = collective and "peer-lost" in cfg.faults and budget
     if ("raise" in cfg.faults and budget) or collective_fault or lost:
         b = _Builder(sem, i, r)
@@ -417,7 +419,8 @@ def _action_ends(
         b.r = b.r._replace(state=out.failure_state)
         cause = "a peer's process ended" if lost else "injected"
         text = f"{out.rule.action} raises ({cause}): {task[1]} failed, now {out.failure_state}"
-        yield b.done(_label(i, "raise", "runner" if lost else "fault", text, task[1]))
+        actor = "runner" if lost else "fault"
+        yield b.done(_label(i, "raise", actor, text, task[1], out.rule.action))
     if "stall" in cfg.faults and budget and r.hung == 0:
         b = _Builder(sem, i, r)
         b.faults = 1
