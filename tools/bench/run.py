@@ -203,6 +203,7 @@ BENCHES: tuple[Bench, ...] = (
         (),
         ("--max-tokens", "16", "--repeat", "1", "--concurrent-chats", "8"),
     ),
+    Bench("explore", "bench_explore.py", (), ("--quick",)),
 )
 NAMES = tuple(b.name for b in BENCHES)
 

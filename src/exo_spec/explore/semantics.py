@@ -60,6 +60,7 @@ class Semantics:
         self._plans: dict[tuple[tuple[str, bool], ...], dict[str, Decision]] = {}
         self._distance: dict[tuple[str, bool], int | None] = {}
         self._spent: dict[int, bool] = {}
+        self._sources: dict[tuple[str, str, bool], str] = {}
         self.moves: dict[tuple[object, ...], object] = {}
         """The search's memo of one rank's moves (see :mod:`.transitions`)."""
         self.initial = self.spec.initial
@@ -90,6 +91,27 @@ class Semantics:
             else:
                 found = first
             self._steps[key] = found
+        return found
+
+    def ending_source(self, state: str, task: str, weights: bool) -> str:
+        """The first state of the spec whose rule for ``task`` ends exactly as ``state``'s does
+        (same action, same events and states on success and on failure). A running action's
+        record keeps this instead of its own source: nothing but the ending reads it, so
+        records that differ only there have the same futures."""
+        key = (state, task, weights)
+        found = self._sources.get(key)
+        if found is None:
+            mine = self.outcome(state, task, weights)
+            found = state
+            if isinstance(mine, Started):
+                for other in self.spec.states:
+                    if not other.accepts_tasks:
+                        continue
+                    theirs = self.outcome(other.name, task, weights)
+                    if isinstance(theirs, Started) and _ending(theirs) == _ending(mine):
+                        found = other.name
+                        break
+            self._sources[key] = found
         return found
 
     def backoff_spent(self, failures: int) -> bool:
@@ -128,6 +150,19 @@ class Semantics:
             view = RunnerView("r", state, self.guards(weights), 0)
             self._distance[key] = distance(self.spec, view, self.config.goal)
         return self._distance[key]
+
+
+def _ending(started: Started) -> tuple[object, ...]:
+    rule = started.rule
+    return (
+        rule.task,
+        rule.action,
+        rule.via,
+        started.success,
+        started.success_state,
+        started.failure,
+        started.failure_state,
+    )
 
 
 def status_events(events: tuple[ModelEvent, ...]) -> tuple[RunnerStatus | TaskStatus, ...]:

@@ -101,9 +101,11 @@ class _Builder:
     # -- processes and cleanup ---------------------------------------------------------------
 
     def end_process(self, proc: Proc) -> None:
-        """The rank's process ends: its machine is gone (and its peers lose their group)."""
+        """The rank's process ends: its machine is gone (and its peers lose their group). Its
+        queue goes too: only a live process takes from it, and a restart starts with none (the
+        queued tasks stay open until the cleanup fails them)."""
         self.r = self.r._replace(
-            state=None, current=None, source=None, hung=0, proc=proc, done=_NONE
+            state=None, current=None, source=None, hung=0, proc=proc, done=_NONE, queue=()
         )
         self.ends = True
 
@@ -129,18 +131,24 @@ def _forget(r: Runner) -> Runner:
     Once ``close()`` began (so the instance is deleted) the planner never runs again and the
     watcher never restarts: the planner's bookkeeping (``node_task``, ``backoff``, ``spent``)
     and the restart counts are dead. Once the rank left the node's table and its process is
-    reaped, only its open tasks still matter (a task never finished is a finding at rest)."""
+    reaped, only its open tasks still matter (a task never finished is a finding at rest).
+    A closing rank whose process ended is never restarted: what its mirror saw (read by the
+    planner and by the restart decision) and its weights (read by ``step()``) are dead too."""
     if not r.closing:
         return r
     if r.closed and r.proc == GONE:
         return Runner(None, proc=GONE, closing=True, closed=True, open=r.open)
+    if r.proc != ALIVE and (r.seen or r.weights):  # never restarted: its mirror is dead too
+        r = r._replace(seen="", weights=False)
     if r.failures or r.streak or r.node_task is not None or r.backoff or r.spent:
         return r._replace(failures=0, streak=0, node_task=None, backoff=0, spent=False)
     return r
 
 
 def _forget_plans(r: Runner) -> Runner:
-    """Once the instance is deleted the planner never runs again: its bookkeeping is dead."""
+    """Once the instance is deleted the planner never runs again: its bookkeeping is dead
+    (``spent`` and ``backoff`` settle a rank at rest, but at rest after a deletion every
+    rank has left the table, which settles it anyway)."""
     if r.node_task is None and not r.backoff and not r.spent:
         return r
     return r._replace(node_task=None, backoff=0, spent=False)
@@ -155,7 +163,7 @@ def _label(
 def _apply(config: Config, i: int, local: Local) -> Move:
     step, new, found, faults, ends = local
     runners = list(config.runners)
-    runners[i] = new
+    runners[i] = _forget_plans(new) if config.deleted else new
     if ends:  # the group is gone: no peer keeps a collective it completed with it
         for j, q in enumerate(runners):
             if j != i and q.done:
@@ -311,7 +319,8 @@ def _take(sem: Semantics, i: int, r: Runner, why: str | None) -> Local | None:
     if why is not None:
         hung = 2
         b.found.append((COLLECTIVE_DEADLOCK, why))
-    b.r = b.r._replace(state=rule.via, current=task, source=r.state, hung=hung)
+    source = sem.ending_source(r.state, task[1], r.weights)
+    b.r = b.r._replace(state=rule.via, current=task, source=source, hung=hung)
     text = f"takes {task[1]} in {r.state}: now {rule.via} ({rule.action} runs)"
     return b.done(_label(i, "take", "runner", text, task[1], rule.action))
 
