@@ -10,6 +10,7 @@ from pathlib import Path
 from exo_spec.explore import ExploreConfig, explore
 from exo_spec.explore.replay import replay_test
 from exo_spec.spec import Spec
+from tests.explore.variants import SilentCancel
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,6 +22,11 @@ def test_replays_run_against_the_real_runtime_and_supervisor(
     deadlock = next(v for v in explore(runtime).violations if v.code == "EXS708")
     supervised = ExploreConfig(runner_spec, runners=2, faults=("crash",), weights=True)
     never_final = next(v for v in explore(supervised).violations if v.code == "EXS701")
+    chats = ExploreConfig(runner_spec, chats=1, weights=True)
+    silent = next(v for v in explore(chats, SilentCancel).violations if v.code == "EXS701")
+    third = replay_test(chats, silent)
+    assert "ranks.send(0, 'CancelTask', target=0, during=True)" in third
+    (tmp_path / "test_replay_cancel.py").write_text(third, encoding="utf-8")
     first = replay_test(runtime, deadlock)
     second = replay_test(supervised, never_final)
     assert "RuntimeRanks(2, weights=False" in first
@@ -38,6 +44,7 @@ def test_replays_run_against_the_real_runtime_and_supervisor(
     )
     # the real system keeps both invariants on these schedules: the scripted engine's connect
     # does not wait for peers (EXS708 needs real collectives), and the supervisor fails the
-    # blocked ConnectToGroup once when the instance's runners are closed (EXS701)
+    # blocked ConnectToGroup once when the instance's runners are closed (EXS701); the real
+    # runner reports the CancelTask that the planted variant leaves without a final status
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "2 passed" in done.stdout
+    assert "3 passed" in done.stdout

@@ -24,6 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-restarts", type=int, default=1, help="the supervisor's budget")
     parser.add_argument("--max-states", type=int, default=2_000_000)
     parser.add_argument("--weights", action="store_true", help="the model is on disk already")
+    parser.add_argument(
+        "--chats",
+        type=int,
+        default=0,
+        help="ChatCompletions the node may submit to each rank, each cancellable once",
+    )
     parser.add_argument("--no-delete", action="store_true", help="never delete the instance")
     parser.add_argument(
         "--replay-dir",
@@ -45,6 +51,9 @@ def run(args: argparse.Namespace) -> int:
     if loaded.spec is None:
         sys.stderr.write(to_text(loaded.diagnostics))
         return ExitCode.USAGE
+    if args.chats < 0:
+        sys.stderr.write("exo-spec explore: --chats must be at least 0\n")
+        return ExitCode.USAGE
     if args.runners < 1:
         sys.stderr.write("exo-spec explore: --runners must be at least 1\n")
         return ExitCode.USAGE
@@ -57,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
             max_restarts=args.max_restarts,
             max_states=args.max_states,
             weights=args.weights,
+            chats=args.chats,
             delete=not args.no_delete,
         )
     except ValueError as exc:

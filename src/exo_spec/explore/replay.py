@@ -90,10 +90,20 @@ def replay_test(config: ExploreConfig, violation: Violation) -> str:
         body.append(f"    ranks = RuntimeRanks({n}, weights={config.weights},")
         body.append(f"                         outcomes={_outcomes(trace)!r})")
         indent = "    "
+    polled: dict[int, list[bool]] = {}  # per rank, each CancelTask taken: while generating?
+    for step in trace:
+        if step.what == "take" and step.task == "CancelTask":
+            polled.setdefault(step.rank, []).append(step.text.endswith("(polled)"))
     for number, step in enumerate(trace, 1):
         comment = f"# {number}. {step.text}"
-        if step.what == "plan" and step.task is not None:
+        if step.what in ("plan", "chat") and step.task is not None:
             body.append(f"{indent}ranks.send({step.rank}, {step.task!r})  {comment}")
+        elif step.what == "cancel":
+            target = int(step.text.rsplit("(naming c", 1)[1].split(")")[0])
+            taken = polled.get(step.rank, [])
+            during = taken.pop(0) if taken else False
+            call = f"ranks.send({step.rank}, 'CancelTask', target={target}, during={during})"
+            body.append(f"{indent}{call}  {comment}")
         elif step.what in ("finish", "raise") and supervised and step.task is not None:
             body.append(f"{indent}ranks.wait({step.rank}, {step.task!r})  {comment}")
         elif step.what == "crash" and supervised:

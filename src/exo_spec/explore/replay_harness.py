@@ -20,14 +20,13 @@ from types import TracebackType
 
 from exo_spec.conformance.execute import context_for
 from exo_spec.conformance.scenario import ActionOutcome, Send, to_task
-from exo_spec.conformance.scripted_engine import EngineScript, ScriptedEngine
+from exo_spec.conformance.scripted_engine import EngineScript, ScriptedEngine, TaskFeed
 from exo_spec.runtime.runner import run
 from exo_spec.runtime.wire import (
     Event,
     RunnerFailed,
     RunnerIdle,
     RunnerStatusUpdated,
-    Task,
     TaskAcknowledged,
     TaskStatusUpdated,
 )
@@ -60,8 +59,8 @@ def _final_once(rank: int, sent: Sequence[str], events: Sequence[Event]) -> list
 
 
 class RuntimeRanks:
-    """Each rank a real runner in this process, over the conformance suite's scripted engine;
-    ``outcomes`` says, per rank and action, which calls raise."""
+    """Each rank a real runner in this process, over the conformance suite's scripted engine
+    and task feed; ``outcomes`` says, per rank and action, which calls raise."""
 
     def __init__(
         self,
@@ -76,23 +75,45 @@ class RuntimeRanks:
             ScriptedEngine(EngineScript(outcomes=dict(outcomes.get(i, {}))), weights=weights)
             for i in range(ranks)
         ]
-        self.tasks: list[list[Task]] = [[] for _ in range(ranks)]
+        self.weights = [weights] * ranks
+        self.sends: list[list[Send]] = [[] for _ in range(ranks)]
         self.events: list[list[Event]] = [[] for _ in range(ranks)]
 
-    def send(self, rank: int, task: str) -> None:
-        self.tasks[rank].append(to_task(Send(f"r{rank}-{len(self.tasks[rank])}-{task}", task)))
+    def _ids(self, rank: int) -> list[str]:
+        return [x.id for s in self.sends[rank] for x in (s, *s.during)]
+
+    def send(self, rank: int, task: str, target: int | None = None, during: bool = False) -> None:
+        """Send ``task``; ``target``: the chat (by its order) a CancelTask names; ``during``:
+        it arrives while the last ChatCompletion sent generates."""
+        ids = self._ids(rank)
+        name = None
+        if target is not None:
+            name = [i for i in ids if i.endswith("-ChatCompletion")][target]
+        new = Send(f"r{rank}-{len(ids)}-{task}", task, weights=self.weights[rank], target=name)
+        if task == "DownloadModel":
+            self.weights[rank] = True
+        sends = self.sends[rank]
+        chats = [k for k, s in enumerate(sends) if s.task == "ChatCompletion"]
+        if during and chats:
+            host = sends[chats[-1]]
+            sends[chats[-1]] = Send(
+                host.id, host.task, host.weights, host.result, (*host.during, new), host.target
+            )
+        else:
+            sends.append(new)
 
     def run(self) -> None:
-        """Each rank's runner serves the tasks it was sent, in order (``runtime.runner.run``)."""
+        """Each rank's runner serves what it was sent (``runtime.runner.run``)."""
         for i in range(self.ranks):
-            run(context_for(self.ranks > 1), self.engines[i], self.tasks[i], self.events[i].append)
+            feed = TaskFeed(self.sends[i], self.engines[i])
+            run(context_for(self.ranks > 1), self.engines[i], feed, self.events[i].append)
 
     def problems(self) -> list[str]:
         """The invariants broken on the real events (EXS701, EXS702, EXS703)."""
         out: list[str] = []
         for i in range(self.ranks):
             events = self.events[i]
-            out += _final_once(i, [t.task_id for t in self.tasks[i]], events)
+            out += _final_once(i, self._ids(i), events)
             acked = sum(isinstance(e, TaskAcknowledged) for e in events)
             calls = len(self.engines[i].calls)
             if calls > acked:
@@ -148,11 +169,15 @@ class SupervisedRanks:
         for supervisor in self.supervisors:
             supervisor.close()
 
-    def send(self, rank: int, task: str) -> None:
-        """Submit ``task`` (the runner takes it as it arrives)."""
+    def send(self, rank: int, task: str, target: int | None = None, during: bool = False) -> None:
+        """Submit ``task`` (the runner takes it as it arrives); ``target``: the chat (by its
+        order) a CancelTask names."""
         task_id = f"r{rank}-{len(self.sent[rank])}-{task}"
+        name = None
+        if target is not None:
+            name = [i for i in self.sent[rank] if i.endswith("-ChatCompletion")][target]
         self.sent[rank].append(task_id)
-        self.supervisors[rank].submit(to_task(Send(task_id, task)))
+        self.supervisors[rank].submit(to_task(Send(task_id, task, target=name)))
 
     def wait(self, rank: int, task: str) -> None:
         """Wait for the final status of the last ``task`` sent to ``rank`` (its action ended)."""

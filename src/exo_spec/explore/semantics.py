@@ -7,6 +7,7 @@ from attrs import frozen
 from exo_spec.explore.config import ExploreConfig
 from exo_spec.explore.state import Runner
 from exo_spec.model import (
+    CANCELLED,
     OK,
     Accepted,
     Deferred,
@@ -37,16 +38,27 @@ class Started:
     success_state: str
     failure: tuple[ModelEvent, ...]
     failure_state: str
+    cancelled: tuple[ModelEvent, ...] = ()
+    """The ending of a cancellable action asked to stop (empty for the others)."""
+    cancelled_state: str | None = None
 
 
-def _split(ok: Accepted, failed: Accepted | None) -> Started:
+def _split(ok: Accepted, failed: Accepted | None, cancelled: Accepted | None = None) -> Started:
     if failed is None:  # no action: nothing between accepting and ending
         return Started(ok.rule, ok.events, (), ok.next_state, (), ok.next_state)
     n = 0
     while n < min(len(ok.events), len(failed.events)) and ok.events[n] == failed.events[n]:
         n += 1
+    stopped = () if cancelled is None else cancelled.events[n:]
     return Started(
-        ok.rule, ok.events[:n], ok.events[n:], ok.next_state, failed.events[n:], failed.next_state
+        ok.rule,
+        ok.events[:n],
+        ok.events[n:],
+        ok.next_state,
+        failed.events[n:],
+        failed.next_state,
+        stopped,
+        None if cancelled is None else cancelled.next_state,
     )
 
 
@@ -65,6 +77,11 @@ class Semantics:
         """The search's memo of one rank's moves (see :mod:`.transitions`)."""
         self.initial = self.spec.initial
         self.initial_events = initial_events(self.spec)
+        self.chat_states = frozenset(
+            {r.source for r in self.spec.rules if r.task == "ChatCompletion"}
+            | {s.name for s in self.spec.states if self.spec.deferred(s.name, "ChatCompletion")}
+        )
+        """Where the node sends a chat: a rank its mirror sees taking or queueing one."""
         self.accepts_tasks = {s.name: s.accepts_tasks for s in self.spec.states}
         self.has_deadline = {
             s.name: s.timeout_s is not None or s.stall_timeout_s is not None
@@ -82,12 +99,17 @@ class Semantics:
             guards = self.guards(weights)
             first: StepOutcome = step(self.spec, state, task, guards, result=OK)
             if isinstance(first, Accepted):
-                failed = None
-                if first.rule.action is not None:
+                failed = cancelled = None
+                action = first.rule.action
+                if action is not None:
                     raised = step(self.spec, state, task, guards, result=Raised(FAULT_MESSAGE))
                     assert isinstance(raised, Accepted)
                     failed = raised
-                found = _split(first, failed)
+                    if self.spec.action(action).cancellable:
+                        stop = step(self.spec, state, task, guards, result=CANCELLED)
+                        assert isinstance(stop, Accepted)
+                        cancelled = stop
+                found = _split(first, failed, cancelled)
             else:
                 found = first
             self._steps[key] = found
@@ -162,6 +184,8 @@ def _ending(started: Started) -> tuple[object, ...]:
         started.success_state,
         started.failure,
         started.failure_state,
+        started.cancelled,
+        started.cancelled_state,
     )
 
 

@@ -38,7 +38,7 @@ from exo_spec.explore.invariants import (
 )
 from exo_spec.explore.semantics import Semantics, Started
 from exo_spec.explore.state import ALIVE, CLEAN, GONE, UNCLEAN, Config, Proc, Runner, Step, Task
-from exo_spec.model import ModelEvent, Rejected, RunnerStatus, TaskStatus
+from exo_spec.model import Deferred, ModelEvent, Rejected, RunnerStatus, TaskStatus
 from exo_spec.node.planner import RunTask
 
 __all__ = ["Move", "successors"]
@@ -105,7 +105,14 @@ class _Builder:
         queue goes too: only a live process takes from it, and a restart starts with none (the
         queued tasks stay open until the cleanup fails them)."""
         self.r = self.r._replace(
-            state=None, current=None, source=None, hung=0, proc=proc, done=_NONE, queue=()
+            state=None,
+            current=None,
+            source=None,
+            hung=0,
+            proc=proc,
+            done=_NONE,
+            queue=(),
+            stop=False,
         )
         self.ends = True
 
@@ -146,12 +153,13 @@ def _forget(r: Runner) -> Runner:
 
 
 def _forget_plans(r: Runner) -> Runner:
-    """Once the instance is deleted the planner never runs again: its bookkeeping is dead
+    """Once the instance is deleted the planner never runs again and the node submits no
+    chat: its bookkeeping is dead
     (``spent`` and ``backoff`` settle a rank at rest, but at rest after a deletion every
     rank has left the table, which settles it anyway)."""
-    if r.node_task is None and not r.backoff and not r.spent:
+    if r.node_task is None and not r.backoff and not r.spent and not r.chats and not r.cancels:
         return r
-    return r._replace(node_task=None, backoff=0, spent=False)
+    return r._replace(node_task=None, backoff=0, spent=False, chats=0, cancels=_NONE)
 
 
 def _label(
@@ -196,8 +204,30 @@ def successors(sem: Semantics, config: Config) -> Iterator[Move]:
                 if local is None:
                     local = memo[key] = _plan(sem, i, r, decision.task)
                 yield _apply(config, i, local)  # type: ignore[arg-type]
+        # -- the node's chats and cancellations ---------------------------------------------
+        if cfg.chats and not config.deleted:
+            if r.chats < cfg.chats and sem.view_state(r) in sem.chat_states:
+                key = ("chat", i, r)
+                local = memo.get(key)
+                if local is None:
+                    local = memo[key] = _submit(sem, i, r, (f"c{r.chats}", "ChatCompletion"))
+                yield _apply(config, i, local)  # type: ignore[arg-type]
+            for kind, _ in r.open:
+                if kind[0] == "c" and kind not in r.cancels:
+                    key = ("cancel", i, r, kind)
+                    local = memo.get(key)
+                    if local is None:
+                        local = memo[key] = _submit(sem, i, r, (f"x{kind[1:]}", "CancelTask"))
+                    yield _apply(config, i, local)  # type: ignore[arg-type]
         # -- the runner ----------------------------------------------------------------------
         if r.proc == ALIVE and r.state is not None:
+            if r.current is not None and r.queue and sem.accepts_tasks[r.state]:
+                key = ("poll", i, r)
+                local = memo.get(key, memo)
+                if local is memo:
+                    local = memo[key] = _poll(sem, i, r)
+                if local is not None:
+                    yield _apply(config, i, local)  # type: ignore[arg-type]
             if r.current is None and r.queue and sem.accepts_tasks[r.state]:
                 why = _why_deadlock(sem, config, i)
                 key = ("take", i, r, why)
@@ -263,20 +293,73 @@ def successors(sem: Semantics, config: Config) -> Iterator[Move]:
 
 
 def _plan(sem: Semantics, i: int, r: Runner, name: str) -> Local:
+    return _submit(sem, i, r, ("p", name))
+
+
+def _submit(sem: Semantics, i: int, r: Runner, task: Task) -> Local:
+    """The node submits ``task`` to rank ``i``: the planner's next task, a chat or a cancel."""
+    kind, name = task
     b = _Builder(sem, i, r)
-    task: Task = ("p", name)
-    r = r._replace(node_task=name, open=(*r.open, task))
+    if kind == "p":
+        r = r._replace(node_task=name, open=(*r.open, task))
+        what, verb = "plan", f"plans {name}"
+    elif kind[0] == "c":
+        r = r._replace(chats=r.chats + 1, open=(*r.open, task))
+        what, verb = "chat", f"submits {name} {kind}"
+    else:
+        target = f"c{kind[1:]}"
+        r = r._replace(cancels=r.cancels | {target}, open=(*r.open, task))
+        what, verb = "cancel", f"submits {name} {kind} (naming {target})"
     b.r = r
     where = f"(the node sees {sem.view_state(r)})"
     if (r.finished and r.proc == GONE) or r.closing:
         b.final(task, "Failed")
-        text = f"the node plans {name} {where}; the supervisor fails it: no process"
+        text = f"the node {verb} {where}; the supervisor fails it: no process"
     elif r.proc == ALIVE:
         b.r = r._replace(queue=(*r.queue, task))
-        text = f"the node plans {name} {where}"
+        text = f"the node {verb} {where}"
     else:
-        text = f"the node plans {name} {where}; it goes to a process that has ended"
-    return b.done(_label(i, "plan", "node", text, name))
+        text = f"the node {verb} {where}; it goes to a process that has ended"
+    return b.done(_label(i, what, "node", text, name))
+
+
+def _poll(sem: Semantics, i: int, r: Runner) -> Local | None:
+    """Between tokens the running action polls its queue: a deferred task stays queued (in
+    order), the first other one is handled now (a CancelTask, or a rejection)."""
+    assert r.state is not None
+    for k, task in enumerate(r.queue):
+        out = sem.outcome(r.state, task[1], r.weights)
+        if isinstance(out, Deferred):
+            continue
+        b = _Builder(sem, i, r._replace(queue=r.queue[:k] + r.queue[k + 1 :]))
+        if isinstance(out, Rejected):
+            b.emit(task, out.events)
+            text = f"{task[1]} rejected in {r.state} (polled)"
+            return b.done(_label(i, "take", "runner", text, task[1]))
+        if out.rule.via is not None:
+            return None  # a rule that would leave a running action: not in the runtime's loop
+        b.emit(task, out.accept + out.success)
+        text = _run_instant(b, task, out) + " (polled)"
+        return b.done(_label(i, "take", "runner", f"{task[1]} in {r.state}: {text}", task[1]))
+    return None
+
+
+def _run_instant(b: _Builder, task: Task, out: Started) -> str:
+    """The effect of a rule without a ``via`` state: the runner's own ``cancel`` stops the
+    running chat it names, or fails the queued one; anything else has none."""
+    if out.rule.action != "cancel" or task[0][0] != "x":
+        return "done"
+    target = f"c{task[0][1:]}"
+    r = b.r
+    if r.current is not None and r.current[0] == target:
+        b.r = r._replace(stop=True)
+        return f"asks {target} to stop"
+    for queued in r.queue:
+        if queued[0] == target:
+            b.r = r._replace(queue=tuple(t for t in r.queue if t != queued))
+            b.final(queued, "Cancelled")
+            return f"{target} cancelled in the queue"
+    return f"nothing to cancel ({target} is not running or queued)"
 
 
 def _why_deadlock(sem: Semantics, config: Config, i: int) -> str | None:
@@ -311,10 +394,13 @@ def _take(sem: Semantics, i: int, r: Runner, why: str | None) -> Local | None:
                 f"{rule.source}",
             )
         )
-    b.emit(task, out.accept)
     if rule.via is None or rule.action is None:
+        b.emit(task, out.accept + out.success)
+        effect = _run_instant(b, task, out)
         b.r = b.r._replace(state=out.success_state)
-        return b.done(_label(i, "take", "runner", f"{task[1]} in {r.state}", task[1]))
+        text = f"{task[1]} in {r.state}" + ("" if effect == "done" else f": {effect}")
+        return b.done(_label(i, "take", "runner", text, task[1]))
+    b.emit(task, out.accept)
     hung = 0
     if why is not None:
         hung = 2
@@ -406,7 +492,14 @@ def _action_ends(
     out = sem.outcome(r.source, task[1], r.weights)
     assert isinstance(out, Started)
     collective = _collective(sem, task[1])
-    if can_complete:
+    if can_complete and r.stop and out.cancelled_state is not None:
+        b = _Builder(sem, i, r)
+        b.r = r._replace(current=None, source=None, stop=False)
+        b.emit(task, out.cancelled)
+        b.r = b.r._replace(state=out.cancelled_state)
+        text = f"{out.rule.action} stops: {task[1]} cancelled, now {out.cancelled_state}"
+        yield b.done(_label(i, "finish", "runner", text, task[1], out.rule.action))
+    elif can_complete:
         b = _Builder(sem, i, r)
         done = r.done | {task[1]} if collective else r.done
         weights = True if out.rule.action == "download" else r.weights
@@ -423,7 +516,7 @@ def _action_ends(
         b = _Builder(sem, i, r)
         if not lost:
             b.faults = 1
-        b.r = r._replace(current=None, source=None, hung=0)
+        b.r = r._replace(current=None, source=None, hung=0, stop=False)
         b.emit(task, out.failure)
         b.r = b.r._replace(state=out.failure_state)
         cause = "a peer's process ended" if lost else "injected"
