@@ -75,6 +75,11 @@ class Semantics:
         self._sources: dict[tuple[str, str, bool], str] = {}
         self.moves: dict[tuple[object, ...], object] = {}
         """The search's memo of one rank's moves (see :mod:`.transitions`)."""
+        self._ids: dict[Runner, int] = {}
+        self.records: list[Runner] = []
+        """Every distinct rank record, by its interned number."""
+        self.derived: dict[tuple[str, int], int] = {}
+        """The number of a record derived from another (``forget``, ``ungroup``)."""
         self.initial = self.spec.initial
         self.initial_events = initial_events(self.spec)
         self.chat_states = frozenset(
@@ -113,6 +118,15 @@ class Semantics:
             else:
                 found = first
             self._steps[key] = found
+        return found
+
+    def intern(self, runner: Runner) -> int:
+        """The record's number: equal records get one number, so a configuration is keyed by
+        a few small integers (hashing them is cheap; hashing records is not)."""
+        found = self._ids.get(runner)
+        if found is None:
+            found = self._ids[runner] = len(self.records)
+            self.records.append(runner)
         return found
 
     def ending_source(self, state: str, task: str, weights: bool) -> str:

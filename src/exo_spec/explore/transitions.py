@@ -41,13 +41,20 @@ from exo_spec.explore.state import ALIVE, CLEAN, GONE, UNCLEAN, Config, Proc, Ru
 from exo_spec.model import Deferred, ModelEvent, Rejected, RunnerStatus, TaskStatus
 from exo_spec.node.planner import RunTask
 
-__all__ = ["Move", "successors"]
+__all__ = ["Ids", "Move", "Next", "moves", "successors"]
 
 Move = tuple[Step, Config, tuple[Found, ...]]
 
-Local = tuple[Step, Runner, tuple[Found, ...], int, bool]
+Ids = tuple[int, ...]
+"""A configuration's ranks as interned record numbers (:meth:`.Semantics.intern`)."""
+
+Next = tuple[Step, tuple[Found, ...], Ids, int, bool]
+"""A move for the search: its label, what it breaks, and the next configuration's numbered
+records, faults and deletion."""
+
+Local = tuple[Step, Runner, tuple[Found, ...], int, bool, int]
 """One rank's move: its label, the rank's new record, what it breaks, the faults it spends,
-and whether it ends the rank's process."""
+whether it ends the rank's process, and the new record's number."""
 
 _FINAL = ("Complete", "Failed", "Cancelled")
 _NONE: frozenset[str] = frozenset()
@@ -67,7 +74,8 @@ class _Builder:
 
     def done(self, step: Step) -> Local:
         self.found.extend(runner_problems(self.i, self.r))
-        return step, _forget(self.r), tuple(self.found), self.faults, self.ends
+        new = _forget(self.r)
+        return step, new, tuple(self.found), self.faults, self.ends, self.sem.intern(new)
 
     # -- events ------------------------------------------------------------------------------
 
@@ -168,25 +176,48 @@ def _label(
     return Step(actor, i, what, task, f"rank {i}: {text}", action)
 
 
-def _apply(config: Config, i: int, local: Local) -> Move:
-    step, new, found, faults, ends = local
-    runners = list(config.runners)
-    runners[i] = _forget_plans(new) if config.deleted else new
+def _derived(sem: Semantics, how: str, rid: int) -> int:
+    """The number of record ``rid`` with its planner bookkeeping forgotten (``forget``) or its
+    completed collectives dropped (``ungroup``), memoised."""
+    key = (how, rid)
+    found = sem.derived.get(key)
+    if found is None:
+        r = sem.records[rid]
+        new = _forget_plans(r) if how == "forget" else r._replace(done=_NONE)
+        found = sem.derived[key] = sem.intern(new)
+    return found
+
+
+def _apply(sem: Semantics, config: Config, ids: Ids, i: int, local: Local) -> Next:
+    step, _, found, faults, ends, rid = local
+    if config.deleted:
+        rid = _derived(sem, "forget", rid)
+    numbers = list(ids)
+    numbers[i] = rid
     if ends:  # the group is gone: no peer keeps a collective it completed with it
-        for j, q in enumerate(runners):
+        for j, q in enumerate(config.runners):
             if j != i and q.done:
-                runners[j] = q._replace(done=_NONE)
-    return step, Config(tuple(runners), config.faults + faults, config.deleted), found
+                numbers[j] = _derived(sem, "ungroup", numbers[j])
+    return step, found, tuple(numbers), config.faults + faults, config.deleted
 
 
 def successors(sem: Semantics, config: Config) -> Iterator[Move]:
     """Every transition enabled in ``config``, with what each one breaks."""
+    ids = tuple(sem.intern(r) for r in config.runners)
+    for step, found, numbers, faults, deleted in moves(sem, config, ids):
+        yield step, Config(tuple(sem.records[n] for n in numbers), faults, deleted), found
+
+
+def moves(sem: Semantics, config: Config, ids: Ids) -> Iterator[Next]:
+    """:func:`successors`, for the search: ``ids`` numbers ``config``'s records, and each move
+    gives the next configuration as numbers (the search builds it only when it is new)."""
     cfg = sem.config
     memo = sem.moves
     budget = config.faults < cfg.fault_budget
     crash = "crash" in cfg.faults and budget
     decisions = None
     for i, r in enumerate(config.runners):
+        rid = ids[i]
         # -- the node's planner --------------------------------------------------------------
         if (
             not config.deleted
@@ -199,53 +230,53 @@ def successors(sem: Semantics, config: Config) -> Iterator[Move]:
                 decisions = sem.plan(config.runners)
             decision = decisions.get(sem.rank_id(i))
             if isinstance(decision, RunTask):
-                key: tuple[object, ...] = ("plan", i, r, decision.task)
+                key: tuple[object, ...] = ("plan", i, rid, decision.task)
                 local = memo.get(key)
                 if local is None:
                     local = memo[key] = _plan(sem, i, r, decision.task)
-                yield _apply(config, i, local)  # type: ignore[arg-type]
+                yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
         # -- the node's chats and cancellations ---------------------------------------------
         if cfg.chats and not config.deleted:
             if r.chats < cfg.chats and sem.view_state(r) in sem.chat_states:
-                key = ("chat", i, r)
+                key = ("chat", i, rid)
                 local = memo.get(key)
                 if local is None:
                     local = memo[key] = _submit(sem, i, r, (f"c{r.chats}", "ChatCompletion"))
-                yield _apply(config, i, local)  # type: ignore[arg-type]
+                yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
             for kind, _ in r.open:
                 if kind[0] == "c" and kind not in r.cancels:
-                    key = ("cancel", i, r, kind)
+                    key = ("cancel", i, rid, kind)
                     local = memo.get(key)
                     if local is None:
                         local = memo[key] = _submit(sem, i, r, (f"x{kind[1:]}", "CancelTask"))
-                    yield _apply(config, i, local)  # type: ignore[arg-type]
+                    yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
         # -- the runner ----------------------------------------------------------------------
         if r.proc == ALIVE and r.state is not None:
             if r.current is not None and r.queue and sem.accepts_tasks[r.state]:
-                key = ("poll", i, r)
+                key = ("poll", i, rid)
                 local = memo.get(key, memo)
                 if local is memo:
                     local = memo[key] = _poll(sem, i, r)
                 if local is not None:
-                    yield _apply(config, i, local)  # type: ignore[arg-type]
+                    yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
             if r.current is None and r.queue and sem.accepts_tasks[r.state]:
                 why = _why_deadlock(sem, config, i)
-                key = ("take", i, r, why)
+                key = ("take", i, rid, why)
                 local = memo.get(key, memo)
                 if local is memo:
                     local = memo[key] = _take(sem, i, r, why)
                 if local is not None:
-                    yield _apply(config, i, local)  # type: ignore[arg-type]
+                    yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
             if r.current is not None:
                 facts = _action_facts(sem, config, i)
-                key = ("end", i, r, budget, *facts)
+                key = ("end", i, rid, budget, *facts)
                 ends = memo.get(key)
                 if ends is None:
                     ends = memo[key] = tuple(_action_ends(sem, i, r, budget, *facts))
                 for local in ends:  # type: ignore[attr-defined]
-                    yield _apply(config, i, local)
+                    yield _apply(sem, config, ids, i, local)
             if crash:
-                key = ("crash", i, r)
+                key = ("crash", i, rid)
                 local = memo.get(key)
                 if local is None:
                     b = _Builder(sem, i, r)
@@ -253,31 +284,31 @@ def successors(sem: Semantics, config: Config) -> Iterator[Move]:
                     b.end_process(UNCLEAN)
                     text = f"the runner process crashes in {r.state}"
                     local = memo[key] = b.done(_label(i, "crash", "fault", text))
-                yield _apply(config, i, local)  # type: ignore[arg-type]
+                yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
         # -- the supervisor ------------------------------------------------------------------
         if r.proc in (CLEAN, UNCLEAN):
-            key = ("reap", i, r)
+            key = ("reap", i, rid)
             local = memo.get(key)
             if local is None:
                 local = memo[key] = _reap(sem, i, r)
-            yield _apply(config, i, local)  # type: ignore[arg-type]
+            yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
         if config.deleted and not r.closing:
-            key = ("close", i, r)
+            key = ("close", i, rid)
             local = memo.get(key)
             if local is None:
                 local = memo[key] = _close(sem, i, r)
-            yield _apply(config, i, local)  # type: ignore[arg-type]
+            yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
         if r.closing and r.proc == ALIVE:
-            key = ("kill", i, r)
+            key = ("kill", i, rid)
             local = memo.get(key)
             if local is None:
                 b = _Builder(sem, i, r)
                 b.end_process(CLEAN)
                 text = "close() escalates: the process is killed"
                 local = memo[key] = b.done(_label(i, "kill", "supervisor", text))
-            yield _apply(config, i, local)  # type: ignore[arg-type]
+            yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
         if r.closing and not r.closed and r.proc != ALIVE:
-            key = ("closed", i, r)
+            key = ("closed", i, rid)
             local = memo.get(key)
             if local is None:
                 b = _Builder(sem, i, r)
@@ -286,10 +317,10 @@ def successors(sem: Semantics, config: Config) -> Iterator[Move]:
                 b.r = b.r._replace(closed=True)
                 text = "close() returns: removed from the node"
                 local = memo[key] = b.done(_label(i, "closed", "supervisor", text))
-            yield _apply(config, i, local)  # type: ignore[arg-type]
+            yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
     if cfg.delete and not config.deleted:
-        runners = tuple(_forget_plans(r) for r in config.runners)
-        yield _DELETE, Config(runners, config.faults, True), ()
+        numbers = tuple(_derived(sem, "forget", n) for n in ids)
+        yield _DELETE, (), numbers, config.faults, True
 
 
 def _plan(sem: Semantics, i: int, r: Runner, name: str) -> Local:
