@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             link(metrics, base, targets={label: target("<=", 1.0)}, only=[label])
     if not any(m["baseline"] for m in metrics):  # --quick: compare with one runner
         link(metrics, "N=1, no fault")
-    growth = ", ".join(
+    growth = "; ".join(
         f"{label}: {d['configurations']:,} configurations, {d['transitions']:,} transitions, "
         f"{d['cpu_s']} s CPU"
         for label, d in details.items()
