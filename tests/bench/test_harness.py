@@ -24,6 +24,7 @@ BENCHMARKS = {
     "suites",
     "download",
     "node",
+    "explore",
 }
 HANG_GUARD_S = 240.0  # a hung harness fails the test instead of stalling CI
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +25,15 @@ def test_findings_exit_1_with_their_shortest_trace(capsys: pytest.CaptureFixture
     out = capsys.readouterr().out
     assert "EXS706" in out
     assert "  6. rank 1: the runner process crashes in connecting" in out
+    assert "  replay (pytest):" in out
+    assert "    def test_replay_exs706() -> None:" in out
+
+
+def test_replay_dir_gets_one_test_per_finding(tmp_path: Path) -> None:
+    args = ["explore", "--runners", "2", "--weights", "--faults", "crash"]
+    assert main([*args, "--replay-dir", str(tmp_path)]) == 1
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["test_replay_exs701.py", "test_replay_exs706.py"]
 
 
 def test_json_and_sarif(capsys: pytest.CaptureFixture[str]) -> None:

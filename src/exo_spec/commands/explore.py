@@ -24,19 +24,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-restarts", type=int, default=1, help="the supervisor's budget")
     parser.add_argument("--max-states", type=int, default=2_000_000)
     parser.add_argument("--weights", action="store_true", help="the model is on disk already")
+    parser.add_argument(
+        "--chats",
+        type=int,
+        default=0,
+        help="ChatCompletions the node may submit to each rank, each cancellable once",
+    )
     parser.add_argument("--no-delete", action="store_true", help="never delete the instance")
+    parser.add_argument(
+        "--replay-dir",
+        type=Path,
+        default=None,
+        help="also write each finding's replay test there (test_replay_<code>.py)",
+    )
     add_report_options(parser, FORMATS)
 
 
 def run(args: argparse.Namespace) -> int:
     from exo_spec.conformance.paths import default_spec_path
     from exo_spec.explore import ExploreConfig, explore, findings, render_trace
+    from exo_spec.explore.replay import replay_test
     from exo_spec.explore.report import statistics
     from exo_spec.spec.loader import load_spec
 
     loaded = load_spec(args.spec or default_spec_path())
     if loaded.spec is None:
         sys.stderr.write(to_text(loaded.diagnostics))
+        return ExitCode.USAGE
+    if args.chats < 0:
+        sys.stderr.write("exo-spec explore: --chats must be at least 0\n")
         return ExitCode.USAGE
     if args.runners < 1:
         sys.stderr.write("exo-spec explore: --runners must be at least 1\n")
@@ -50,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
             max_restarts=args.max_restarts,
             max_states=args.max_states,
             weights=args.weights,
+            chats=args.chats,
             delete=not args.no_delete,
         )
     except ValueError as exc:
@@ -60,8 +77,23 @@ def run(args: argparse.Namespace) -> int:
     out, err = render(found, args.fmt, ("explore",))
     if args.fmt == "text":
         traces = {v.code: render_trace(v) for v in result.violations}
-        out = "".join(f"{d}\n{traces.get(d.code, '')}" for d in found)
+        replays = {v.code: _indent(replay_test(config, v)) for v in result.violations}
+        out = "".join(
+            f"{d}\n{traces.get(d.code, '')}"
+            + (f"  replay (pytest):\n{replays[d.code]}\n" if d.code in replays else "")
+            for d in found
+        )
+    if args.replay_dir is not None:
+        args.replay_dir.mkdir(parents=True, exist_ok=True)
+        for v in result.violations:
+            if selected(v.code, args.select, args.ignore):
+                path = args.replay_dir / f"test_replay_{v.code.lower()}.py"
+                path.write_text(replay_test(config, v), encoding="utf-8")
     sys.stdout.write(out)
     sys.stderr.write(statistics(result) + "\n" + err)
     errors = [d for d in found if d.severity == "error"]
     return ExitCode.FINDINGS if errors else ExitCode.OK
+
+
+def _indent(text: str) -> str:
+    return "".join(f"    {line}\n" if line else "\n" for line in text.splitlines())

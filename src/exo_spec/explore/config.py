@@ -55,7 +55,9 @@ class ExploreConfig:
     ``max_restarts`` is the supervisor's restart budget (``RestartPolicy.max_restarts``),
     ``max_failures`` the node's per-runner :class:`~exo_spec.node.planner.Backoff`;
     ``delete`` lets the node delete the instance at any step (once); ``weights`` says whether
-    the model is on disk from the start."""
+    the model is on disk from the start; ``chats`` is how many ChatCompletions the node may
+    submit to each rank (where its mirror says one is taken or queued), each of which it may
+    also cancel once."""
 
     spec: Spec
     runners: int = 1
@@ -65,6 +67,7 @@ class ExploreConfig:
     max_failures: int = 2
     delete: bool = True
     weights: bool = False
+    chats: int = 0
     max_states: int = 2_000_000
     planner: Planner = _exo_planner
     policy: GroupPolicy = EXO_GROUP_POLICY
@@ -78,4 +81,5 @@ class ExploreConfig:
     def describe(self) -> str:
         faults = ",".join(self.faults) if self.faults else "none"
         budget = f" (budget {self.fault_budget})" if self.faults else ""
-        return f"runners={self.runners}, faults={faults}{budget}"
+        chats = f", chats={self.chats}" if self.chats else ""
+        return f"runners={self.runners}, faults={faults}{budget}{chats}"

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from exo_spec.explore.state import ALIVE, Config
-from exo_spec.node.planner import Backoff
+from exo_spec.explore.state import ALIVE, Config, Runner
 
 if TYPE_CHECKING:
     from exo_spec.explore.semantics import Semantics
@@ -30,6 +29,7 @@ __all__ = [
     "UNEMITTED_STATE_CHANGE",
     "Found",
     "rest_problems",
+    "runner_problems",
     "state_problems",
 ]
 
@@ -65,28 +65,36 @@ def state_problems(sem: Semantics, config: Config) -> list[Found]:  # noqa: ARG0
     """The invariants that hold in every configuration."""
     out: list[Found] = []
     for i, r in enumerate(config.runners):
-        if r.proc == ALIVE and r.state is not None and r.seen != r.state:
-            out.append(
-                (
-                    UNEMITTED_STATE_CHANGE,
-                    f"rank {i} is in {r.state} but its supervisor last saw {r.seen}: "
-                    "a state change was not emitted",
-                )
+        out.extend(runner_problems(i, r))
+    return out
+
+
+def runner_problems(i: int, r: Runner) -> list[Found]:
+    """The invariants of one rank's record; each depends on that record alone, so a transition
+    checks only the rank it changes."""
+    out: list[Found] = []
+    if r.proc == ALIVE and r.state is not None and r.seen != r.state:
+        out.append(
+            (
+                UNEMITTED_STATE_CHANGE,
+                f"rank {i} is in {r.state} but its supervisor last saw {r.seen}: "
+                "a state change was not emitted",
             )
-        if r.closed and r.proc == ALIVE:
-            out.append(
-                (
-                    ALIVE_AFTER_DELETE,
-                    f"rank {i} left the node's table while its process is alive (in {r.state})",
-                )
+        )
+    if r.closed and r.proc == ALIVE:
+        out.append(
+            (
+                ALIVE_AFTER_DELETE,
+                f"rank {i} left the node's table while its process is alive (in {r.state})",
             )
+        )
     return out
 
 
 def _settled(sem: Semantics, config: Config, i: int) -> bool:
     """Rank ``i`` needs nothing more: at the goal, closed, or given up (and reported)."""
     r = config.runners[i]
-    if r.closed or r.spent or Backoff(r.backoff, max_failures=sem.config.max_failures).spent:
+    if r.closed or r.spent or sem.backoff_spent(r.backoff):
         return True
     return r.proc == ALIVE and r.state == sem.config.goal and not r.queue and r.current is None
 

@@ -12,7 +12,7 @@ from exo_spec.explore.config import ExploreConfig
 from exo_spec.explore.invariants import NOT_LIVE, rest_problems, state_problems
 from exo_spec.explore.semantics import Semantics
 from exo_spec.explore.state import ALIVE, Config, Runner, Step
-from exo_spec.explore.transitions import successors
+from exo_spec.explore.transitions import moves
 
 __all__ = ["ExploreResult", "Violation", "explore", "initial_config"]
 
@@ -60,16 +60,20 @@ def _fault_free(config: Config) -> bool:
     return config.faults == 0 and not config.deleted
 
 
+_Key = tuple[tuple[int, ...], int, bool]
+"""A configuration as its interned records, faults and deletion (cheap to hash)."""
+
+
 class _Graph:
     def __init__(self) -> None:
-        self.index: dict[Config, int] = {}
+        self.index: dict[_Key, int] = {}
         self.parent: list[tuple[int, Step] | None] = []
         self.depth: list[int] = []
         self.back: dict[int, list[int]] = {}
 
-    def add(self, config: Config, parent: tuple[int, Step] | None, depth: int) -> int:
+    def add(self, key: _Key, parent: tuple[int, Step] | None, depth: int) -> int:
         n = len(self.parent)
-        self.index[config] = n
+        self.index[key] = n
         self.parent.append(parent)
         self.depth.append(depth)
         return n
@@ -92,35 +96,39 @@ def explore(config: ExploreConfig, semantics: type[Semantics] = Semantics) -> Ex
     graph = _Graph()
     first: dict[str, Violation] = {}
     start = initial_config(sem)
-    graph.add(start, None, 0)
+    start_ids = tuple(sem.intern(r) for r in start.runners)
+    graph.add((start_ids, start.faults, start.deleted), None, 0)
     for code, message in state_problems(sem, start):
         first.setdefault(code, Violation(code, message, ()))
-    queue = deque([(start, 0)])
+    queue = deque([(start, 0, start_ids)])
     ready: list[int] = []
     fault_free: list[int] = []
     transitions = 0
     complete = True
     while queue:
-        config_, n = queue.popleft()
+        config_, n, ids = queue.popleft()
         if _fault_free(config_):
             fault_free.append(n)
             if _at_goal(sem, config_):
                 ready.append(n)
         moved = False  # deleting the instance does not count: a stuck instance is stuck
-        for step, nxt, found in successors(sem, config_):
+        free = _fault_free(config_)
+        for step, found, nxt_ids, faults, deleted in moves(sem, config_, ids):
             moved = moved or step.what != "delete"
             transitions += 1
             for code, message in found:
                 if code not in first:
                     first[code] = Violation(code, message, (*graph.trace(n), step))
-            m = graph.index.get(nxt)
+            key = (nxt_ids, faults, deleted)
+            m = graph.index.get(key)
             if m is None:
                 if len(graph.parent) >= config.max_states:
                     complete = False
                     continue
-                m = graph.add(nxt, (n, step), graph.depth[n] + 1)
-                queue.append((nxt, m))
-            if _fault_free(config_) and _fault_free(nxt) and not step.fault:
+                m = graph.add(key, (n, step), graph.depth[n] + 1)
+                nxt = Config(tuple(sem.records[k] for k in nxt_ids), faults, deleted)
+                queue.append((nxt, m, nxt_ids))
+            if free and not faults and not deleted and not step.fault:
                 graph.back.setdefault(m, []).append(n)
         if not moved:
             for code, message in rest_problems(sem, config_):

@@ -2,7 +2,8 @@
 
 Configurations are plain tuples (hashable, cheap to copy); a step of the search replaces one
 runner's record. A task is ``(kind, name)``: kind ``p`` is the node planner's task (at most one
-per runner is open), ``s`` the ``Shutdown`` that ``close()`` sends.
+per runner is open), ``s`` the ``Shutdown`` that ``close()`` sends, ``c0``, ``c1`` … the
+node's chats and ``x0``, ``x1`` … the CancelTask naming chat ``c0``, ``c1`` ….
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ class Runner(NamedTuple):
     """Submitted tasks without a final status."""
     done: frozenset[str] = frozenset()
     """Collective tasks this rank completed with its current group."""
+    chats: int = 0
+    """ChatCompletions the node submitted to this rank (``--chats`` bounds them)."""
+    cancels: frozenset[str] = frozenset()
+    """The chats (their task kinds) a CancelTask was submitted for."""
+    stop: bool = False
+    """A CancelTask asked the running generation to stop before its next token."""
 
 
 class Config(NamedTuple):
@@ -77,6 +84,8 @@ class Step(NamedTuple):
     ``reap``, ``delete``, ``close``, ``kill``, ``closed``."""
     task: str | None
     text: str
+    action: str | None = None
+    """The spec action that ends (``finish``, ``raise``) or starts (``take``), if any."""
 
     @property
     def fault(self) -> bool:

@@ -12,223 +12,187 @@ The group's collectives follow exo's facts (the node's :class:`GroupPolicy`): a 
 action ends once every rank is inside it (or has completed it with this group); a rank that
 enters it before its group is there, or the designated rank entering before every other rank
 is inside, deadlocks (``mx.distributed`` blocks forever: only the deadline ends it).
+
+Speed: a rank's move depends on its own record and on a few facts about its peers (whether a
+collective can complete, whether a peer's process ended, whether entering a collective now
+deadlocks, whether the fault budget is left). Those facts are computed from the configuration
+first; the move itself (its label, the rank's new record, the invariants it breaks) is then
+memoised on ``(rank, record, facts)``, so a record seen in many configurations is stepped once.
+The invariants of :func:`.invariants.runner_problems` depend on one record alone, so a move
+checks only the rank it changes. A move that ends a process also clears its peers' completed
+collectives (the group is gone): that is applied outside the memo.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from exo_spec.explore.invariants import (
-    ACTION_OUTSIDE_RULE,
-    CLEANUP_TWICE,
-    COLLECTIVE_DEADLOCK,
-    RESTART_BUDGET,
-    TASK_FINAL_ONCE,
-    Found,
-    state_problems,
-)
+from exo_spec.explore import rank
+from exo_spec.explore.invariants import Found
 from exo_spec.explore.semantics import Semantics, Started
-from exo_spec.explore.state import ALIVE, CLEAN, GONE, UNCLEAN, Config, Proc, Step, Task
-from exo_spec.model import ModelEvent, Rejected, RunnerStatus, TaskStatus
-from exo_spec.node.planner import Backoff, RunTask
+from exo_spec.explore.state import ALIVE, CLEAN, UNCLEAN, Config, Step
+from exo_spec.node.planner import RunTask
 
-__all__ = ["Move", "successors"]
+__all__ = ["Ids", "Move", "Next", "moves", "successors"]
 
 Move = tuple[Step, Config, tuple[Found, ...]]
 
-_FINAL = ("Complete", "Failed", "Cancelled")
+Ids = tuple[int, ...]
+"""A configuration's ranks as interned record numbers (:meth:`.Semantics.intern`)."""
+
+Next = tuple[Step, tuple[Found, ...], Ids, int, bool]
+"""A move for the search: its label, what it breaks, and the next configuration's numbered
+records, faults and deletion."""
+
+_DELETE = Step("env", -1, "delete", None, "the node deletes the instance")
 
 
-class _Builder:
-    """One transition under construction: the runners it changes and what it breaks."""
-
-    def __init__(self, sem: Semantics, config: Config) -> None:
-        self.sem = sem
-        self.runners = list(config.runners)
-        self.config = config
-        self.found: list[Found] = []
-        self.faults = config.faults
-        self.deleted = config.deleted
-
-    def done(self, step: Step) -> Move:
-        new = Config(tuple(self.runners), self.faults, self.deleted)
-        self.found.extend(state_problems(self.sem, new))
-        return step, new, tuple(self.found)
-
-    # -- events ------------------------------------------------------------------------------
-
-    def final(self, i: int, task: Task, status: str) -> None:
-        r = self.runners[i]
-        if task not in r.open:
-            self.found.append(
-                (
-                    TASK_FINAL_ONCE,
-                    f"task {task[1]} of rank {i} got a second final status ({status})",
-                )
-            )
-            return
-        model = self.sem.config.supervisor
-        open_ = tuple(t for t in r.open if t != task)
-        r = r._replace(open=open_)
-        if task[0] == "p":
-            backoff = 0 if status == "Complete" else r.backoff + 1
-            r = r._replace(node_task=None, backoff=backoff)
-        if status == "Complete":
-            r = r._replace(streak=0, failures=0 if model.reset_on_success else r.failures)
-        self.runners[i] = r
-
-    def emit(self, i: int, task: Task | None, events: tuple[ModelEvent, ...]) -> None:
-        for event in events:
-            if isinstance(event, RunnerStatus):
-                self.runners[i] = self.runners[i]._replace(seen=event.state)
-            elif isinstance(event, TaskStatus) and event.status in _FINAL and task is not None:
-                self.final(i, task, event.status)
-
-    # -- processes and cleanup ---------------------------------------------------------------
-
-    def end_process(self, i: int, proc: Proc) -> None:
-        """Rank ``i``'s process ends: its machine is gone, and its peers lose their group."""
-        self.runners[i] = self.runners[i]._replace(
-            state=None, current=None, source=None, hung=0, proc=proc, done=frozenset()
-        )
-        for j, r in enumerate(self.runners):
-            if j != i and r.done:
-                self.runners[j] = r._replace(done=frozenset())
-
-    def cleanup(self, i: int, seen: str) -> None:
-        """``_finish``: fail every open task once, publishing the supervisor's status."""
-        r = self.runners[i]
-        if self.sem.config.supervisor.cleanup_guard and r.finished:
-            return
-        r = r._replace(finished=True, cleanups=r.cleanups + 1, seen=seen, queue=())
-        self.runners[i] = r
-        if r.cleanups > 1:
-            self.found.append(
-                (CLEANUP_TWICE, f"the cleanup of rank {i}'s process ran {r.cleanups} times")
-            )
-        for task in r.open:
-            self.final(i, task, "Failed")
+def _derived(sem: Semantics, how: str, rid: int) -> int:
+    """The number of record ``rid`` with its planner bookkeeping forgotten (``forget``) or its
+    completed collectives dropped (``ungroup``), memoised."""
+    key = (how, rid)
+    found = sem.derived.get(key)
+    if found is None:
+        r = sem.records[rid]
+        new = rank.forget_plans(r) if how == "forget" else r._replace(done=rank.NONE)
+        found = sem.derived[key] = sem.intern(new)
+    return found
 
 
-def _label(i: int, what: str, actor: str, text: str, task: str | None = None) -> Step:
-    return Step(actor, i, what, task, f"rank {i}: {text}")
+def _apply(sem: Semantics, config: Config, ids: Ids, i: int, local: rank.Local) -> Next:
+    step, _, found, faults, ends, rid = local
+    if config.deleted:
+        rid = _derived(sem, "forget", rid)
+    numbers = list(ids)
+    numbers[i] = rid
+    if ends:  # the group is gone: no peer keeps a collective it completed with it
+        for j, q in enumerate(config.runners):
+            if j != i and q.done:
+                numbers[j] = _derived(sem, "ungroup", numbers[j])
+    return step, found, tuple(numbers), config.faults + faults, config.deleted
 
 
 def successors(sem: Semantics, config: Config) -> Iterator[Move]:
     """Every transition enabled in ``config``, with what each one breaks."""
+    ids = tuple(sem.intern(r) for r in config.runners)
+    for step, found, numbers, faults, deleted in moves(sem, config, ids):
+        yield step, Config(tuple(sem.records[n] for n in numbers), faults, deleted), found
+
+
+def moves(sem: Semantics, config: Config, ids: Ids) -> Iterator[Next]:
+    """:func:`successors`, for the search: ``ids`` numbers ``config``'s records, and each move
+    gives the next configuration as numbers (the search builds it only when it is new)."""
     cfg = sem.config
+    memo = sem.moves
+    budget = config.faults < cfg.fault_budget
+    crash = "crash" in cfg.faults and budget
     decisions = None
     for i, r in enumerate(config.runners):
+        rid = ids[i]
         # -- the node's planner --------------------------------------------------------------
         if (
             not config.deleted
             and not r.closing
             and r.node_task is None
             and not r.spent
-            and not Backoff(r.backoff, max_failures=cfg.max_failures).spent
+            and not sem.backoff_spent(r.backoff)
         ):
             if decisions is None:
                 decisions = sem.plan(config.runners)
             decision = decisions.get(sem.rank_id(i))
             if isinstance(decision, RunTask):
-                yield _plan(sem, config, i, decision.task)
+                key: tuple[object, ...] = ("plan", i, rid, decision.task)
+                local = memo.get(key)
+                if local is None:
+                    local = memo[key] = rank.plan(sem, i, r, decision.task)
+                yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
+        # -- the node's chats and cancellations ---------------------------------------------
+        if cfg.chats and not config.deleted:
+            if r.chats < cfg.chats and sem.view_state(r) in sem.chat_states:
+                key = ("chat", i, rid)
+                local = memo.get(key)
+                if local is None:
+                    local = memo[key] = rank.submit(sem, i, r, (f"c{r.chats}", "ChatCompletion"))
+                yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
+            for kind, _ in r.open:
+                if kind[0] == "c" and kind not in r.cancels:
+                    key = ("cancel", i, rid, kind)
+                    local = memo.get(key)
+                    if local is None:
+                        local = memo[key] = rank.submit(sem, i, r, (f"x{kind[1:]}", "CancelTask"))
+                    yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
         # -- the runner ----------------------------------------------------------------------
         if r.proc == ALIVE and r.state is not None:
-            if r.current is None and r.queue:
-                move = _take(sem, config, i)
-                if move is not None:
-                    yield move
+            if r.current is not None and r.queue and sem.accepts_tasks[r.state]:
+                key = ("poll", i, rid)
+                local = memo.get(key, memo)
+                if local is memo:
+                    local = memo[key] = rank.poll(sem, i, r)
+                if local is not None:
+                    yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
+            if r.current is None and r.queue and sem.accepts_tasks[r.state]:
+                why = _why_deadlock(sem, config, i)
+                key = ("take", i, rid, why)
+                local = memo.get(key, memo)
+                if local is memo:
+                    local = memo[key] = rank.take(sem, i, r, why)
+                if local is not None:
+                    yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
             if r.current is not None:
-                yield from _action_ends(sem, config, i)
-            if "crash" in cfg.faults and config.faults < cfg.fault_budget:
-                b = _Builder(sem, config)
-                b.faults += 1
-                b.end_process(i, UNCLEAN)
-                yield b.done(
-                    _label(i, "crash", "fault", f"the runner process crashes in {r.state}")
-                )
+                facts = _action_facts(sem, config, i)
+                key = ("end", i, rid, budget, *facts)
+                ends = memo.get(key)
+                if ends is None:
+                    ends = memo[key] = tuple(rank.action_ends(sem, i, r, budget, *facts))
+                for local in ends:  # type: ignore[attr-defined]
+                    yield _apply(sem, config, ids, i, local)
+            if crash:
+                key = ("crash", i, rid)
+                local = memo.get(key)
+                if local is None:
+                    local = memo[key] = rank.crash(sem, i, r)
+                yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
         # -- the supervisor ------------------------------------------------------------------
         if r.proc in (CLEAN, UNCLEAN):
-            yield _reap(sem, config, i)
+            key = ("reap", i, rid)
+            local = memo.get(key)
+            if local is None:
+                local = memo[key] = rank.reap(sem, i, r)
+            yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
         if config.deleted and not r.closing:
-            yield _close(sem, config, i)
+            key = ("close", i, rid)
+            local = memo.get(key)
+            if local is None:
+                local = memo[key] = rank.close(sem, i, r)
+            yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
         if r.closing and r.proc == ALIVE:
-            b = _Builder(sem, config)
-            b.end_process(i, CLEAN)
-            yield b.done(
-                _label(i, "kill", "supervisor", "close() escalates: the process is killed")
-            )
+            key = ("kill", i, rid)
+            local = memo.get(key)
+            if local is None:
+                local = memo[key] = rank.kill(sem, i, r)
+            yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
         if r.closing and not r.closed and r.proc != ALIVE:
-            b = _Builder(sem, config)
-            if r.proc != GONE:
-                b.cleanup(i, "failed" if r.proc == UNCLEAN else "shutdown")
-            b.runners[i] = b.runners[i]._replace(closed=True)
-            yield b.done(
-                _label(i, "closed", "supervisor", "close() returns: removed from the node")
-            )
+            key = ("closed", i, rid)
+            local = memo.get(key)
+            if local is None:
+                local = memo[key] = rank.closed(sem, i, r)
+            yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
     if cfg.delete and not config.deleted:
-        b = _Builder(sem, config)
-        b.deleted = True
-        yield b.done(Step("env", -1, "delete", None, "the node deletes the instance"))
+        numbers = tuple(_derived(sem, "forget", n) for n in ids)
+        yield _DELETE, (), numbers, config.faults, True
 
 
-def _plan(sem: Semantics, config: Config, i: int, name: str) -> Move:
-    b = _Builder(sem, config)
-    r = config.runners[i]
-    task: Task = ("p", name)
-    r = r._replace(node_task=name, open=(*r.open, task))
-    b.runners[i] = r
-    where = f"(the node sees {sem.view_state(r)})"
-    if (r.finished and r.proc == GONE) or r.closing:
-        b.final(i, task, "Failed")
-        text = f"the node plans {name} {where}; the supervisor fails it: no process"
-    elif r.proc == ALIVE:
-        b.runners[i] = r._replace(queue=(*r.queue, task))
-        text = f"the node plans {name} {where}"
-    else:
-        text = f"the node plans {name} {where}; it goes to a process that has ended"
-    return b.done(_label(i, "plan", "node", text, name))
-
-
-def _take(sem: Semantics, config: Config, i: int) -> Move | None:
+def _why_deadlock(sem: Semantics, config: Config, i: int) -> str | None:
+    """Why rank ``i`` taking the head of its queue now deadlocks a collective, or ``None``."""
     r = config.runners[i]
     assert r.state is not None
-    if not sem.spec.state(r.state).accepts_tasks:
+    task = r.queue[0][1]
+    if not rank.collective(sem, task):
         return None
-    task = r.queue[0]
-    out = sem.outcome(r.state, task[1], r.weights)
-    b = _Builder(sem, config)
-    b.runners[i] = r._replace(queue=r.queue[1:])
-    if isinstance(out, Rejected):
-        b.emit(i, task, out.events)
-        return b.done(_label(i, "take", "runner", f"{task[1]} rejected in {r.state}", task[1]))
-    if not isinstance(out, Started):
-        return None  # deferred: it waits at the head of the queue
-    rule = out.rule
-    if rule.source != r.state or rule.task != task[1]:
-        b.found.append(
-            (
-                ACTION_OUTSIDE_RULE,
-                f"{task[1]} reached action {rule.action} in {r.state}; its rule is for "
-                f"{rule.source}",
-            )
-        )
-    b.emit(i, task, out.accept)
-    if rule.via is None or rule.action is None:
-        b.runners[i] = b.runners[i]._replace(state=out.success_state)
-        return b.done(_label(i, "take", "runner", f"{task[1]} in {r.state}", task[1]))
-    hung = 0
-    why = _out_of_order(sem, config, i, task[1], rule.source, rule.via)
-    if why is not None:
-        hung = 2
-        b.found.append((COLLECTIVE_DEADLOCK, why))
-    b.runners[i] = b.runners[i]._replace(state=rule.via, current=task, source=r.state, hung=hung)
-    text = f"takes {task[1]} in {r.state}: now {rule.via} ({rule.action} runs)"
-    return b.done(_label(i, "take", "runner", text, task[1]))
-
-
-def _collective(sem: Semantics, task: str) -> bool:
-    return sem.config.group and task in sem.config.policy.collective
+    out = sem.outcome(r.state, task, r.weights)
+    if not isinstance(out, Started) or out.rule.via is None or out.rule.action is None:
+        return None
+    return _out_of_order(sem, config, i, task, out.rule.source, out.rule.via)
 
 
 def _out_of_order(
@@ -238,7 +202,7 @@ def _out_of_order(
 
     Judged where the planner alone decides the order: no fault so far, the instance not
     deleted and every peer's process alive (a lost peer fails the collective instead)."""
-    if not _collective(sem, task) or config.faults or config.deleted or _peer_lost(config, i):
+    if not rank.collective(sem, task) or config.faults or config.deleted or _peer_lost(config, i):
         return None
     me = config.runners[i]
     steps = sem.distance(source, me.weights)
@@ -273,7 +237,7 @@ def _can_complete(sem: Semantics, config: Config, i: int) -> bool:
     r = config.runners[i]
     assert r.current is not None
     task = r.current[1]
-    if r.hung or not _collective(sem, task):
+    if r.hung or not rank.collective(sem, task):
         return r.hung == 0
     for j, q in enumerate(config.runners):
         if j == i or task in q.done:
@@ -283,111 +247,15 @@ def _can_complete(sem: Semantics, config: Config, i: int) -> bool:
     return True
 
 
-def _peer_lost(config: Config, i: int) -> bool:
-    return any(q.proc != ALIVE for j, q in enumerate(config.runners) if j != i)
-
-
-def _action_ends(sem: Semantics, config: Config, i: int) -> Iterator[Move]:
-    cfg = sem.config
+def _action_facts(sem: Semantics, config: Config, i: int) -> tuple[bool, bool]:
+    """What rank ``i``'s running action depends on outside it: can it complete, and has a
+    peer's process ended (a collective then fails)."""
     r = config.runners[i]
     assert r.current is not None
-    assert r.source is not None
-    assert r.state is not None
-    task = r.current
-    out = sem.outcome(r.source, task[1], r.weights)
-    assert isinstance(out, Started)
-    if _can_complete(sem, config, i):
-        b = _Builder(sem, config)
-        done = r.done | {task[1]} if _collective(sem, task[1]) else r.done
-        weights = True if out.rule.action == "download" else r.weights
-        b.runners[i] = r._replace(current=None, source=None, weights=weights, done=done)
-        b.emit(i, task, out.success)
-        b.runners[i] = b.runners[i]._replace(state=out.success_state)
-        text = f"{out.rule.action} ends: {task[1]} complete, now {out.success_state}"
-        if sem.spec.state(out.success_state).final:
-            b.end_process(i, CLEAN)
-            text += "; the process exits"
-        yield b.done(_label(i, "finish", "runner", text, task[1]))
-    budget = config.faults < cfg.fault_budget
-    collective_fault = _collective(sem, task[1]) and "peer-lost" in cfg.faults and budget
-    lost = _collective(sem, task[1]) and _peer_lost(config, i)
-    if ("raise" in cfg.faults and budget) or collective_fault or lost:
-        b = _Builder(sem, config)
-        if not lost:
-            b.faults += 1
-        b.runners[i] = r._replace(current=None, source=None, hung=0)
-        b.emit(i, task, out.failure)
-        b.runners[i] = b.runners[i]._replace(state=out.failure_state)
-        cause = "a peer's process ended" if lost else "injected"
-        text = f"{out.rule.action} raises ({cause}): {task[1]} failed, now {out.failure_state}"
-        yield b.done(_label(i, "raise", "runner" if lost else "fault", text, task[1]))
-    if "stall" in cfg.faults and budget and r.hung == 0:
-        b = _Builder(sem, config)
-        b.faults += 1
-        b.runners[i] = r._replace(hung=1)
-        text = f"{out.rule.action} stalls in {r.state}"
-        yield b.done(_label(i, "stall", "fault", text, task[1]))
-    if r.hung and sem.has_deadline[r.state]:
-        b = _Builder(sem, config)
-        b.end_process(i, UNCLEAN)
-        text = f"{r.state}'s deadline passes: the supervisor kills the process"
-        yield b.done(_label(i, "deadline", "supervisor", text, task[1]))
+    if not rank.collective(sem, r.current[1]):
+        return r.hung == 0, False
+    return _can_complete(sem, config, i), _peer_lost(config, i)
 
 
-def _reap(sem: Semantics, config: Config, i: int) -> Move:
-    """The watcher reports the end of rank ``i``'s process, and restarts it if it may."""
-    cfg = sem.config
-    r = config.runners[i]
-    b = _Builder(sem, config)
-    clean = r.proc == CLEAN
-    shutting_down = r.seen == "shutting_down"
-    b.cleanup(i, "shutdown" if clean else "failed")
-    r = b.runners[i]
-    if clean:
-        b.runners[i] = r._replace(proc=GONE)
-        return b.done(_label(i, "reap", "supervisor", "the watcher reaps the process (clean)"))
-    r = r._replace(failures=r.failures + 1, streak=r.streak + 1)
-    restart = not r.closing and not shutting_down and r.failures <= cfg.max_restarts
-    if restart:
-        b.runners[i] = r._replace(
-            state=sem.initial,
-            proc=ALIVE,
-            finished=False,
-            cleanups=0,
-            queue=(),
-            done=frozenset(),
-        )
-        b.emit(i, None, sem.initial_events)
-        text = f"the watcher reaps the process (failure {r.failures}) and restarts it"
-        return b.done(_label(i, "reap", "supervisor", text))
-    spent = not r.closing and not shutting_down
-    b.runners[i] = r._replace(proc=GONE, spent=r.spent or spent)
-    if spent and r.streak <= cfg.max_restarts:
-        b.found.append(
-            (
-                RESTART_BUDGET,
-                f"the supervisor gave rank {i} up after {r.streak} failure(s) in a row "
-                f"(its budget is {cfg.max_restarts} restarts, reset by a completed task)",
-            )
-        )
-    text = "the watcher reaps the process: not restarted" + (" (budget spent)" if spent else "")
-    return b.done(_label(i, "reap", "supervisor", text))
-
-
-def _close(sem: Semantics, config: Config, i: int) -> Move:
-    r = config.runners[i]
-    b = _Builder(sem, config)
-    r = r._replace(closing=True)
-    text = "close(): "
-    if not (r.proc == GONE or (r.finished and r.proc != ALIVE)):
-        task: Task = ("s", "Shutdown")
-        queue = (*r.queue, task) if r.proc == ALIVE else r.queue
-        r = r._replace(open=(*r.open, task), queue=queue)
-        text += "sends Shutdown"
-    else:
-        text += "no process to stop"
-    if not sem.config.supervisor.drop_after_exit:
-        r = r._replace(closed=True)
-        text += "; the runner leaves the node's table at once"
-    b.runners[i] = r
-    return b.done(_label(i, "close", "supervisor", text))
+def _peer_lost(config: Config, i: int) -> bool:
+    return any(q.proc != ALIVE for j, q in enumerate(config.runners) if j != i)
