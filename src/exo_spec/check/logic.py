@@ -38,21 +38,15 @@ def partial(expr: Expr, values: Mapping[str, bool]) -> bool | None:
     if isinstance(expr, Not):
         inner = partial(expr.operand, values)
         return None if inner is None else not inner
+    assert isinstance(expr, (And, Or))
+    decides = isinstance(expr, Or)  # the value that decides alone: false for and, true for or
     left = partial(expr.left, values)
-    if isinstance(expr, And):
-        if left is False:
-            return False
-        right = partial(expr.right, values)
-        if right is False:
-            return False
-        return True if left is True and right is True else None
-    assert isinstance(expr, Or)
-    if left is True:
-        return True
+    if left is decides:
+        return decides
     right = partial(expr.right, values)
-    if right is True:
-        return True
-    return False if left is False and right is False else None
+    if right is decides:
+        return decides
+    return None if left is None or right is None else not decides
 
 
 def witness(

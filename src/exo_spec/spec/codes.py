@@ -1,8 +1,9 @@
-"""The code table: every code exo-spec can report, in one literal table (like ruff's ``codes``).
+"""The code table: every code exo-spec can report, in one data file (``codes.toml``, beside this).
 
-Nothing registers itself here and importing this module has no side effects: the linter, the
-conformance suite and ``exo-spec trace-check`` all report :class:`~exo_spec.spec.diagnostics.Diagnostic`
-records whose code is in :data:`CODES`, and ``--select``/``--ignore`` are checked against it.
+Nothing registers itself here and importing this module does nothing but read that small table:
+the linter, the conformance suite and ``exo-spec trace-check`` all report
+:class:`~exo_spec.spec.diagnostics.Diagnostic` records whose code is in :data:`CODES`, and
+``--select``/``--ignore`` are checked against it.
 
 The prefixes:
 
@@ -18,8 +19,10 @@ The prefixes:
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Sequence
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal, get_args
 
 from attrs import frozen
 
@@ -76,341 +79,25 @@ class Explanation:
     example: Example
 
 
-def _c(
-    code: str,
-    name: str,
-    summary: str,
-    origin: Origin,
-    severity: Severity = "error",
-    *,
-    default: bool = True,
-) -> Code:
-    return Code(code, name, summary, origin, severity, default)
+_ORIGINS: tuple[str, ...] = get_args(Origin)
+_SEVERITIES: tuple[str, ...] = get_args(Severity)
 
 
-CODES: tuple[Code, ...] = (
-    # -- EXS0xx: the spec file's schema ----------------------------------------------------------
-    _c("EXS000", "unreadable-spec", "the spec file cannot be read", "loader"),
-    _c("EXS001", "yaml-syntax", "YAML syntax error, or the file is not UTF-8", "loader"),
-    _c("EXS002", "unknown-key", "unknown key (with did-you-mean)", "loader"),
-    _c("EXS003", "wrong-type", "a value has the wrong type", "loader"),
-    _c("EXS004", "missing-key", "a required key is missing", "loader"),
-    _c("EXS005", "bad-identifier", "a name is not a valid identifier", "loader"),
-    _c("EXS006", "unsupported-version", "unsupported spec version", "loader"),
-    _c("EXS007", "duplicate-key", "duplicate key", "loader"),
-    _c(
-        "EXS008",
-        "spec-too-large",
-        "the spec is too large, too deep or expands too far through aliases",
-        "loader",
-    ),
-    # -- EXS1xx: names that refer to nothing -----------------------------------------------------
-    _c(
-        "EXS101",
-        "unknown-state",
-        "unknown state reference (initial, from, via, to, on_error, defer)",
-        "check",
-    ),
-    _c("EXS102", "unknown-guard", "unknown guard in a rule's when", "check"),
-    _c("EXS103", "unknown-action", "unknown action in a rule's do", "check"),
-    _c("EXS104", "guard-syntax", "guard expression syntax error", "loader"),
-    _c("EXS105", "unknown-deferred-task", "unknown task in defer", "check"),
-    _c(
-        "EXS106",
-        "unknown-event",
-        "unknown or malformed event template or progress kind",
-        "loader",
-    ),
-    # -- EXS2xx: the spec's semantics ------------------------------------------------------------
-    _c(
-        "EXS201",
-        "unreachable-state",
-        "state unreachable from the initial state under every guard value",
-        "check",
-    ),
-    _c(
-        "EXS202",
-        "required-state-unreachable",
-        "a required state unreachable under some value of the constant guards",
-        "check",
-    ),
-    _c("EXS203", "trap-state", "trap state: no final state is reachable from it", "check"),
-    _c("EXS204", "final-state-exits", "final state with outgoing rules or defers", "check"),
-    _c(
-        "EXS205",
-        "transient-without-timeout",
-        "transient state without timeout_s or stall_timeout_s",
-        "check",
-    ),
-    _c("EXS206", "task-accepted-nowhere", "task accepted in no state", "check"),
-    _c(
-        "EXS207",
-        "final-task-missing",
-        "a task-handling state where the task that ends the runner is not accepted",
-        "check",
-    ),
-    _c(
-        "EXS208",
-        "overlapping-rules",
-        "two rules for the same state and task can be enabled at once",
-        "check",
-    ),
-    _c(
-        "EXS209",
-        "rule-never-fires",
-        "a rule that can never fire (impossible guard, or shadowed by an earlier rule)",
-        "check",
-    ),
-    _c(
-        "EXS210",
-        "missing-contract-event",
-        "a state change or task outcome without its event in the contract",
-        "check",
-    ),
-    _c("EXS211", "unused-guard", "declared guard never used in a when", "check", "warning"),
-    _c("EXS212", "unused-action", "declared action never used in a do", "check", "warning"),
-    _c(
-        "EXS213",
-        "deferred-and-accepted",
-        "a cell both deferred and accepted by a rule",
-        "check",
-    ),
-    _c(
-        "EXS214",
-        "source-handles-no-tasks",
-        "a rule or defer whose source handles no tasks (final or transient)",
-        "check",
-    ),
-    _c("EXS215", "duplicate-status", "two states report the same status", "check"),
-    _c(
-        "EXS216",
-        "bad-via-or-to",
-        "a via state that is not transient, or a to state that is transient",
-        "check",
-    ),
-    _c(
-        "EXS217",
-        "bad-on-error",
-        "an action-bearing rule without a usable on_error state",
-        "check",
-    ),
-    _c(
-        "EXS218",
-        "dead-end-state",
-        "dead end: under some guard values a resting state accepts only ending tasks "
-        "(off unless selected: a machine may well have states that can only end)",
-        "check",
-        default=False,
-    ),
-    # -- EXS3xx / EXS4xx: generated code and bindings --------------------------------------------
-    _c(
-        "EXS301",
-        "stale-generated-code",
-        "generated code is stale: regenerate it with exo-spec generate",
-        "codegen",
-    ),
-    _c(
-        "EXS302",
-        "name-collision",
-        "a name would collide with the generated machine's own API",
-        "codegen",
-    ),
-    _c(
-        "EXS303",
-        "generated-tests-too-large",
-        "the generated exhaustive tests would be too large (guards, cells or transition pairs)",
-        "codegen",
-    ),
-    _c(
-        "EXS401",
-        "unbound-guard-or-action",
-        "a guard or action has no binding in the runner implementation",
-        "runtime",
-    ),
-    # -- EXS5xx: a runner's events against the spec ----------------------------------------------
-    _c(
-        "EXS501",
-        "missing-runner-status",
-        "a status change without its RunnerStatusUpdated",
-        "conformance",
-    ),
-    _c(
-        "EXS502",
-        "wrong-runner-status",
-        "a RunnerStatusUpdated with another status than the spec's",
-        "conformance",
-    ),
-    _c(
-        "EXS503",
-        "redundant-runner-status",
-        "a RunnerStatusUpdated without a status change",
-        "conformance",
-    ),
-    _c(
-        "EXS504",
-        "rejected-legal-task",
-        "a task the spec accepts was failed by the runner",
-        "conformance",
-    ),
-    _c(
-        "EXS505",
-        "running-before-guard",
-        "a rejected task was reported Running before its guard was checked",
-        "conformance",
-    ),
-    _c(
-        "EXS506",
-        "accepted-illegal-task",
-        "a task the spec rejects was run by the runner",
-        "conformance",
-    ),
-    _c("EXS507", "out-of-order", "the expected events arrived out of order", "conformance"),
-    _c(
-        "EXS508",
-        "wrong-final-status",
-        "a task ended with another final status than the spec's",
-        "conformance",
-    ),
-    _c("EXS509", "no-final-status", "a task never got its final status", "conformance"),
-    _c("EXS510", "missing-event", "an event of the contract was never sent", "conformance"),
-    _c(
-        "EXS511",
-        "unexpected-event",
-        "an event the contract does not call for",
-        "conformance",
-    ),
-    _c(
-        "EXS512",
-        "second-final-status",
-        "a task got another status after its final one",
-        "conformance",
-    ),
-    _c("EXS513", "hang", "the runner did not return in time", "conformance"),
-    _c("EXS514", "loop-died", "the runner's loop died on a task", "conformance"),
-    _c(
-        "EXS515",
-        "wrong-runner-id",
-        "a RunnerStatusUpdated with another runner id than the context's",
-        "conformance",
-    ),
-    _c(
-        "EXS516",
-        "event-for-wrong-task",
-        "an event of the contract sent under another task's id",
-        "conformance",
-    ),
-    _c(
-        "EXS517",
-        "wrong-chunk",
-        "chunks whose text or order is not what the engine produced for the task",
-        "conformance",
-    ),
-    _c("EXS518", "progress-backwards", "a progress counter that went backwards", "conformance"),
-    _c(
-        "EXS519",
-        "empty-failure-message",
-        "a Failed task status or RunnerFailed without a message",
-        "conformance",
-    ),
-    _c(
-        "EXS520",
-        "event-after-return",
-        "an event emitted after run() returned (from a thread left behind)",
-        "conformance",
-    ),
-    _c(
-        "EXS521",
-        "cancel-ignored",
-        "the engine was asked for more than one token after a cancel of its chat",
-        "conformance",
-    ),
-    _c(
-        "EXS522",
-        "engine-call-outside-rule",
-        "an engine action the spec's rules do not run there (engine.close() outside Shutdown)",
-        "conformance",
-    ),
-    # -- EXS6xx: a recorded log on its own -------------------------------------------------------
-    _c("EXS601", "unparsable-line", "a log line that is not a tagged event", "trace-check"),
-    _c(
-        "EXS602",
-        "no-initial-status",
-        "the log does not start with the initial RunnerStatusUpdated",
-        "trace-check",
-    ),
-    _c(
-        "EXS603",
-        "repeated-runner-status",
-        "the same runner status twice in a row in a log",
-        "trace-check",
-    ),
-    _c(
-        "EXS604",
-        "forbidden-transition",
-        "a status change that is no transition of the spec",
-        "trace-check",
-    ),
-    _c(
-        "EXS605",
-        "after-final-status",
-        "an event for a task after its final status",
-        "trace-check",
-    ),
-    _c(
-        "EXS606",
-        "task-never-finished",
-        "a task in the log never gets a final status",
-        "trace-check",
-    ),
-    _c(
-        "EXS607",
-        "missing-required-event",
-        "an accepted task without an event the contract requires (its TaskAcknowledged)",
-        "trace-check",
-    ),
-    # -- EXS7xx: runners, supervisors, the planner and faults together ---------------------------
-    _c("EXS701", "task-final-once", "a task without exactly one final status", "explore"),
-    _c(
-        "EXS702",
-        "action-outside-rule",
-        "a task reached an action in a state whose rule does not accept it",
-        "explore",
-    ),
-    _c("EXS703", "unemitted-state-change", "a state change that was not emitted", "explore"),
-    _c("EXS704", "cleanup-twice", "a runner process's cleanup ran more than once", "explore"),
-    _c(
-        "EXS705",
-        "alive-after-delete",
-        "a runner process alive after it left the node's table",
-        "explore",
-    ),
-    _c("EXS706", "stuck", "a configuration where nothing can happen, short of done", "explore"),
-    _c(
-        "EXS707",
-        "not-live",
-        "with no fault, a placed instance that can no longer reach ready",
-        "explore",
-    ),
-    _c(
-        "EXS708",
-        "collective-deadlock",
-        "a rank entered a collective out of the group's order",
-        "explore",
-    ),
-    _c(
-        "EXS709",
-        "restart-budget",
-        "a runner given up before its restart budget (reset on success) was spent",
-        "explore",
-    ),
-    _c(
-        "EXS710",
-        "state-limit",
-        "the exploration stopped at --max-states: its results are partial",
-        "explore",
-        "warning",
-    ),
-)
+def _code(code: str, row: dict[str, Any]) -> Code:
+    origin, severity = row["origin"], row.get("severity", "error")
+    if origin not in _ORIGINS or severity not in _SEVERITIES:
+        raise ValueError(f"codes.toml: {code}: bad origin {origin!r} or severity {severity!r}")
+    default = row.get("default", True)
+    return Code(code, row["name"], row["summary"], origin, severity, default)
+
+
+def _read_table() -> tuple[Code, ...]:
+    with Path(__file__).with_name("codes.toml").open("rb") as f:
+        return tuple(_code(code, row) for code, row in tomllib.load(f).items())
+
+
+CODES: tuple[Code, ...] = _read_table()
+"""Every code, in the order of ``codes.toml`` (read once, when this module is imported)."""
 
 BY_CODE: dict[str, Code] = {c.code: c for c in CODES}
 BY_NAME: dict[str, Code] = {c.name: c for c in CODES}

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 
 from exo_spec.spec.diagnostics import Diagnostic
-from exo_spec.spec.types import Spec
+from exo_spec.spec.types import ActionDecl, GuardDecl, Spec
 
 __all__ = [
     "did_you_mean",
@@ -85,21 +85,25 @@ def unknown_task_in_defer(spec: Spec) -> Iterator[Diagnostic]:
 
 def unused_guard(spec: Spec) -> Iterator[Diagnostic]:
     used = {name for r in spec.rules for name in r.when.names()}
-    for guard in spec.guards:
-        if guard.name not in used:
-            yield Diagnostic(
-                "EXS211",
-                f"guard {guard.name} is declared but no rule's 'when' uses it; use it or remove it",
-                guard.loc,
-            )
+    return _unused("EXS211", "guard", spec.guards, used, "no rule's 'when' uses it")
 
 
 def unused_action(spec: Spec) -> Iterator[Diagnostic]:
     used = {r.action for r in spec.rules}
-    for action in spec.actions:
-        if action.name not in used:
+    return _unused("EXS212", "action", spec.actions, used, "no rule does it")
+
+
+def _unused(
+    code: str,
+    kind: str,
+    declared: Iterable[GuardDecl | ActionDecl],
+    used: Container[str | None],
+    nobody: str,
+) -> Iterator[Diagnostic]:
+    for decl in declared:
+        if decl.name not in used:
             yield Diagnostic(
-                "EXS212",
-                f"action {action.name} is declared but no rule does it; use it or remove it",
-                action.loc,
+                code,
+                f"{kind} {decl.name} is declared but {nobody}; use it or remove it",
+                decl.loc,
             )
