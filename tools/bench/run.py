@@ -265,19 +265,14 @@ MISSED: dict[tuple[str, str], str] = {
         "reduction), which make up most of the configurations."
     ),
     ("stream", "RunnerSupervisor (subprocess) tok/s"): (
-        "Reason: every token crosses the process boundary as its own message (the child "
-        "unstructures and JSON-encodes a ChunkGenerated, the supervisor's watcher thread "
-        "decodes, restructures, updates the mirror and fans out, and the subscriber thread "
-        "wakes), so three threads in two processes share 2 cores per token where the other "
-        "sides use one; the decode rate from the median inter-token gap drops the same way, so "
-        "the cost is per token, not per request. The supervisor benchmark's channel "
-        "throughput (about 7,000 events/s with the scripted engine, roughly 140 µs of CPU per "
-        "event) accounts for only part of it: the rest is contention on a shared 2-core "
-        "machine under a load average near 5, which the median run sees and the best run "
-        "sees less. Fix: send chunks in batches (drain what the engine has produced into one "
-        "message of several tokens, flushed at least every few ms) and decode chunk messages "
-        "on a path that skips the full cattrs structuring; re-measure on a machine with idle "
-        "cores before taking the ratio as the product's."
+        "Reason: every token still crosses the process boundary as its own message: the child "
+        "encodes a ChunkGenerated (directly, without the converter) and writes it, the "
+        "supervisor's watcher wakes, decodes it (directly too) and publishes it (in one batch "
+        "with whatever else is waiting), and the subscriber thread wakes; three threads in two "
+        "processes share 2 cores per token where the other sides use one, and the ratio moves "
+        "with the machine's other load. Fix still open: coalesce chunks on the runner's side "
+        "(one message per burst when the reader is behind) so a busy reader is woken once per "
+        "burst; re-measure on idle cores before taking the ratio as the product's."
     ),
 }
 
