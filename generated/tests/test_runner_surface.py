@@ -6,6 +6,9 @@
 
 from __future__ import annotations
 
+import sys
+import typing
+
 import pytest
 from _runner_bindings import (
     INITIAL_EVENTS,
@@ -21,6 +24,7 @@ from _runner_bindings import (
 )
 from transitions.core import EventData, Machine, MachineError
 
+import exo_spec.machine
 from exo_spec.machine import Leg
 from exo_spec_generated.runner_machine import (
     ACTIONS,
@@ -31,6 +35,7 @@ from exo_spec_generated.runner_machine import (
     SPEC_SHA256,
     STATUS_OF,
     TIMEOUTS,
+    RunnerMachine,
     StateChangeError,
 )
 
@@ -1007,10 +1012,26 @@ def test_first_leg_runs_its_rule(
         leg.execute(EventData(None, event, Machine(), None, (), {}))
 
 
+def test_annotations_resolve() -> None:
+    """Every annotation of the machine module and its base names real types (tools such as
+    typing.get_type_hints read them at runtime)."""
+    for module in (sys.modules[RunnerMachine.__module__], exo_spec.machine):
+        assert typing.get_type_hints(module) or module is exo_spec.machine
+        for owner in vars(module).values():
+            if isinstance(owner, type) and owner.__module__ == module.__name__:
+                for value in vars(owner).values():
+                    if callable(value) and not isinstance(value, type):
+                        typing.get_type_hints(value)
+            elif callable(owner) and getattr(owner, "__module__", None) == module.__name__:
+                typing.get_type_hints(owner)
+
+
 def test_misuse_raises_and_changes_nothing() -> None:
     bindings = RecordingBindings()
     machine = launch(bindings)
     start = machine.current
+    with pytest.raises(TypeError):
+        RunnerMachine(bindings, start)  # type: ignore[call-arg]
     assert machine.auto_transitions is False
     for state in RunnerState:
         assert not hasattr(machine, f"to_{state.value}")

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from exo_spec.codegen.source import isort_key
 from exo_spec.codegen.tests_common import IMPORTS, Names, assign, define, finish, header
 from exo_spec.codegen.tests_pyfmt import Literal
 from exo_spec.model.cells import Row, cell_rows, state_allowed_rows
@@ -126,12 +127,17 @@ def render_surface(spec: Spec, names: Names, helper: str, machine_module: str) -
         header(
             spec, f"The public surface of the {spec.machine} machine, checked against the spec."
         ),
+        "import sys\nimport typing\n\n",
         IMPORTS,
         "from transitions.core import EventData, Machine, MachineError\n",
         "\n",
+        "import exo_spec.machine\n",
         "from exo_spec.machine import Leg\n",
         f"from {machine_module} import (\n",
-        "".join(f"    {n},\n" for n in (*_PUBLIC, "StateChangeError")),
+        "".join(
+            f"    {n},\n"
+            for n in sorted((*_PUBLIC, "StateChangeError", f"{names.prefix}Machine"), key=isort_key)
+        ),
         ")\n",
         "\n",
         "# The spec's declarations, as the module must publish them.\n",
@@ -167,7 +173,9 @@ def render_surface(spec: Spec, names: Names, helper: str, machine_module: str) -
             ),
         ),
         "\n\n",
-        _misuse_test.replace("{State}", state_t).replace("{Task}", task_t),
+        _misuse_test.replace("{State}", state_t)
+        .replace("{Task}", task_t)
+        .replace("{Machine}", f"{names.prefix}Machine"),
     ]
     return finish(out, helper, names)
 
@@ -280,10 +288,26 @@ _leg_test = """LEG_PARAMS = [pytest.param(*row, id=name) for name, row in FIRST_
         leg.execute(EventData(None, event, Machine(), None, (), {}))
 """
 
-_misuse_test = """def test_misuse_raises_and_changes_nothing() -> None:
+_misuse_test = """def test_annotations_resolve() -> None:
+    \"\"\"Every annotation of the machine module and its base names real types (tools such as
+    typing.get_type_hints read them at runtime).\"\"\"
+    for module in (sys.modules[{Machine}.__module__], exo_spec.machine):
+        assert typing.get_type_hints(module) or module is exo_spec.machine
+        for owner in vars(module).values():
+            if isinstance(owner, type) and owner.__module__ == module.__name__:
+                for value in vars(owner).values():
+                    if callable(value) and not isinstance(value, type):
+                        typing.get_type_hints(value)
+            elif callable(owner) and getattr(owner, "__module__", None) == module.__name__:
+                typing.get_type_hints(owner)
+
+
+def test_misuse_raises_and_changes_nothing() -> None:
     bindings = RecordingBindings()
     machine = launch(bindings)
     start = machine.current
+    with pytest.raises(TypeError):
+        {Machine}(bindings, start)  # type: ignore[call-arg]
     assert machine.auto_transitions is False
     for state in {State}:
         assert not hasattr(machine, f"to_{state.value}")
