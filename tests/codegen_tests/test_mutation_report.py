@@ -46,7 +46,7 @@ def test_the_report_counts_only_what_ran(monkeypatch: pytest.MonkeyPatch) -> Non
     from run_tool import render
 
     text = render(_results(), {"machine:12:core/NumberReplacer:0": "equivalent: never read"})
-    assert "| `generated/m.py` | 10 | 4 | 1 | 1 | 2 | 0 | 0 | 50.0% | 5 s |" in text
+    assert "| `generated/m.py` | 10 | 4 | 6 | 1 | 1 | 2 | 0 | 0 | 50.0% | 5 s |" in text
     assert "A sample of 4 mutants per module ran" in text
     assert "`generated/m.py:12` core/NumberReplacer #0: equivalent: never read" in text
     assert "`generated/m.py:30` core/NumberReplacer #1: unclassified" in text

@@ -24,6 +24,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -70,13 +71,29 @@ def _copy(work: Path) -> None:
             shutil.copy(source, work / item)
 
 
-def _cosmic(args: list[str], work: Path, env: dict[str, str]) -> None:
+def _cosmic(args: list[str], work: Path, env: dict[str, str], budget: float | None = None) -> bool:
+    """Run cosmic-ray; False when it was stopped at the end of ``budget`` seconds."""
     tool = Path(sys.executable).parent / "cosmic-ray"
-    subprocess.run([str(tool), *args], cwd=work, env=env, check=True)
+    with subprocess.Popen([str(tool), *args], cwd=work, env=env, start_new_session=True) as proc:
+        try:
+            code = proc.wait(timeout=budget)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGTERM)  # the tool and the test run it started
+            proc.wait()
+            return False
+    if code != 0:
+        raise subprocess.CalledProcessError(code, args)
+    return True
 
 
 def _run_module(
-    module: str, work: Path, env: dict[str, str], sample: int | None, seed: int, timeout: float
+    module: str,
+    work: Path,
+    env: dict[str, str],
+    sample: int | None,
+    seed: int,
+    timeout: float,
+    budget: float | None,
 ) -> dict[str, Any]:
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
@@ -93,7 +110,9 @@ def _run_module(
         if skipped:
             db.set_multiple_results(skipped, WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
     start = time.monotonic()
-    _cosmic(["exec", str(config), str(session)], work, env)
+    finished = _cosmic(["exec", str(config), str(session)], work, env, budget)
+    if not finished:  # the mutant in flight may be left in place: restore the module
+        shutil.copy(ROOT / MODULES[module], work / MODULES[module])
     seconds = time.monotonic() - start
     counts = {"killed": 0, "survived": 0, "timeout": 0, "incompetent": 0, "error": 0}
     survivors: list[dict[str, Any]] = []
@@ -127,14 +146,18 @@ def _run_module(
     return {
         "path": MODULES[module],
         "mutants": len(ids),
-        "ran": len(chosen),
+        "ran": sum(counts.values()),
+        "not_run": len(ids) - sum(counts.values()),
+        "finished": finished,
         **counts,
         "seconds": round(seconds, 1),
         "survivors": survivors,
     }
 
 
-def measure(modules: list[str], sample: int | None, seed: int, timeout: float) -> dict[str, Any]:
+def measure(
+    modules: list[str], sample: int | None, seed: int, timeout: float, budget: float | None
+) -> dict[str, Any]:
     from importlib.metadata import version
 
     results: dict[str, Any] = {
@@ -143,6 +166,7 @@ def measure(modules: list[str], sample: int | None, seed: int, timeout: float) -
         "timeout_s": timeout,
         "sample_per_module": sample,
         "seed": seed,
+        "budget_s": budget,
         "modules": {},
     }
     with tempfile.TemporaryDirectory(prefix="exo-mutation-") as tmp:
@@ -157,7 +181,9 @@ def measure(modules: list[str], sample: int | None, seed: int, timeout: float) -
         if baseline.returncode != 0:
             raise SystemExit("the generated suite fails on the unmutated copy:\n" + baseline.stdout)
         for module in modules:
-            results["modules"][module] = _run_module(module, work, env, sample, seed, timeout)
+            results["modules"][module] = _run_module(
+                module, work, env, sample, seed, timeout, budget
+            )
     return results
 
 
@@ -178,16 +204,24 @@ def render(results: dict[str, Any], classes: dict[str, str]) -> str:
             "claimed for them.",
             "",
         ]
+    if results.get("budget_s") is not None:
+        lines += [
+            f"Each module had a budget of {results['budget_s']:g} s: cosmic-ray runs its pending "
+            "mutants in random order, so those that ran before the budget ended are a uniform "
+            "sample; the rest did not run (the not-run column) and no rate is claimed for them.",
+            "",
+        ]
     lines += [
-        "| module | tool's mutants | ran | killed | timeouts | survived | incompetent | errors | "
+        "| module | tool's mutants | ran | not run | killed | timeouts | survived | incompetent | errors | "
         "killed of ran | time |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for m in results["modules"].values():
         dead = m["killed"] + m["timeout"]
         rate = f"{100 * dead / m['ran']:.1f}%" if m["ran"] else "-"
         lines.append(
-            f"| `{m['path']}` | {m['mutants']} | {m['ran']} | {m['killed']} | {m['timeout']} | "
+            f"| `{m['path']}` | {m['mutants']} | {m['ran']} | {m['mutants'] - m['ran']} | "
+            f"{m['killed']} | {m['timeout']} | "
             f"{m['survived']} | {m['incompetent']} | {m['error']} | {rate} | {m['seconds']:.0f} s |"
         )
     lines += ["", "## Survivors", ""]
@@ -215,11 +249,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--budget", type=float, default=None, help="seconds per module")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--render", action="store_true", help="only render MUTATION.md")
     args = parser.parse_args(argv)
     if not args.render:
-        results = measure(args.module or list(MODULES), args.sample, args.seed, args.timeout)
+        results = measure(
+            args.module or list(MODULES), args.sample, args.seed, args.timeout, args.budget
+        )
         args.results.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     results = json.loads(args.results.read_text(encoding="utf-8"))
     classes = tomllib.loads(SURVIVORS.read_text(encoding="utf-8")) if SURVIVORS.exists() else {}
