@@ -19,6 +19,7 @@ from _runner_bindings import (
     accepted,
     deferred,
     launch,
+    play,
     rejected,
     send,
 )
@@ -1012,6 +1013,154 @@ def test_first_leg_runs_its_rule(
         leg.execute(EventData(None, event, Machine(), None, (), {}))
 
 
+# Per action: a failure whose exception has no message names its type.
+SILENT_FAILURES: dict[str, tuple[RunnerState, Step]] = {
+    "download": (
+        RunnerState.idle,
+        Step(
+            RunnerTask.DownloadModel,
+            {"has_group": False, "weights_present": False},
+            "fail",
+            accepted(
+                RunnerState.failed,
+                calls=("download",),
+                events=(
+                    ("task_status", "Running", None),
+                    ("runner_status", "downloading", None),
+                    ("acknowledged",),
+                    ("task_status", "Failed", "RuntimeError"),
+                    ("runner_status", "failed", "RuntimeError"),
+                ),
+            ),
+        ),
+    ),
+    "connect": (
+        RunnerState.idle,
+        Step(
+            RunnerTask.ConnectToGroup,
+            {"has_group": True, "weights_present": False},
+            "fail",
+            accepted(
+                RunnerState.failed,
+                calls=("connect",),
+                events=(
+                    ("task_status", "Running", None),
+                    ("runner_status", "connecting", None),
+                    ("acknowledged",),
+                    ("task_status", "Failed", "RuntimeError"),
+                    ("runner_status", "failed", "RuntimeError"),
+                ),
+            ),
+        ),
+    ),
+    "load": (
+        RunnerState.idle,
+        Step(
+            RunnerTask.LoadModel,
+            {"has_group": False, "weights_present": True},
+            "fail",
+            accepted(
+                RunnerState.failed,
+                calls=("load",),
+                events=(
+                    ("task_status", "Running", None),
+                    ("runner_status", "loading", None),
+                    ("acknowledged",),
+                    ("task_status", "Failed", "RuntimeError"),
+                    ("runner_status", "failed", "RuntimeError"),
+                ),
+            ),
+        ),
+    ),
+    "shutdown": (
+        RunnerState.idle,
+        Step(
+            RunnerTask.Shutdown,
+            {"has_group": False, "weights_present": False},
+            "fail",
+            accepted(
+                RunnerState.failed,
+                calls=("shutdown",),
+                events=(
+                    ("task_status", "Running", None),
+                    ("runner_status", "shutting_down", None),
+                    ("acknowledged",),
+                    ("task_status", "Failed", "RuntimeError"),
+                    ("runner_status", "failed", "RuntimeError"),
+                ),
+            ),
+        ),
+    ),
+    "warmup": (
+        RunnerState.loaded,
+        Step(
+            RunnerTask.StartWarmup,
+            {"has_group": False, "weights_present": False},
+            "fail",
+            accepted(
+                RunnerState.failed,
+                calls=("warmup",),
+                events=(
+                    ("task_status", "Running", None),
+                    ("runner_status", "warming_up", None),
+                    ("acknowledged",),
+                    ("task_status", "Failed", "RuntimeError"),
+                    ("runner_status", "failed", "RuntimeError"),
+                ),
+            ),
+        ),
+    ),
+    "generate": (
+        RunnerState.ready,
+        Step(
+            RunnerTask.ChatCompletion,
+            {"has_group": False, "weights_present": False},
+            "fail",
+            accepted(
+                RunnerState.failed,
+                calls=("generate",),
+                events=(
+                    ("task_status", "Running", None),
+                    ("runner_status", "running", None),
+                    ("acknowledged",),
+                    ("task_status", "Failed", "RuntimeError"),
+                    ("runner_status", "failed", "RuntimeError"),
+                ),
+            ),
+        ),
+    ),
+    "cancel": (
+        RunnerState.running,
+        Step(
+            RunnerTask.CancelTask,
+            {"has_group": False, "weights_present": False},
+            "fail",
+            accepted(
+                RunnerState.failed,
+                calls=("cancel",),
+                events=(
+                    ("task_status", "Running", None),
+                    ("acknowledged",),
+                    ("task_status", "Failed", "RuntimeError"),
+                    ("runner_status", "failed", "RuntimeError"),
+                ),
+            ),
+        ),
+    ),
+}
+
+
+SILENT_PARAMS = [pytest.param(*row, id=name) for name, row in SILENT_FAILURES.items()]
+
+
+@pytest.mark.parametrize(("state", "step"), SILENT_PARAMS)
+def test_silent_failure(state: RunnerState, step: Step) -> None:
+    bindings = RecordingBindings()
+    bindings.silent = True
+    machine = launch(bindings, state)
+    assert play(machine, bindings, step) == step.expect
+
+
 def test_annotations_resolve() -> None:
     """Every annotation of the machine module and its base names real types (tools such as
     typing.get_type_hints read them at runtime)."""
@@ -1035,10 +1184,14 @@ def test_misuse_raises_and_changes_nothing() -> None:
     assert machine.auto_transitions is False
     for state in RunnerState:
         assert not hasattr(machine, f"to_{state.value}")
-        with pytest.raises(StateChangeError, match="dispatch a task instead"):
+        with pytest.raises(StateChangeError) as raised:
             machine.set_state(state.value)
-        with pytest.raises(StateChangeError, match="dispatch a task instead"):
+        assert f"set_state({state.value!r}) would change" in str(raised.value)
+        assert "(RunnerMachine.dispatch)" in str(raised.value)
+        with pytest.raises(StateChangeError) as raised:
             machine.state = state
+        assert f"assigning state = {state!r} would change" in str(raised.value)
+        assert "(RunnerMachine.dispatch)" in str(raised.value)
     for name in LEG_EVENTS:
         with pytest.raises(MachineError, match="taken inside a rule"):
             machine.trigger(name)

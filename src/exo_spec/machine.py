@@ -109,7 +109,6 @@ class NotCancellableError(Exception):
 
     def __init__(self, action: str) -> None:
         super().__init__(not_cancellable_message(action))
-        self.action = action
 
 
 # -- messages ---------------------------------------------------------------------------------

@@ -302,7 +302,7 @@ def _render_trace(spec: Spec, names: Names, helper: str) -> str:
             assign("FINAL_PATHS", f"dict[str, tuple[{state_t}, tuple[Step, ...]]]", finals),
             "\n",
             "\n",
-            _final_test,
+            _final_test.replace("{Task}", names.task_enum),
         ]
     return finish(out, helper, names)
 
@@ -340,4 +340,9 @@ def test_path_to_final_state(final: str) -> None:
         assert play(machine, bindings, step) == step.expect
     assert machine.current == state
     assert machine.allowed() == ()
+    for task in {Task}:
+        outcome = send(machine, bindings, task, steps[-1].guards, "ok")
+        assert (outcome.kind, outcome.state, outcome.allowed) == ("rejected", state, ())
+        assert outcome.message is not None
+        assert outcome.message.endswith("allowed here: none")
 """

@@ -43,6 +43,8 @@ def _arrivals(
     """Every task that can arrive in ``state``: its cells, or each task once elsewhere."""
     if spec.state(state).accepts_tasks:
         return [(row.id, _dispatch(row)) for row in rows if row.state == state]
+    if spec.state(state).final:  # the spec says nothing of tasks in a final state
+        return []
     return [(f"{state}-{task}", Dispatch(task, guards, "ok")) for task in spec.tasks]
 
 

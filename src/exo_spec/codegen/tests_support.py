@@ -161,6 +161,7 @@ class RecordingBindings:
         self.misordered: list[str] = []
         self.inner: list[tuple[Nested, ...]] = []
         self.kinds: list[str] = []
+        self.silent = False  # a failing action raises an exception without a message
 
     {guards}
     {actions}
@@ -194,7 +195,7 @@ class RecordingBindings:
         for nested in self.inner.pop() if self.inner else ():
             self._send(nested)
         if result == "fail":
-            raise RuntimeError(f{failure})
+            raise RuntimeError() if self.silent else RuntimeError(f{failure})
         return CANCELLED if result == "cancelled" else None
 
     def _send(self, nested: Nested) -> None:
@@ -250,6 +251,7 @@ def send(
     kind: Literal["accepted", "rejected", "deferred"] = "accepted"
     message: str | None = None
     allowed: tuple[{Task}, ...] = ()
+    facts: tuple[object, ...] = (task, guards, True)
     try:
         if trigger:
             assert getattr(machine, task.value)(bindings.task) is True
@@ -259,8 +261,11 @@ def send(
     except TaskRejected as rejection:
         kind, returned = "rejected", rejection.state
         message, allowed = rejection.message, tuple(rejection.allowed)
+        facts = (rejection.task, dict(rejection.guards), str(rejection) == message)
     except TaskDeferred as deferral:
         kind, returned = "deferred", deferral.state
+        facts = (deferral.task, guards, True)
+    assert facts == (task, guards, True), "the exception names another task or guards"
     # dispatch's answer (or the exception's state) is the state the machine is in
     assert returned == machine.current == machine.state
     if kind != "accepted":
