@@ -167,6 +167,13 @@ def measure(
         "sample_per_module": sample,
         "seed": seed,
         "budget_s": budget,
+        "commit": subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip(),
         "modules": {},
     }
     with tempfile.TemporaryDirectory(prefix="exo-mutation-") as tmp:
@@ -196,6 +203,8 @@ def render(results: dict[str, Any], classes: dict[str, str]) -> str:
         f"per mutant: `{results['test_command']}` with a {results['timeout_s']:g} s timeout.",
         "",
     ]
+    if results.get("commit"):
+        lines += [f"The suite and modules measured are those of commit `{results['commit']}`.", ""]
     sample = results["sample_per_module"]
     if sample is not None:
         lines += [
@@ -204,7 +213,13 @@ def render(results: dict[str, Any], classes: dict[str, str]) -> str:
             "claimed for them.",
             "",
         ]
-    if results.get("budget_s") is not None:
+    cut = any(m["ran"] < m["mutants"] for m in results["modules"].values())
+    if results.get("budget_s") is not None and not cut:
+        lines += [
+            f"Every mutant ran (the budget of {results['budget_s']:g} s per module was not reached).",
+            "",
+        ]
+    if results.get("budget_s") is not None and cut:
         lines += [
             f"Each module had a budget of {results['budget_s']:g} s: cosmic-ray runs its pending "
             "mutants in random order, so those that ran before the budget ended are a uniform "
@@ -224,6 +239,21 @@ def render(results: dict[str, Any], classes: dict[str, str]) -> str:
             f"{m['killed']} | {m['timeout']} | "
             f"{m['survived']} | {m['incompetent']} | {m['error']} | {rate} | {m['seconds']:.0f} s |"
         )
+    survivors = [s for m in results["modules"].values() for s in m["survivors"]]
+    verdicts = [classes.get(s["key"], "unclassified") for s in survivors]
+    equivalent = sum(v.startswith("equivalent") for v in verdicts)
+    ran = sum(m["ran"] for m in results["modules"].values())
+    dead = sum(m["killed"] + m["timeout"] for m in results["modules"].values())
+    if ran:
+        lines += [
+            "",
+            f"In all: {ran} mutants ran, {dead} killed ({100 * dead / ran:.1f}%); of the "
+            f"{len(survivors)} survivors {equivalent} are classified equivalent, "
+            f"{sum(v.startswith('real gap') for v in verdicts)} a real gap and "
+            f"{verdicts.count('unclassified')} unclassified. Counting only the mutants not "
+            f"classified equivalent: {dead}/{ran - equivalent} killed"
+            + (f" ({100 * dead / (ran - equivalent):.1f}%)." if ran > equivalent else "."),
+        ]
     lines += ["", "## Survivors", ""]
     any_survivor = False
     for m in results["modules"].values():
