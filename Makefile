@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: all env test lint typecheck pytest demo serve bench generate gencheck check clean stress
+.PHONY: all env test lint typecheck pytest demo serve bench generate gencheck check clean stress mutation
 
 all: test
 
@@ -62,3 +62,9 @@ clean:
 ROUNDS ?= 20
 stress: env
 	$(BIN)/python tools/stress.py --rounds $(ROUNDS)
+
+# The generated suite against cosmic-ray's mutants of the generated machine and the shared base
+# (not part of `make test`; slow). SAMPLE=N runs N mutants per module; MUTATION.md is rendered.
+SAMPLE ?=
+mutation: env
+	$(BIN)/python tools/mutation/run_tool.py $(if $(SAMPLE),--sample $(SAMPLE))

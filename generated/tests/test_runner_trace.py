@@ -119,3 +119,8 @@ def test_path_to_final_state(final: str) -> None:
         assert play(machine, bindings, step) == step.expect
     assert machine.current == state
     assert machine.allowed() == ()
+    for task in RunnerTask:
+        outcome = send(machine, bindings, task, steps[-1].guards, "ok")
+        assert (outcome.kind, outcome.state, outcome.allowed) == ("rejected", state, ())
+        assert outcome.message is not None
+        assert outcome.message.endswith("allowed here: none")

@@ -88,6 +88,7 @@ class RunnerWalk(RuleBasedStateMachine):
         self.bindings.events = []
         self.machine = RunnerMachine(self.bindings, initial=start)
         assert self.bindings.events == [("runner_status", str(start), None)]
+        self.bindings.watch(self.machine)
         self.current = str(start)
         self.constants = constants
 

@@ -37,7 +37,7 @@ import transitions
 from attrs import frozen
 from transitions.core import Condition, Event, EventData, MachineError, State, Transition
 
-from exo_spec.model import Cancelled
+from exo_spec.model import Cancelled, not_cancellable_message
 from exo_spec.spec.types import TaskStatusName
 
 __all__ = [
@@ -108,9 +108,7 @@ class NotCancellableError(Exception):
     """An action that the spec does not declare cancellable returned CANCELLED."""
 
     def __init__(self, action: str) -> None:
-        super().__init__(
-            f"action {action} returned CANCELLED, but the spec does not declare it cancellable"
-        )
+        super().__init__(not_cancellable_message(action))
 
 
 # -- messages ---------------------------------------------------------------------------------

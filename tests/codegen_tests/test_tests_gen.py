@@ -60,7 +60,9 @@ def test_every_file_has_the_generated_header(runner_spec: Spec) -> None:
     assert sorted(files) == [
         "_runner_bindings.py",
         "test_runner_cells.py",
+        "test_runner_nested.py",
         "test_runner_pairs.py",
+        "test_runner_surface.py",
         "test_runner_trace.py",
         "test_runner_walk.py",
     ]

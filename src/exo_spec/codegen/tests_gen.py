@@ -8,33 +8,29 @@
   the tasks allowed per state, both outcomes of every guard, every defer, every on_error path;
 - ``test_<machine>_pairs.py``: every pair of consecutive transitions, reached by a shortest path;
 - ``test_<machine>_trace.py``: exo's trace of one runner's life, and a path to each final state;
-- ``test_<machine>_walk.py``: a hypothesis walk comparing the machine with the reference ``step``.
+- ``test_<machine>_walk.py``: a hypothesis walk comparing the machine with the reference ``step``;
+- ``test_<machine>_nested.py``: tasks dispatched while an action runs (nested rules in an
+  interruptible state, the queue of a transient one) and CANCELLED from a non-cancellable action;
+- ``test_<machine>_surface.py``: the public tables, the trigger and ``may_*`` API, the legs
+  transitions lists, and the errors for misuse.
 
 Expectations are computed here, at generation time, and written out literally.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
-
-from exo_spec.codegen.source import header_lines, isort_key
-from exo_spec.codegen.tests_pyfmt import Call, Code, Literal, attr, lit
-from exo_spec.codegen.tests_support import HELPER_EXPORTS, render_bindings
+from exo_spec.codegen.tests_common import IMPORTS, Names, assign, class_prefix, finish, header
+from exo_spec.codegen.tests_nested import render_nested
+from exo_spec.codegen.tests_pyfmt import Literal, lit
+from exo_spec.codegen.tests_support import render_bindings
+from exo_spec.codegen.tests_surface import render_surface
 from exo_spec.codegen.tests_walk import render_walk
-from exo_spec.model.cells import Event, Expect, Row, Step, cell_rows, state_allowed_rows
+from exo_spec.model.cells import Row, Step, cell_rows, state_allowed_rows
 from exo_spec.model.paths import Pair, exo_trace, final_paths, pairs
-from exo_spec.model.valuations import GuardValues, valuation_text
-from exo_spec.spec import Spec, valid_name
+from exo_spec.model.valuations import valuation_text
+from exo_spec.spec import Spec
 
 __all__ = ["class_prefix", "header", "render_tests"]
-
-
-def class_prefix(machine: str) -> str:
-    """``runner`` -> ``Runner``, ``my_runner`` -> ``MyRunner``: the generated classes' prefix."""
-    if not valid_name(machine):
-        raise ValueError(f"machine name {machine!r} is not a valid identifier")
-    return "".join(part[:1].upper() + part[1:] for part in machine.split("_"))
 
 
 def _check_module(machine_module: str) -> None:
@@ -43,21 +39,10 @@ def _check_module(machine_module: str) -> None:
         raise ValueError(f"machine module {machine_module!r} is not a dotted Python name")
 
 
-def header(spec: Spec, doc: str) -> str:
-    """The generated-file header: tool and version, DO NOT EDIT, spec path and sha256."""
-    return (
-        "".join(line + "\n" for line in header_lines(spec))
-        + f'"""{doc}"""\n'
-        + "\n"
-        + "from __future__ import annotations\n"
-        + "\n"
-    )
-
-
 def render_tests(spec: Spec, machine_module: str) -> dict[str, str]:
     """The generated test files for ``spec``, whose machine is importable as ``machine_module``."""
     _check_module(machine_module)
-    names = _Names(spec)
+    names = Names(spec)
     helper = f"_{spec.machine}_bindings"
     return {
         f"{helper}.py": render_bindings(spec, machine_module, names.prefix, header),
@@ -65,81 +50,12 @@ def render_tests(spec: Spec, machine_module: str) -> dict[str, str]:
         f"test_{spec.machine}_pairs.py": _render_pairs(spec, names, helper),
         f"test_{spec.machine}_trace.py": _render_trace(spec, names, helper),
         f"test_{spec.machine}_walk.py": render_walk(spec, names.prefix, helper, header),
+        f"test_{spec.machine}_nested.py": render_nested(spec, names, helper),
+        f"test_{spec.machine}_surface.py": render_surface(spec, names, helper, machine_module),
     }
 
 
-class _Names:
-    """Source text for the spec's names: enum members, guard dictionaries, steps."""
-
-    def __init__(self, spec: Spec) -> None:
-        self.spec = spec
-        self.prefix = class_prefix(spec.machine)
-        self.state_enum = f"{self.prefix}State"
-        self.task_enum = f"{self.prefix}Task"
-
-    def state(self, name: str) -> Code:
-        return attr(self.state_enum, name)
-
-    def task(self, name: str) -> Code:
-        return attr(self.task_enum, name)
-
-    def guards(self, values: GuardValues) -> dict[str, Literal]:
-        return {name: value for name, value in values}
-
-    def events(self, events: Iterable[Event]) -> tuple[Literal, ...]:
-        return tuple(tuple(part for part in event) for event in events)
-
-    def expect(self, expect: Expect) -> Call:
-        state: tuple[str | None, Literal] = (None, self.state(expect.state))
-        if expect.kind == "deferred":
-            return Call("deferred", (state,))
-        if expect.kind == "rejected":
-            return Call(
-                "rejected",
-                (
-                    state,
-                    ("message", expect.message),
-                    ("allowed", tuple(self.task(t) for t in expect.allowed)),
-                    ("events", self.events(expect.events)),
-                ),
-            )
-        return Call(
-            "accepted",
-            (state, ("calls", expect.calls), ("events", self.events(expect.events))),
-        )
-
-    def step(self, step: Step) -> Call:
-        return Call(
-            "Step",
-            (
-                (None, self.task(step.task)),
-                (None, self.guards(step.guards)),
-                (None, step.result),
-                (None, self.expect(step.expect)),
-            ),
-        )
-
-
-_IMPORTS = "<imports>"
-
-
-def _finish(parts: list[str], helper: str, names: _Names) -> str:
-    """Join a test module, importing from the helper exactly the names its body uses."""
-    text = "".join(part for part in parts if part != _IMPORTS)
-    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
-    candidates = (*HELPER_EXPORTS, names.state_enum, names.task_enum)
-    used = [n for n in candidates if re.search(rf"\b{n}\b", body)]
-    listed = "".join(f"    {name},\n" for name in sorted(used, key=isort_key))
-    imports = f"import pytest\nfrom {helper} import (\n{listed})\n"
-    return "".join(imports if part == _IMPORTS else part for part in parts)
-
-
-def _assign(name: str, annotation: str, value: Literal) -> str:
-    lead = len(f"{name}: {annotation} = ")
-    return f"{name}: {annotation} = {lit(value, 0, lead, 0)}\n"
-
-
-def _render_cells(spec: Spec, names: _Names, helper: str) -> str:
+def _render_cells(spec: Spec, names: Names, helper: str) -> str:
     rows = cell_rows(spec)
     state_t, task_t = names.state_enum, names.task_enum
     cells: dict[str, Literal] = {
@@ -155,15 +71,15 @@ def _render_cells(spec: Spec, names: _Names, helper: str) -> str:
     lonely = [g.name for g in spec.guards if g.name not in deciding]
     out = [
         header(spec, f"Every cell of the {spec.machine} machine: state x task x guards x result."),
-        _IMPORTS,
+        IMPORTS,
         "\n",
-        _assign("CELLS", f"dict[str, tuple[{state_t}, Step]]", cells),
+        assign("CELLS", f"dict[str, tuple[{state_t}, Step]]", cells),
         "\n",
         "\n",
         _cell_test.format(state_t=state_t),
         "\n",
         "\n",
-        _assign(
+        assign(
             "ALLOWED",
             f"dict[str, tuple[{state_t}, dict[str, bool], tuple[{task_t}, ...]]]",
             allowed,
@@ -191,9 +107,9 @@ def _render_cells(spec: Spec, names: _Names, helper: str) -> str:
         if not table:
             out.append(f"# {name}: {empty}, nothing to test\n")
             continue
-        out += [_assign(name, annotation, table), "\n", "\n", test, "\n", "\n"]
+        out += [assign(name, annotation, table), "\n", "\n", test, "\n", "\n"]
     out[-2:] = [] if out[-1] == "\n" else out[-2:]
-    return _finish(out, helper, names)
+    return finish(out, helper, names)
 
 
 _cell_test = """CELL_PARAMS = [pytest.param(*row, id=name) for name, row in CELLS.items()]
@@ -301,7 +217,7 @@ def _on_error_rows(spec: Spec, rows: tuple[Row, ...]) -> dict[str, Literal]:
     return {a.name: found[a.name] for a in spec.actions if a.name in found}
 
 
-def _render_pairs(spec: Spec, names: _Names, helper: str) -> str:
+def _render_pairs(spec: Spec, names: Names, helper: str) -> str:
     found, infeasible = pairs(spec)
     state_t = names.state_enum
     paths: dict[str, Literal] = {}
@@ -311,25 +227,25 @@ def _render_pairs(spec: Spec, names: _Names, helper: str) -> str:
         table[pair.id] = (pair.path_key, names.step(pair.first), names.step(pair.second))
     out = [
         header(spec, f"Every pair of consecutive transitions of the {spec.machine} machine."),
-        _IMPORTS,
+        IMPORTS,
         "\n",
         "# Shortest task paths from the initial state (None: the machine is created in the state),\n",
         "# with the constant guards held fixed along the path.\n",
-        _assign("PATHS", f"dict[str, tuple[{state_t} | None, tuple[Step, ...]]]", paths),
+        assign("PATHS", f"dict[str, tuple[{state_t} | None, tuple[Step, ...]]]", paths),
         "\n",
     ]
     if infeasible:
         out.append("# Pairs no guard values can drive: " + ", ".join(infeasible) + "\n")
     out += [
-        _assign("PAIRS", "dict[str, tuple[str, Step, Step]]", table),
+        assign("PAIRS", "dict[str, tuple[str, Step, Step]]", table),
         "\n",
         "\n",
         _pair_test,
     ]
-    return _finish(out, helper, names)
+    return finish(out, helper, names)
 
 
-def _path_entry(spec: Spec, names: _Names, pair: Pair) -> Literal:
+def _path_entry(spec: Spec, names: Names, pair: Pair) -> Literal:
     start: Literal = None if pair.start == spec.initial else names.state(pair.start)
     return (start, tuple(names.step(step) for step in pair.path))
 
@@ -350,11 +266,11 @@ def test_pair(path: str, first: Step, second: Step) -> None:
 """
 
 
-def _render_trace(spec: Spec, names: _Names, helper: str) -> str:
+def _render_trace(spec: Spec, names: Names, helper: str) -> str:
     state_t = names.state_enum
     out = [
         header(spec, f"Golden traces of the {spec.machine} machine, events written out in order."),
-        _IMPORTS,
+        IMPORTS,
         "\n",
     ]
     trace = exo_trace(spec)
@@ -364,7 +280,7 @@ def _render_trace(spec: Spec, names: _Names, helper: str) -> str:
         steps = tuple((names.task(s.task), names.guards(s.guards)) for s in path)
         out += [
             f"# One runner's life as exo asserts it ({flags or 'no constant guards'}).\n",
-            _assign("EXO_STEPS", f"tuple[tuple[{names.task_enum}, dict[str, bool]], ...]", steps),
+            assign("EXO_STEPS", f"tuple[tuple[{names.task_enum}, dict[str, bool]], ...]", steps),
             "\n",
             _event_listing(spec, names, path),
             "\n",
@@ -383,15 +299,15 @@ def _render_trace(spec: Spec, names: _Names, helper: str) -> str:
         out[-2:-1] = [] if out[-2] == "\n" else out[-2:-1]
     else:
         out += [
-            _assign("FINAL_PATHS", f"dict[str, tuple[{state_t}, tuple[Step, ...]]]", finals),
+            assign("FINAL_PATHS", f"dict[str, tuple[{state_t}, tuple[Step, ...]]]", finals),
             "\n",
             "\n",
-            _final_test,
+            _final_test.replace("{Task}", names.task_enum),
         ]
-    return _finish(out, helper, names)
+    return finish(out, helper, names)
 
 
-def _event_listing(spec: Spec, names: _Names, path: tuple[Step, ...]) -> str:
+def _event_listing(spec: Spec, names: Names, path: tuple[Step, ...]) -> str:
     lines = ["EXO_EVENTS: tuple[Event, ...] = (\n", "    # the runner starts\n"]
     initial = ("runner_status", spec.initial, None)
     lines.append(f"    {lit(names.events([initial])[0], 1)},\n")
@@ -424,4 +340,9 @@ def test_path_to_final_state(final: str) -> None:
         assert play(machine, bindings, step) == step.expect
     assert machine.current == state
     assert machine.allowed() == ()
+    for task in {Task}:
+        outcome = send(machine, bindings, task, steps[-1].guards, "ok")
+        assert (outcome.kind, outcome.state, outcome.allowed) == ("rejected", state, ())
+        assert outcome.message is not None
+        assert outcome.message.endswith("allowed here: none")
 """

@@ -105,12 +105,14 @@ HELPER_EXPORTS = (
     "INITIAL_EVENTS",
     "ON_ERROR",
     "Event",
+    "Nested",
     "Outcome",
     "RecordingBindings",
     "Result",
     "Step",
     "accepted",
     "deferred",
+    "drive",
     "launch",
     "play",
     "rejected",
@@ -176,8 +178,24 @@ class Step:
     expect: Outcome
 
 
+@dataclass(frozen=True)
+class Nested:
+    """A task sent with these guard values and action result; ``inner`` are sent, in order,
+    while its action runs."""
+
+    task: {Task}
+    guards: dict[str, bool]
+    result: Result
+    inner: tuple[Nested, ...] = ()
+
+
 class RecordingBindings:
-    """Guards answer from ``guards``; actions obey ``result``; events are recorded."""
+    """Guards answer from ``guards``; actions obey ``result``; events are recorded.
+
+    Once ``watch``-ing a machine, every event checks the machine's state as it is emitted:
+    runner_status(s) comes while the machine is still where the last one put it (the event
+    before the move), and no other event sees a state that was entered without one.
+    """
 
     def __init__(self) -> None:
         self.guards: dict[str, bool] = {}
@@ -185,16 +203,34 @@ class RecordingBindings:
         self.task: object = None
         self.events: list[Event] = []
         self.calls: list[str] = []
+        self.machine: {Machine} | None = None
+        self.where: {State} | None = None
+        self.misordered: list[str] = []
+        self.inner: list[tuple[Nested, ...]] = []
+        self.kinds: list[str] = []
+        self.silent = False  # a failing action raises an exception without a message
 
     {guards}
     {actions}
+    def watch(self, machine: {Machine}) -> None:
+        """Check the machine's state at every emit from now on."""
+        self.machine, self.where = machine, machine.current
+
+    def _seen(self, event: str) -> None:
+        if self.machine is not None and self.machine.current != self.where:
+            self.misordered.append(f"{event}: in {self.machine.current}, reported {self.where}")
+
     def task_status(self, task: object, status: TaskStatusName, message: str | None) -> None:
+        self._seen(f"task_status {status}")
         self.events.append(("task_status", status, message, *self._other(task)))
 
     def runner_status(self, state: {State}, message: str | None) -> None:
+        self._seen(f"runner_status {state}")
+        self.where = state
         self.events.append(("runner_status", str(state), message))
 
     def acknowledged(self, task: object) -> None:
+        self._seen("acknowledged")
         self.events.append(("acknowledged", *self._other(task)))
 
     def _other(self, task: object) -> tuple[str, ...]:
@@ -202,9 +238,30 @@ class RecordingBindings:
 
     def _act(self, action: str, task: object) -> Cancelled | None:
         self.calls.append(action + "".join(self._other(task)))
-        if self.result == "fail":
-            raise RuntimeError(f{failure})
-        return CANCELLED if self.result == "cancelled" else None
+        result = self.result
+        for nested in self.inner.pop() if self.inner else ():
+            self._send(nested)
+        if result == "fail":
+            raise RuntimeError() if self.silent else RuntimeError(f{failure})
+        return CANCELLED if result == "cancelled" else None
+
+    def _send(self, nested: Nested) -> None:
+        """Dispatch a task from inside the running action (as a runtime does)."""
+        assert self.machine is not None
+        self.guards, self.result = dict(nested.guards), nested.result
+        depth, slot = len(self.inner), len(self.kinds)
+        self.inner.append(nested.inner)
+        self.kinds.append("sent")
+        try:
+            self.machine.dispatch(nested.task, object())
+        except TaskRejected:
+            self.kinds[slot] = "rejected"
+        except TaskDeferred as deferral:
+            here = deferral.state == self.machine.current
+            self.kinds[slot] = "deferred" if here else f"deferred in {deferral.state}"
+        else:
+            self.kinds[slot] = "accepted"
+        del self.inner[depth:]
 
 
 def launch(bindings: RecordingBindings, state: {State} | None = None) -> {Machine}:
@@ -212,8 +269,10 @@ def launch(bindings: RecordingBindings, state: {State} | None = None) -> {Machin
     if state is None:
         machine = {Machine}(bindings)
         assert machine.current == {initial}
-        return machine
-    return {Machine}(bindings, initial=state, emit_initial=False)
+    else:
+        machine = {Machine}(bindings, initial=state, emit_initial=False)
+    bindings.watch(machine)
+    return machine
 
 
 def send(
@@ -222,28 +281,43 @@ def send(
     task: {Task},
     guards: dict[str, bool],
     result: Result,
+    *,
+    trigger: bool = False,
 ) -> Outcome:
-    """Dispatch ``task`` with these guard values and action result; return what happened."""
+    """Dispatch ``task`` with these guard values and action result; return what happened.
+
+    With ``trigger``, the task is sent through its trigger, ``machine.<task>(payload)``.
+    """
     bindings.guards = dict(guards)
     bindings.result = result
     bindings.task = object()
     bindings.events = []
     bindings.calls = []
+    bindings.misordered = []
     before = machine.current
     kind: Literal["accepted", "rejected", "deferred"] = "accepted"
     message: str | None = None
     allowed: tuple[{Task}, ...] = ()
+    facts: tuple[object, ...] = (task, guards, True)
     try:
-        returned = machine.dispatch(task, bindings.task)
+        if trigger:
+            assert getattr(machine, task.value)(bindings.task) is True
+            returned = machine.current
+        else:
+            returned = machine.dispatch(task, bindings.task)
     except TaskRejected as rejection:
         kind, returned = "rejected", rejection.state
         message, allowed = rejection.message, tuple(rejection.allowed)
+        facts = (rejection.task, dict(rejection.guards), str(rejection) == message)
     except TaskDeferred as deferral:
         kind, returned = "deferred", deferral.state
+        facts = (deferral.task, guards, True)
+    assert facts == (task, guards, True), "the exception names another task or guards"
     # dispatch's answer (or the exception's state) is the state the machine is in
     assert returned == machine.current == machine.state
     if kind != "accepted":
         assert machine.current == before
+    assert bindings.misordered == [], "an event was emitted after its move"
     events, calls = tuple(bindings.events), tuple(bindings.calls)
     return Outcome(kind, machine.current, events, calls, message, allowed)
 
@@ -251,4 +325,16 @@ def send(
 def play(machine: {Machine}, bindings: RecordingBindings, step: Step) -> Outcome:
     """``send`` the step's task with its guard values and action result."""
     return send(machine, bindings, step.task, step.guards, step.result)
+
+
+def drive(
+    machine: {Machine}, bindings: RecordingBindings, outer: Nested
+) -> tuple[Outcome, tuple[str, ...]]:
+    """``send`` the outer task; its ``inner`` tasks are dispatched while its action runs.
+    Returns what happened and the kind of every dispatch (the outer task's first)."""
+    bindings.kinds = []
+    bindings.inner = [outer.inner]
+    outcome = send(machine, bindings, outer.task, outer.guards, outer.result)
+    assert bindings.inner in ([], [outer.inner])
+    return outcome, (outcome.kind, *bindings.kinds)
 '''

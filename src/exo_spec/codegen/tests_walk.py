@@ -122,6 +122,7 @@ class {Walk}(RuleBasedStateMachine):
         self.bindings.events = []
         self.machine = {Machine}(self.bindings, initial=start)
         assert self.bindings.events == [("runner_status", str(start), None)]
+        self.bindings.watch(self.machine)
         self.current = str(start)
         self.constants = constants
 

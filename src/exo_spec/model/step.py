@@ -30,6 +30,7 @@ __all__ = [
     "Succeeded",
     "allowed_tasks",
     "initial_events",
+    "not_cancellable_message",
     "rejection_message",
     "relevant_guards",
     "step",
@@ -144,6 +145,12 @@ def allowed_tasks(spec: Spec, state: str, guards: Mapping[str, bool]) -> tuple[s
 
 def _guard_text(spec: Spec, guards: Mapping[str, bool]) -> tuple[tuple[str, bool], ...]:
     return tuple((g.name, guards[g.name]) for g in spec.guards if g.name in guards)
+
+
+def not_cancellable_message(action: str) -> str:
+    """The Failed status message when an action the spec does not declare cancellable
+    returns CANCELLED (the machine raises its ``NotCancellableError`` with it)."""
+    return f"action {action} returned CANCELLED, but the spec does not declare it cancellable"
 
 
 def rejection_message(spec: Spec, state: str, task: str, guards: Mapping[str, bool]) -> str:
