@@ -134,6 +134,7 @@ class Cell:
     signals: tuple[str, ...] = ()
     closer_errors: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    before: RunnerStatus | None = None  # the status before the in-state task was sent
 
 
 def _status_is(name: str) -> Callable[[RunnerStatus], bool]:
@@ -211,6 +212,8 @@ def drive(supervisor: RunnerSupervisor, state: RunnerState, fault: str, cell: Ce
     if not route.transient:
         supervisor.wait_status(STATUS_OF[state], BOUND)
     last = MAKE[route.action]("in-state")
+    # read before sending: a task that fails at once may end the state before a later read
+    cell.before = supervisor.status
     if route.transient or fault in ("raises", "stalls"):
         submitted.append(supervisor.submit(last))
         if route.transient and fault not in ("raises", "stalls"):
@@ -227,7 +230,7 @@ def run_cell(state: RunnerState, fault: str) -> Cell:
     submitted: list[TaskId] = []
     try:
         submitted = drive(supervisor, state, fault, cell)
-        before = supervisor.status
+        before = cell.before
         pid = supervisor.pid
         assert pid is not None
         if fault in ("SIGKILL", "SIGTERM"):
