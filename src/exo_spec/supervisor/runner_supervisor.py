@@ -466,20 +466,20 @@ class RunnerSupervisor:
     # -- publication -------------------------------------------------------------------------
 
     def _publish_runner_events(self, events: list[Event]) -> None:
-        """Apply a batch of the runner's events in order, then deliver them together."""
+        """Apply then deliver each of a batch of the runner's events, in order."""
         with self._publish_lock:
-            with self._lock:
-                now = time.monotonic()
-                for event in events:
+            for event in events:
+                with self._lock:
                     change = self._mirror.apply(event)
+                    now = time.monotonic()
                     if change is Change.ENTERED and self._mirror.state is not None:
                         self._clock.enter(self._mirror.state, now)
                     elif change is Change.PROGRESS:
                         self._clock.progress(now)
                     if isinstance(event, TaskStatusUpdated) and event.task_status == "Complete":
                         self._failures_in_a_row = 0
-                self._changed.notify_all()
-            self._fanout.publish(events)
+                    self._changed.notify_all()
+                self._fanout.publish([event])
 
     def _publish_built(self, build: Callable[[], list[Event]]) -> None:
         with self._publish_lock:
