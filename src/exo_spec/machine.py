@@ -37,7 +37,7 @@ import transitions
 from attrs import frozen
 from transitions.core import Condition, Event, EventData, MachineError, State, Transition
 
-from exo_spec.model import Cancelled, not_cancellable_message
+from exo_spec.model import Cancelled, not_cancellable_message, rejection_text
 from exo_spec.spec.types import TaskStatusName
 
 __all__ = [
@@ -132,15 +132,7 @@ def rejection_message(
     ``needs`` are the guard expressions of the cell's rules, ``queued`` the tasks that wait in
     ``state`` rather than being rejected.
     """
-    shown = ", ".join(f"{name}={'true' if value else 'false'}" for name, value in guards)
-    where = f"state {state}" + (f" ({shown})" if shown else "")
-    if needs:
-        why = "its rules here need " + " or ".join(f"'{need}'" for need in needs)
-    else:
-        why = f"no rule accepts {task} in {state}"
-    listed = ", ".join(allowed) or "none"
-    tail = f"; queued here: {', '.join(queued)}" if queued else ""
-    return f"task {task} rejected in {where}: {why}; allowed here: {listed}{tail}"
+    return rejection_text(state, task, guards, needs, allowed, queued)
 
 
 # -- what a generated module supplies ---------------------------------------------------------

@@ -253,15 +253,15 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "rejection-message-guards",
         "the rejection message prints guard values inverted",
-        "f\"{name}={'true' if value else 'false'}\"",
-        "f\"{name}={'false' if value else 'true'}\"",
+        "rejection_text(state, task, guards, needs, allowed, queued)",
+        "rejection_text(state, task, [(n, not v) for n, v in guards], needs, allowed, queued)",
         target="base",
     ),
     Mutation(
         "drop-queued-tail",
         "the rejection message in running no longer lists the queued tasks",
-        '    tail = f"; queued here: {\', \'.join(queued)}" if queued else ""\n',
-        '    tail = ""\n',
+        "rejection_text(state, task, guards, needs, allowed, queued)",
+        "rejection_text(state, task, guards, needs, allowed, ())",
         target="base",
     ),
     Mutation(

@@ -24,6 +24,7 @@ from exo_spec.model.step import (
     initial_events,
     not_cancellable_message,
     rejection_message,
+    rejection_text,
     relevant_guards,
     step,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "initial_events",
     "not_cancellable_message",
     "rejection_message",
+    "rejection_text",
     "relevant_guards",
     "step",
 ]

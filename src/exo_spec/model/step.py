@@ -7,7 +7,7 @@ the exact ordered events the task must produce.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from attrs import frozen
 
@@ -153,20 +153,37 @@ def not_cancellable_message(action: str) -> str:
     return f"action {action} returned CANCELLED, but the spec does not declare it cancellable"
 
 
-def rejection_message(spec: Spec, state: str, task: str, guards: Mapping[str, bool]) -> str:
-    """The reason a task is rejected: the state, the guard values, why, and what is allowed."""
-    shown = valuation_text(_guard_text(spec, guards))
+def rejection_text(
+    state: str,
+    task: str,
+    guards: Iterable[tuple[str, bool]],
+    needs: Sequence[str],
+    allowed: Sequence[str],
+    queued: Sequence[str],
+) -> str:
+    """The words of a rejection: the state and guard values, the guard expressions of the
+    cell's rules (``needs``), the tasks allowed, and those that wait in the state."""
+    shown = valuation_text(guards)
     where = f"state {state}" + (f" ({shown})" if shown else "")
-    rules = spec.rules_for(state, task)
-    if rules:
-        needs = " or ".join(f"'{rule.when}'" for rule in rules)
-        why = f"its rules here need {needs}"
+    if needs:
+        why = "its rules here need " + " or ".join(f"'{need}'" for need in needs)
     else:
         why = f"no rule accepts {task} in {state}"
-    allowed = ", ".join(allowed_tasks(spec, state, guards)) or "none"
-    queued = [t for t in spec.tasks if spec.deferred(state, t)]
+    listed = ", ".join(allowed) or "none"
     tail = f"; queued here: {', '.join(queued)}" if queued else ""
-    return f"task {task} rejected in {where}: {why}; allowed here: {allowed}{tail}"
+    return f"task {task} rejected in {where}: {why}; allowed here: {listed}{tail}"
+
+
+def rejection_message(spec: Spec, state: str, task: str, guards: Mapping[str, bool]) -> str:
+    """The reason a task is rejected: the state, the guard values, why, and what is allowed."""
+    return rejection_text(
+        state,
+        task,
+        _guard_text(spec, guards),
+        [str(rule.when) for rule in spec.rules_for(state, task)],
+        allowed_tasks(spec, state, guards),
+        [t for t in spec.tasks if spec.deferred(state, t)],
+    )
 
 
 def step(
