@@ -115,7 +115,7 @@ def _run(venv: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_installed_package_has_the_machine_and_the_model(fresh_venv: Path, tmp_path: Path) -> None:
     probe = (
-        "import exo_spec, exo_spec_generated.runner_machine as m\n"
+        "import exo_spec, exo_spec.generated.runner_machine as m\n"
         "from exo_spec.engine.mlx_engine import EMBEDDED_MODEL_DIR\n"
         "print(exo_spec.__file__); print(m.__file__)\n"
         "print(sorted(p.name for p in EMBEDDED_MODEL_DIR.iterdir()))\n"

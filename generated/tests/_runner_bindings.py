@@ -9,15 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from exo_spec.model import CANCELLED, Cancelled
-from exo_spec.spec import TaskStatusName
-from exo_spec_generated.runner_machine import (
+from exo_spec.generated.runner_machine import (
     RunnerMachine,
     RunnerState,
     RunnerTask,
     TaskDeferred,
     TaskRejected,
 )
+from exo_spec.model import CANCELLED, Cancelled
+from exo_spec.spec import TaskStatusName
 
 __all__ = [
     "INITIAL_EVENTS",

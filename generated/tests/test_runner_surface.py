@@ -26,8 +26,7 @@ from _runner_bindings import (
 from transitions.core import EventData, Machine, MachineError
 
 import exo_spec.machine
-from exo_spec.machine import Leg
-from exo_spec_generated.runner_machine import (
+from exo_spec.generated.runner_machine import (
     ACTIONS,
     CONSTANT_GUARDS,
     FINAL_STATES,
@@ -39,6 +38,7 @@ from exo_spec_generated.runner_machine import (
     RunnerMachine,
     StateChangeError,
 )
+from exo_spec.machine import Leg
 
 # The spec's declarations, as the module must publish them.
 DECLARED_STATES: tuple[str, ...] = (

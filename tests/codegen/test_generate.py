@@ -47,7 +47,7 @@ def test_generated_header_has_no_timestamp() -> None:
     assert spec is not None
     files = render(spec)
     assert not re.search(r"\b20\d\d-\d\d-\d\d\b", "".join(files.values()))
-    machine = files["exo_spec_generated/runner_machine.py"]
+    machine = files["runner_machine.py"]
     assert "DO NOT EDIT" in machine
     assert "@generated" in machine
     assert spec.sha256 in machine
@@ -55,7 +55,13 @@ def test_generated_header_has_no_timestamp() -> None:
 
 
 def test_committed_output_is_fresh() -> None:
-    assert check_generated(Path("spec/runner.yaml"), ROOT / "generated") == []
+    fresh = check_generated(
+        Path("spec/runner.yaml"),
+        ROOT / "generated",
+        module="exo_spec.generated.runner_machine",
+        module_root=ROOT / "src",
+    )
+    assert fresh == []
 
 
 HOSTILE = [
@@ -93,18 +99,26 @@ def test_check_detects_drift(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     out = tmp_path / "generated"
     shutil.copytree(ROOT / "generated", out, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "spec", tmp_path / "spec")
+    root = tmp_path / "src"
+    (root / "exo_spec" / "generated").mkdir(parents=True)
+    shutil.copy(ROOT / "src/exo_spec/generated/runner_machine.py", root / "exo_spec/generated")
     spec = str(tmp_path / "spec" / "runner.yaml")
-    assert main(["generate", "--spec", spec, "--out", str(out), "--check"]) == 0
-    machine = out / "exo_spec_generated" / "runner_machine.py"
+    where = ["--out", str(out), "--module", "exo_spec.generated.runner_machine"]
+    where += ["--module-root", str(root)]
+    assert main(["generate", "--spec", spec, *where, "--check"]) == 0
+    machine = root / "exo_spec" / "generated" / "runner_machine.py"
     machine.write_text(machine.read_text().replace("emit_initial: bool = True", "emit_initial=0"))
     capsys.readouterr()
-    assert main(["generate", "--spec", spec, "--out", str(out), "--check"]) == 1
+    assert main(["generate", "--spec", spec, *where, "--check"]) == 1
     captured = capsys.readouterr()
     assert "-        emit_initial=0" in captured.out
     assert "+        emit_initial: bool = True," in captured.out
     assert "stale" in captured.err
-    stale = check_generated(Path(spec), out)
+    stale = check_generated(
+        Path(spec), out, module="exo_spec.generated.runner_machine", module_root=root
+    )
     assert [d.code for d in stale] == ["EXS301"]
+    assert "--module exo_spec.generated.runner_machine --module-root" in stale[0].message
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
@@ -117,14 +131,17 @@ def test_examples_generate(tmp_path: Path, example: Path) -> None:
     compile(module.read_text(), str(module), "exec")
 
 
-def test_generated_package_ships_and_imports_outside_the_repo(tmp_path: Path) -> None:
+def test_generated_machine_ships_in_the_package_and_imports_outside_the_repo(
+    tmp_path: Path,
+) -> None:
     pyproject = (ROOT / "pyproject.toml").read_text()
-    assert '"generated/exo_spec_generated"' in pyproject
+    assert 'packages = ["src/exo_spec"]' in pyproject
+    assert "exo_spec_generated" not in pyproject
     done = subprocess.run(
-        [sys.executable, "-c", "import exo_spec_generated.runner_machine as m; print(m.__name__)"],
+        [sys.executable, "-c", "import exo_spec.generated.runner_machine as m; print(m.__name__)"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         check=True,
     )
-    assert done.stdout.strip() == "exo_spec_generated.runner_machine"
+    assert done.stdout.strip() == "exo_spec.generated.runner_machine"

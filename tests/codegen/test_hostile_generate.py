@@ -59,7 +59,7 @@ def test_spec_path_cannot_inject_code(tmp_path: Path, brk: str) -> None:
         if path.suffix == ".py":
             compile(text, str(path), "exec")
     done = subprocess.run(
-        [sys.executable, "-c", "import exo_spec_generated.runner_machine"],
+        [sys.executable, "-c", "import runner_machine; assert runner_machine.__file__"],
         cwd=out,
         capture_output=True,
         text=True,
@@ -76,7 +76,7 @@ def test_quotes_backslashes_and_control_characters_in_the_path(tmp_path: Path, c
     spec, out = _project(tmp_path, f"a{char}b")
     result = generate(spec, out)
     assert result.ok, result.diagnostics
-    machine = out / "exo_spec_generated" / "runner_machine.py"
+    machine = out / "runner_machine.py"
     tree = ast.parse(machine.read_text(encoding="utf-8"))
     [spec_path] = [
         node.value.value
@@ -110,18 +110,17 @@ def test_freshness_check_notices_a_generated_file_that_does_not_compile(tmp_path
 
 def test_generate_writes_nothing_when_it_fails_midway(tmp_path: Path) -> None:
     spec, out = _project(tmp_path, "spec")
-    (out / "exo_spec_generated").mkdir(parents=True)
-    old_init = out / "exo_spec_generated" / "__init__.py"
-    old_init.write_text("# an older version\n")
+    out.mkdir(parents=True)
+    old_machine = out / "runner_machine.py"
+    old_machine.write_text("# an older version\n")
     (out / "tests").write_text("a file where the tests folder should be\n")
     with pytest.raises(NotADirectoryError, match="not a folder"):
         generate(spec, out)
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
-        "exo_spec_generated",
-        "exo_spec_generated/__init__.py",
+        "runner_machine.py",
         "tests",
     ]
-    assert old_init.read_text() == "# an older version\n"
+    assert old_machine.read_text() == "# an older version\n"
     assert main(["generate", "--spec", str(spec), "--out", str(out)]) == 2
 
 

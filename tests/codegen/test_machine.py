@@ -8,6 +8,16 @@ from typing import cast
 import pytest
 import transitions
 
+from exo_spec.generated.runner_machine import (
+    ActionOutcome,
+    RunnerBindings,
+    RunnerMachine,
+    RunnerState,
+    RunnerTask,
+    TaskDeferred,
+    TaskRejected,
+    TaskStatusName,
+)
 from exo_spec.model import (
     CANCELLED,
     OK,
@@ -22,16 +32,6 @@ from exo_spec.model import (
     step,
 )
 from exo_spec.spec import Spec
-from exo_spec_generated.runner_machine import (
-    ActionOutcome,
-    RunnerBindings,
-    RunnerMachine,
-    RunnerState,
-    RunnerTask,
-    TaskDeferred,
-    TaskRejected,
-    TaskStatusName,
-)
 
 
 class Recorder:

@@ -9,7 +9,7 @@ from typing import cast
 
 import pytest
 
-from exo_spec_generated.runner_machine import (
+from exo_spec.generated.runner_machine import (
     CANCELLED,
     GUARDS,
     ActionOutcome,

@@ -107,7 +107,7 @@ def test_every_machine_name_is_refused_for_tasks(tmp_path: Path, name: str) -> N
 
 
 def test_the_names_read_from_source_cover_the_real_classes() -> None:
-    from exo_spec_generated.runner_machine import RunnerMachine
+    from exo_spec.generated.runner_machine import RunnerMachine
 
     path = ROOT / "generated" / "tests" / "_runner_bindings.py"
     spec = importlib.util.spec_from_file_location("_runner_bindings_for_names", path)

@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / "tools" / "mutation" / "mutate_machine.py"
-MACHINE = ROOT / "generated" / "exo_spec_generated" / "runner_machine.py"
+MACHINE = ROOT / "src" / "exo_spec" / "generated" / "runner_machine.py"
 BASE = ROOT / "src" / "exo_spec" / "machine.py"
 
 

@@ -20,7 +20,7 @@ from exo_spec.spec import Spec, load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "spec" / "examples").glob("*.yaml"))
-MODULE = "exo_spec_generated.runner_machine"
+MODULE = "exo_spec.generated.runner_machine"
 
 
 def _load(path: Path) -> Spec:

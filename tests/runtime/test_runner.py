@@ -11,6 +11,7 @@ from typing import Literal
 import pytest
 
 from exo_spec.conformance.scripted_engine import EngineScript, ScriptedEngine
+from exo_spec.generated.runner_machine import RunnerState
 from exo_spec.model import Accepted, step
 from exo_spec.runtime import runner as runner_module
 from exo_spec.runtime.engine_protocol import ChatMessage, ChatRequest, GroupPeer, ModelRef
@@ -34,7 +35,6 @@ from exo_spec.runtime.wire import (
     TaskStatusUpdated,
 )
 from exo_spec.spec import Spec
-from exo_spec_generated.runner_machine import RunnerState
 
 MODEL = ModelRef("exo-spec/tiny-kjv")
 REQUEST = ChatRequest((ChatMessage("user", "In the beginning"),))

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import psutil
 
+from exo_spec.generated.runner_machine import STATUS_OF, RunnerState
 from exo_spec.runtime.engine_protocol import ChatMessage, ChatRequest, GroupPeer, ModelRef
 from exo_spec.runtime.wire import (
     BoundInstance,
@@ -45,7 +46,6 @@ from exo_spec.runtime.wire import (
     TaskStatusUpdated,
 )
 from exo_spec.supervisor import Deadline, Liveness, RestartPolicy, RunnerSupervisor, StopBounds
-from exo_spec_generated.runner_machine import STATUS_OF, RunnerState
 from tests.supervisor.engines import engine
 
 BOUND = 30.0  # no wait in a cell may take longer than this

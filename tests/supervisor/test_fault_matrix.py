@@ -11,8 +11,8 @@ from multiprocessing import resource_tracker
 
 import pytest
 
+from exo_spec.generated.runner_machine import RunnerState
 from exo_spec.runtime.wire import RunnerFailed, RunnerShutdown
-from exo_spec_generated.runner_machine import RunnerState
 from tests.supervisor.cells import (
     FAULTS,
     ROUTES,

@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from loguru import logger
 
+from exo_spec.generated.runner_machine import STATUS_OF, RunnerState
 from exo_spec.runtime.engine_protocol import DownloadProgress
 from exo_spec.runtime.wire import (
     ChunkGenerated,
@@ -49,7 +50,6 @@ from exo_spec.supervisor.deadlines import DeadlineClock, spec_deadlines
 from exo_spec.supervisor.health import health_of
 from exo_spec.supervisor.mirror import Change, Mirror
 from exo_spec.supervisor.process import Ending, channel_cause, describe_exit
-from exo_spec_generated.runner_machine import STATUS_OF, RunnerState
 from tests.supervisor.cells import BOUND, MAKE, chat, group_context, runner_children
 from tests.supervisor.engines import engine
 from tests.supervisor.portability import needs_sabotage, needs_sigkill

@@ -29,14 +29,14 @@ from pathlib import Path
 
 import transitions
 
-from exo_spec.model import CANCELLED
-from exo_spec_generated.runner_machine import (
+from exo_spec.generated.runner_machine import (
     ActionOutcome,
     RunnerMachine,
     RunnerState,
     RunnerTask,
     TaskStatusName,
 )
+from exo_spec.model import CANCELLED
 
 TASK = object()
 

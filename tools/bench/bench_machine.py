@@ -26,7 +26,7 @@ import transitions
 from bench_dispatch import MatchRunner, Sink, variants
 from benchkit import link, metric, result, write
 
-from exo_spec_generated.runner_machine import RunnerMachine, RunnerState
+from exo_spec.generated.runner_machine import RunnerMachine, RunnerState
 
 GENERATED = "generated RunnerMachine(bindings)"
 PLAIN = "plain transitions.Machine, same transitions"
@@ -90,8 +90,10 @@ def construction(number: int, repeat: int) -> list[dict[str, Any]]:
 
 
 def _where(filename: str) -> str:
-    if "exo_spec_generated" in filename:
+    if "exo_spec/generated/" in filename.replace("\\", "/"):
         return "generated machine"
+    if filename.replace("\\", "/").endswith("exo_spec/machine.py"):
+        return "shared base (machine.py)"
     if "/transitions/" in filename:
         return "transitions library"
     if filename.endswith("bench_dispatch.py"):

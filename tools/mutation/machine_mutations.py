@@ -1,6 +1,6 @@
 """The mutations of the runner machine that its generated tests must kill.
 
-Each mutation is a text edit of one file: ``generated/exo_spec_generated/runner_machine.py``
+Each mutation is a text edit of one file: ``src/exo_spec/generated/runner_machine.py``
 (``target="machine"``, what the generator writes for the spec) or ``src/exo_spec/machine.py``
 (``target="base"``, the machinery every generated machine shares). It replaces ``old`` by
 ``new``, at its only occurrence, or at the first occurrence after the unique text ``within``

@@ -1,8 +1,8 @@
 """Mutation check: the generated tests must kill planted bugs in the runner machine.
 
 Every mutation in ``machine_mutations.MUTATIONS`` is applied to a copy of its target in a
-temporary directory: the generated machine module, or the shared base module
-``exo_spec/machine.py`` (then with a copy of the whole ``exo_spec`` package around it). The
+temporary directory: the generated machine module ``exo_spec/generated/runner_machine.py`` or
+the shared base module ``exo_spec/machine.py``, in a copy of the ``exo_spec`` package. The
 generated tests are run against each copy (a subprocess pytest with the copy first on
 ``PYTHONPATH``, ``-x -q``, two at a time). A mutant is *killed* when the tests fail. Prints the score, each mutation's fate and the survivors; exits 1 when the score
 is below the threshold, 2 when a mutation does not apply or the unmutated machine fails.
@@ -28,10 +28,11 @@ from machine_mutations import MUTATIONS, Mutation, MutationNotAppliedError
 
 __all__ = ["MutantResult", "main", "run_mutations"]
 
-MACHINE = Path("generated/exo_spec_generated/runner_machine.py")
+MACHINE = Path("src/exo_spec/generated/runner_machine.py")
 BASE = Path("src/exo_spec/machine.py")
 TESTS = Path("generated/tests")
-PACKAGE = "exo_spec_generated"
+PACKAGE = Path("src/exo_spec")
+MACHINE_MODULE = "exo_spec.generated.runner_machine"
 _PYTEST_INI = "[pytest]\naddopts = -p no:cacheprovider\nxfail_strict = true\n"
 
 
@@ -45,19 +46,15 @@ class MutantResult:
     output: str
 
 
-def _package(work: Path, root: Path, name: str, source: str, base_source: str | None) -> Path:
-    """A directory holding the machine package with ``source`` as its machine module and,
-    when ``base_source`` is given, a copy of ``exo_spec`` with it as its base module."""
+def _package(work: Path, root: Path, name: str, source: str, base_source: str) -> Path:
+    """A directory holding a copy of the ``exo_spec`` package (without the embedded model, which
+    the generated tests never read) with ``source`` as its generated machine and
+    ``base_source`` as its base module."""
     base = work / name
-    package = base / PACKAGE
-    package.mkdir(parents=True)
-    for item in (root / MACHINE).parent.glob("*.py"):
-        shutil.copy(item, package / item.name)
-    (package / MACHINE.name).write_text(source, encoding="utf-8")
-    if base_source is not None:
-        shared = base / BASE.parent.name
-        shutil.copytree(root / BASE.parent, shared, ignore=shutil.ignore_patterns("__pycache__"))
-        (shared / BASE.name).write_text(base_source, encoding="utf-8")
+    package = base / PACKAGE.name
+    shutil.copytree(root / PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__", "models"))
+    (package / MACHINE.relative_to(PACKAGE)).write_text(source, encoding="utf-8")
+    (package / BASE.relative_to(PACKAGE)).write_text(base_source, encoding="utf-8")
     return base
 
 
@@ -99,7 +96,7 @@ def _run(
     return MutantResult(mutation, False, time.monotonic() - started, output)
 
 
-def _which_machine(base: Path, root: Path, module: str = f"{PACKAGE}.{MACHINE.stem}") -> str:
+def _which_machine(base: Path, root: Path, module: str = MACHINE_MODULE) -> str:
     env = dict(os.environ, PYTHONPATH=str(base))
     code = f"import {module} as m; print(m.__file__)"
     done = subprocess.run(
@@ -125,7 +122,7 @@ def run_mutations(
         shutil.copytree(root / TESTS, tests, ignore=shutil.ignore_patterns("__pycache__"))
         (tests.parent / "pytest.ini").write_text(_PYTEST_INI, encoding="utf-8")
         baseline_dir = _package(work, root, "baseline", source, base_source)
-        for module in (f"{PACKAGE}.{MACHINE.stem}", "exo_spec.machine"):
+        for module in (MACHINE_MODULE, "exo_spec.machine"):
             imported = _which_machine(baseline_dir, root, module)
             if not imported.startswith(str(baseline_dir)):
                 raise RuntimeError(f"the tests would import {module} from {imported}, not the copy")
@@ -137,7 +134,7 @@ def run_mutations(
                 root,
                 f"m{i:02d}",
                 text if m.target == "machine" else source,
-                text if m.target == "base" else None,
+                text if m.target == "base" else base_source,
             )
             for i, (m, text) in enumerate(mutants)
         ]

@@ -36,7 +36,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 MODULES = {
-    "machine": "generated/exo_spec_generated/runner_machine.py",
+    "machine": "src/exo_spec/generated/runner_machine.py",
     "base": "src/exo_spec/machine.py",
 }
 COPY = ("src", "generated", "spec", "pyproject.toml")
@@ -179,9 +179,7 @@ def measure(
     with tempfile.TemporaryDirectory(prefix="exo-mutation-") as tmp:
         work = Path(tmp)
         _copy(work)
-        env = dict(
-            os.environ, PYTHONPATH=os.pathsep.join([str(work / "src"), str(work / "generated")])
-        )
+        env = dict(os.environ, PYTHONPATH=str(work / "src"))
         baseline = subprocess.run(
             test_command().split(), cwd=work, env=env, capture_output=True, text=True, check=False
         )

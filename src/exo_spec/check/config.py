@@ -11,6 +11,12 @@ the first that has the table wins, as ruff does)::
     extend-ignore = []               # added to ignore
     per-file-ignores = {"spec/legacy/*.yaml" = ["EXS203"]}   # globs relative to the pyproject
 
+    [[tool.exo-spec.generate]]       # what ``exo-spec generate`` writes, one table a spec
+    spec = "spec/upload.yaml"        # the spec (paths are relative to the pyproject)
+    out = "generated"                # its docs and tests (default: generated)
+    module = "upload_machine"        # the machine's dotted module name (default: <machine>_machine)
+    module-root = "generated"        # the folder that name is imported from (default: out)
+
 On the command line, ``--select`` replaces ``select`` and ``extend-select``, and ``--ignore``
 adds to ``ignore``. ``exo-spec generate`` lints with the same selection.
 
@@ -33,14 +39,34 @@ from attrs import frozen
 from exo_spec.spec.codes import DEFAULT_CODES, matches_any
 from exo_spec.spec.diagnostics import Diagnostic
 
-__all__ = ["ConfigError", "RuleConfig", "find_config", "selection", "suppressed", "unsuppressed"]
+__all__ = [
+    "ConfigError",
+    "GenerateEntry",
+    "RuleConfig",
+    "find_config",
+    "generate_entry",
+    "selection",
+    "suppressed",
+    "unsuppressed",
+]
 
-_KEYS = ("select", "extend-select", "ignore", "extend-ignore", "per-file-ignores")
+_KEYS = ("select", "extend-select", "ignore", "extend-ignore", "per-file-ignores", "generate")
+_GENERATE_KEYS = ("spec", "out", "module", "module-root")
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z0-9]+(?:\s*,\s*[A-Z0-9]+)*))?", re.IGNORECASE)
 
 
 class ConfigError(Exception):
     """``[tool.exo-spec]`` cannot be read: the message names the file and the key."""
+
+
+@frozen
+class GenerateEntry:
+    """One ``[[tool.exo-spec.generate]]`` table, its paths resolved against the pyproject's folder."""
+
+    spec: Path
+    out: Path
+    module: str | None = None
+    module_root: Path | None = None
 
 
 @frozen
@@ -52,6 +78,7 @@ class RuleConfig:
     ignore: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     root: Path | None = None
+    generate: tuple[GenerateEntry, ...] = ()
 
 
 def find_config(spec_path: str | Path) -> RuleConfig:
@@ -95,7 +122,45 @@ def _parse(table: Any, where: Path) -> RuleConfig:
             for glob, codes in files.items()
         ),
         root=where.parent,
+        generate=_generate(table.get("generate", []), where),
     )
+
+
+def _generate(value: Any, where: Path) -> tuple[GenerateEntry, ...]:
+    if isinstance(value, dict):
+        value = [value]
+    shape = 'a list of tables, like [[tool.exo-spec.generate]] spec = "spec/x.yaml"'
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError(f"{where}: generate must be {shape}")
+    entries = []
+    for number, table in enumerate(value, 1):
+        at = f"{where}: generate #{number}"
+        unknown = sorted(set(table) - set(_GENERATE_KEYS))
+        if unknown:
+            raise ConfigError(
+                f"{at}: unknown key {unknown[0]!r}; expected one of: " + ", ".join(_GENERATE_KEYS)
+            )
+        for key in _GENERATE_KEYS:
+            if key in table and (not isinstance(table[key], str) or not table[key]):
+                raise ConfigError(f"{at}: {key} must be a non-empty string")
+        if "spec" not in table:
+            raise ConfigError(f"{at}: spec is missing; it names the spec file to generate from")
+        root = table.get("module-root")
+        entries.append(
+            GenerateEntry(
+                spec=where.parent / table["spec"],
+                out=where.parent / table.get("out", "generated"),
+                module=table.get("module"),
+                module_root=None if root is None else where.parent / root,
+            )
+        )
+    return tuple(entries)
+
+
+def generate_entry(config: RuleConfig, spec_path: str | Path) -> GenerateEntry | None:
+    """The ``[[tool.exo-spec.generate]]`` table for the spec at ``spec_path``, if there is one."""
+    wanted = Path(spec_path).resolve()
+    return next((e for e in config.generate if e.spec.resolve() == wanted), None)
 
 
 def _codes(value: Any, key: str, where: Path) -> tuple[str, ...]:

@@ -5,8 +5,8 @@ machine module imports ``transitions`` and ``exo_spec.model``.
 """
 
 from exo_spec.codegen.generate import (
-    PACKAGE,
     GenerateResult,
+    Layout,
     check_generated,
     generate,
     quick_check_generated,
@@ -15,8 +15,8 @@ from exo_spec.codegen.generate import (
 )
 
 __all__ = [
-    "PACKAGE",
     "GenerateResult",
+    "Layout",
     "check_generated",
     "generate",
     "quick_check_generated",

@@ -39,13 +39,14 @@ def _check_module(machine_module: str) -> None:
         raise ValueError(f"machine module {machine_module!r} is not a dotted Python name")
 
 
-def render_tests(spec: Spec, machine_module: str) -> dict[str, str]:
-    """The generated test files for ``spec``, whose machine is importable as ``machine_module``."""
+def render_tests(spec: Spec, machine_module: str, module_root: str | None = None) -> dict[str, str]:
+    """The generated test files for ``spec``, whose machine is importable as ``machine_module``
+    (from ``module_root``, relative to the tests' folder, when it is not installed)."""
     _check_module(machine_module)
     names = Names(spec)
     helper = f"_{spec.machine}_bindings"
     return {
-        f"{helper}.py": render_bindings(spec, machine_module, names.prefix, header),
+        f"{helper}.py": render_bindings(spec, machine_module, names.prefix, header, module_root),
         f"test_{spec.machine}_cells.py": _render_cells(spec, names, helper),
         f"test_{spec.machine}_pairs.py": _render_pairs(spec, names, helper),
         f"test_{spec.machine}_trace.py": _render_trace(spec, names, helper),

@@ -8,6 +8,7 @@ cancellation as the test asks, and the three event callbacks append plain tuples
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable
 
 from exo_spec.codegen.source import isort_key, py_str
@@ -18,9 +19,17 @@ __all__ = ["HELPER_EXPORTS", "bindings_template_source", "render_bindings"]
 
 
 def render_bindings(
-    spec: Spec, machine_module: str, prefix: str, header: Callable[[Spec, str], str]
+    spec: Spec,
+    machine_module: str,
+    prefix: str,
+    header: Callable[[Spec, str], str],
+    module_root: str | None = None,
 ) -> str:
-    """The ``_<machine>_bindings.py`` module for ``spec``."""
+    """The ``_<machine>_bindings.py`` module for ``spec``. With ``module_root`` (the folder the
+    machine module is imported from, relative to the tests' folder, ``/``-separated), the
+    bindings put that folder on ``sys.path`` first, so the tests find the module however
+    pytest is started; without it the module must already be importable (an installed
+    package)."""
     for name in (*(g.name for g in spec.guards), *(a.name for a in spec.actions)):
         if not valid_name(name):
             raise ValueError(f"{name!r} is not a valid identifier for generated code")
@@ -37,7 +46,7 @@ def render_bindings(
     machine_imports = sorted([machine_t, state_t, task_t, "TaskDeferred", "TaskRejected"])
     exports = sorted([*HELPER_EXPORTS, machine_t, state_t, task_t], key=isort_key)
     doc = f"Recording bindings and helpers for the {spec.machine} machine's tests."
-    return header(spec, doc) + _fill(
+    text = _fill(
         module=machine_module,
         machine_imports="".join(f"    {name},\n" for name in machine_imports),
         exports="".join(f"    {py_str(name)},\n" for name in exports),
@@ -50,6 +59,35 @@ def render_bindings(
         guards=guards,
         actions=actions,
     )
+    if module_root is not None:
+        text = _importable_from(text, machine_module, module_root)
+    return header(spec, doc) + text
+
+
+def _importable_from(text: str, machine_module: str, module_root: str) -> str:
+    """``text`` (the rendered bindings) with the machine's import moved below code that puts
+    ``module_root`` (relative to the tests' folder) on ``sys.path``."""
+    stdlib = "from dataclasses import dataclass\nfrom typing import Literal\n"
+    start = text.find(f"from {machine_module} import (\n")
+    end = text.find(")\n", start) + 2
+    anchor = "from exo_spec.spec import TaskStatusName\n"
+    if not text.startswith(stdlib) or start < 0 or anchor not in text:
+        raise ValueError("the bindings template changed: update _importable_from")
+    block = text[start:end]
+    text = text[:start] + text[end:]
+    parts = ", ".join(py_str(part) for part in module_root.split("/"))
+    where = posixpath.join(module_root, *machine_module.split(".")) + ".py"
+    setup = (
+        f"\n# The machine module is generated at {where} from this folder: make it importable\n"
+        "# however pytest is started.\n"
+        f"_MODULE_ROOT = str(Path(__file__).resolve().parent.joinpath({parts}).resolve())\n"
+        "if _MODULE_ROOT not in sys.path:\n"
+        "    sys.path.insert(0, _MODULE_ROOT)\n\n"
+        + block.replace(" import (\n", " import (  # noqa: E402\n", 1)
+    )
+    text = text.replace(anchor, anchor + setup, 1)
+    header = "import sys\nfrom dataclasses import dataclass\nfrom pathlib import Path\n"
+    return header + "from typing import Literal\n" + text.removeprefix(stdlib)
 
 
 def bindings_template_source() -> str:
@@ -87,8 +125,7 @@ def _fill(
     example = failure_message("ACTION")
     template = _TEMPLATE.replace("{failure}", py_str(example).replace("ACTION", "{action}"))
     return (
-        template.replace("{module}", module)
-        .replace("{machine_imports}", machine_imports)
+        template.replace("{project_imports}", _project_imports(module, machine_imports))
         .replace("{exports}", exports)
         .replace("{State}", state_t)
         .replace("{Task}", task_t)
@@ -99,6 +136,17 @@ def _fill(
         .replace("    {guards}\n", guards)
         .replace("    {actions}\n", actions)
     )
+
+
+def _project_imports(module: str, machine_imports: str) -> str:
+    """The bindings' imports of exo-spec and of the machine, sorted by module as ruff sorts a
+    section (see ``tests_surface._machine_imports``)."""
+    lines = [
+        ("exo_spec.model", "from exo_spec.model import CANCELLED, Cancelled\n"),
+        ("exo_spec.spec", "from exo_spec.spec import TaskStatusName\n"),
+    ]
+    ours = (module, f"from {module} import (\n{machine_imports})\n")
+    return "".join(line for _, line in sorted([*lines, ours]))
 
 
 HELPER_EXPORTS = (
@@ -124,11 +172,7 @@ HELPER_EXPORTS = (
 _TEMPLATE = '''from dataclasses import dataclass
 from typing import Literal
 
-from exo_spec.model import CANCELLED, Cancelled
-from exo_spec.spec import TaskStatusName
-from {module} import (
-{machine_imports})
-
+{project_imports}
 __all__ = [
 {exports}]
 

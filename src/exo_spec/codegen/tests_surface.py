@@ -102,6 +102,15 @@ def _silent_rows(rows: tuple[Row, ...]) -> dict[str, tuple[str, Step]]:
     return out
 
 
+def _machine_imports(machine_module: str, names: str) -> list[str]:
+    """``from exo_spec.machine import Leg`` and the machine module's import, sorted by module as
+    ruff sorts a section (the machine is taken to be in exo-spec's section: first-party here,
+    and the project's own code elsewhere, beside exo-spec when that is first-party too)."""
+    base = ("exo_spec.machine", "from exo_spec.machine import Leg\n")
+    ours = (machine_module, f"from {machine_module} import (\n{names})\n")
+    return [line for _, line in sorted([base, ours])]
+
+
 def render_surface(spec: Spec, names: Names, helper: str, machine_module: str) -> str:
     rows = cell_rows(spec)
     state_t, task_t = names.state_enum, names.task_enum
@@ -155,13 +164,15 @@ def render_surface(spec: Spec, names: Names, helper: str, machine_module: str) -
         "from transitions.core import EventData, Machine, MachineError\n",
         "\n",
         "import exo_spec.machine\n",
-        "from exo_spec.machine import Leg\n",
-        f"from {machine_module} import (\n",
-        "".join(
-            f"    {n},\n"
-            for n in sorted((*_PUBLIC, "StateChangeError", f"{names.prefix}Machine"), key=isort_key)
+        *_machine_imports(
+            machine_module,
+            "".join(
+                f"    {n},\n"
+                for n in sorted(
+                    (*_PUBLIC, "StateChangeError", f"{names.prefix}Machine"), key=isort_key
+                )
+            ),
         ),
-        ")\n",
         "\n",
         "# The spec's declarations, as the module must publish them.\n",
         "".join(assign(f"DECLARED_{name}", kind, value) for name, kind, value in tables),

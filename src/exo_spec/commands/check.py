@@ -14,7 +14,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from exo_spec.check.config import ConfigError, find_config, selection, unsuppressed
+from exo_spec.check.config import (
+    ConfigError,
+    GenerateEntry,
+    find_config,
+    generate_entry,
+    selection,
+    unsuppressed,
+)
 from exo_spec.check.discovery import discover_specs
 from exo_spec.check.lint import finish, lint_loaded
 from exo_spec.check.report import FORMATS, render
@@ -44,15 +51,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def generated_dir(spec_path: Path, explicit: Path | None) -> Path | None:
-    """``--generated DIR``, else ``generated/`` beside the spec's directory when it exists."""
+def generated_dir(
+    spec_path: Path, explicit: Path | None, entry: GenerateEntry | None = None
+) -> Path | None:
+    """``--generated DIR``, else the spec's ``[[tool.exo-spec.generate]]`` output, else
+    ``generated/`` beside the spec's directory when it exists."""
     if explicit is not None:
         return explicit
+    if entry is not None:
+        return entry.out
     guess = spec_path.parent.parent / "generated"
     return guess if guess.is_dir() else None
 
 
-def _generated(spec_path: Path, out_dir: Path, explicit: bool) -> list[Diagnostic]:
+def _generated(
+    spec_path: Path, out_dir: Path, explicit: bool, entry: GenerateEntry | None
+) -> list[Diagnostic]:
     try:
         from exo_spec.codegen.generate import quick_check_generated
     except ImportError:
@@ -60,7 +74,11 @@ def _generated(spec_path: Path, out_dir: Path, explicit: bool) -> list[Diagnosti
             sys.stderr.write("exo-spec check: the code generator is not available; skipped\n")
         return []
     try:
-        return list(quick_check_generated(spec_path, out_dir, explicit=explicit))
+        module, root = (entry.module, entry.module_root) if entry else (None, None)
+        found = quick_check_generated(
+            spec_path, out_dir, explicit=explicit, module=module, module_root=root
+        )
+        return list(found)
     except Exception as exc:  # a generator failure is a finding, never a traceback
         message = f"cannot check the generated code in {out_dir}: {type(exc).__name__}: {exc}"
         return [Diagnostic("EXS301", message, Loc(str(spec_path), 1, 1))]
@@ -85,7 +103,8 @@ def _binding(spec: Spec, binding: str) -> list[Diagnostic]:
 
 def _check_one(path: Path, args: argparse.Namespace) -> list[Diagnostic]:
     try:
-        select, ignore = selection(find_config(path), path, args.select, args.ignore)
+        config = find_config(path)
+        select, ignore = selection(config, path, args.select, args.ignore)
     except ConfigError as exc:
         raise _UsageError(str(exc)) from exc
     result = load_spec(path)
@@ -96,9 +115,10 @@ def _check_one(path: Path, args: argparse.Namespace) -> list[Diagnostic]:
     from exo_spec.codegen.reserved import name_problems
 
     extra: list[Diagnostic] = [*name_problems(result.spec), *size_problems(result.spec)]
-    out_dir = generated_dir(path, args.generated)
+    entry = generate_entry(config, path)
+    out_dir = generated_dir(path, args.generated, entry)
     if out_dir is not None:
-        extra += _generated(path, out_dir, args.generated is not None)
+        extra += _generated(path, out_dir, args.generated is not None, entry)
     if args.binding:
         extra += _binding(result.spec, args.binding)
     return finish(unsuppressed([*found, *extra], result.path, result.text), select, ignore)

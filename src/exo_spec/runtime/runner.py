@@ -17,6 +17,14 @@ from typing import Protocol, TypeVar, runtime_checkable
 
 from loguru import logger
 
+from exo_spec.generated.runner_machine import (
+    STATUS_OF,
+    RunnerMachine,
+    RunnerState,
+    RunnerTask,
+    TaskDeferred,
+    TaskRejected,
+)
 from exo_spec.model import CANCELLED, Cancelled
 from exo_spec.runtime.engine_protocol import DownloadProgress, Engine
 from exo_spec.runtime.wire import (
@@ -37,14 +45,6 @@ from exo_spec.runtime.wire import (
     status_for,
 )
 from exo_spec.spec import TaskStatusName
-from exo_spec_generated.runner_machine import (
-    STATUS_OF,
-    RunnerMachine,
-    RunnerState,
-    RunnerTask,
-    TaskDeferred,
-    TaskRejected,
-)
 
 __all__ = ["ENDED_IDS_KEPT", "Emit", "Runner", "TaskSource", "run"]
 

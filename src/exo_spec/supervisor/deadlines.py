@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from attrs import define, frozen
 
-from exo_spec_generated.runner_machine import STATUS_OF, TIMEOUTS, RunnerState
+from exo_spec.generated.runner_machine import STATUS_OF, TIMEOUTS, RunnerState
 
 __all__ = [
     "STATE_OF_STATUS",

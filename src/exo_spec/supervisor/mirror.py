@@ -14,6 +14,7 @@ from enum import Enum
 
 from attrs import define, field
 
+from exo_spec.generated.runner_machine import RunnerState
 from exo_spec.runtime.wire import (
     ChatCompletion,
     ChunkGenerated,
@@ -31,7 +32,6 @@ from exo_spec.runtime.wire import (
     TaskStatusUpdated,
 )
 from exo_spec.supervisor.deadlines import STATE_OF_STATUS
-from exo_spec_generated.runner_machine import RunnerState
 
 __all__ = ["FINAL_TASK_STATUSES", "Change", "Mirror", "TaskRecord"]
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from loguru import logger
 
+from exo_spec.generated.runner_machine import RunnerState
 from exo_spec.runtime.wire import (
     Event,
     RunnerContext,
@@ -39,7 +40,6 @@ from exo_spec.supervisor.health import Health, health_of
 from exo_spec.supervisor.mirror import Change, Mirror
 from exo_spec.supervisor.policy import DEFAULT_LIVENESS, Liveness, RestartPolicy, StopBounds
 from exo_spec.supervisor.process import Ending, Read, RunnerProcess, wait_any
-from exo_spec_generated.runner_machine import RunnerState
 
 __all__ = ["RunnerSupervisor", "SupervisorError"]
 
