@@ -212,8 +212,7 @@ class Leg(Transition, Generic[S]):
             raise MachineError(f"a leg of a generated machine ran on {type(machine).__name__}")
         if not self.enabled():
             return False
-        args = tuple(event_data.args)
-        self.fire(machine, args[0] if args else None)
+        self.fire(machine, next(iter(event_data.args), None))
         return True
 
 
@@ -229,7 +228,7 @@ class TaskEvent(Event):
         machine = self.machine
         if not isinstance(machine, SpecMachine) or kwargs or len(args) > 1:
             raise MachineError(f"{self.name}(task) takes one task payload")
-        machine.dispatch(machine.task_named(self.name), args[0] if args else None)
+        machine.dispatch(machine.task_named(self.name), next(iter(args), None))
         return True
 
 
@@ -278,7 +277,6 @@ class SpecMachine(transitions.Machine, Generic[S, T]):
             states=[State(state, final=state in tables.final) for state in tables.states],
             initial=initial,
             auto_transitions=False,
-            send_event=False,
             ignore_invalid_triggers=False,
         )
 
@@ -306,16 +304,15 @@ class SpecMachine(transitions.Machine, Generic[S, T]):
         """The state the machine is in."""
         return self._state
 
-    def set_state(self, state: str | enum.Enum | State, model: object | None = None) -> None:
+    def set_state(self, state: str | enum.Enum | State, model: object | None = None) -> None:  # noqa: ARG002
         """Raises StateChangeError: only a dispatched task changes the state.
 
-        transitions calls it once, while the machine registers itself as its own model,
-        to set the state it already holds; that call is let through and changes nothing.
+        transitions calls it once, while it registers the machine as its own model (before
+        ``models`` lists it), to set the initial state the machine already holds; that call
+        is let through and changes nothing.
         """
-        if not self.models and (model is None or model is self):
-            node = state if isinstance(state, State) else self.get_state(state)
-            if node.value is self._state:
-                return
+        if not self.models:
+            return
         name = state.name if isinstance(state, State) else str(state)
         raise StateChangeError(f"set_state({name!r})", type(self).__name__)
 
