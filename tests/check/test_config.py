@@ -57,6 +57,50 @@ def test_a_plain_two_state_machine_needs_no_events_and_no_end() -> None:
     assert lint_loaded(result) == []
 
 
+UPLOAD = """\
+version: 1
+machine: upload
+initial: idle
+guards:
+  has_credentials: {doc: the credentials were loaded}
+actions:
+  send: {doc: stream the file}
+  verify: {doc: compare the checksum}
+states:
+  idle: {status: Idle}
+  sending: {status: Sending, transient: true, timeout_s: 600}
+  sent: {status: Sent}
+  verifying: {status: Verifying, transient: true, timeout_s: 60}
+  done: {status: Done, final: true}
+  failed: {status: Failed}
+tasks:
+  Send:
+    - {from: [idle, failed], when: has_credentials, via: sending, do: send, to: sent}
+  Verify:
+    - {from: sent, via: verifying, do: verify, to: done}
+on_error: failed
+"""
+
+
+def test_a_flow_that_ends_from_one_state_need_not_be_ended_from_every_state() -> None:
+    """EXS207 asks every state to accept the task that ends the machine from anywhere (the
+    runner's Shutdown); a task that ends the flow from one state is not such a task."""
+    result = load_spec_text(UPLOAD, "upload.yaml")
+    assert result.diagnostics == ()
+    assert lint_loaded(result) == []
+
+
+def test_a_way_out_from_several_states_must_be_accepted_in_every_state() -> None:
+    """With a Cancel that ends the upload from two states, the third one lacking it is named."""
+    text = UPLOAD.replace(
+        "on_error: failed", "  Cancel:\n    - {from: [idle, sent], to: done}\non_error: failed"
+    )
+    result = load_spec_text(text, "upload.yaml")
+    found = [d for d in lint_loaded(result) if d.code == "EXS207"]
+    assert [d.message.split(" does not")[0] for d in found] == ["state failed"]
+    assert "Cancel" in found[0].message
+
+
 @pytest.mark.parametrize("word", ["yes", "no", "on", "off", "Yes", "OFF", "y", "n"])
 def test_a_yaml_11_boolean_word_is_read_as_a_name(word: str) -> None:
     text = SWITCH.replace(": on}", ": lit}").replace("  on:", "  lit:")

@@ -108,8 +108,15 @@ def _ends(spec: Spec, r: Rule) -> bool:
 
 
 def final_tasks(spec: Spec) -> tuple[str, ...]:
-    """The tasks that end the runner: some rule of theirs leads to a final state."""
-    return tuple(dict.fromkeys(r.task for r in spec.rules if _ends(spec, r)))
+    """The tasks that end the machine from anywhere, as the runner's Shutdown does: their rules
+    lead to a final state from two states or more. A task that ends the machine from one
+    state only (an upload's Verify, from sent) is a step of its flow, not a way out, and
+    other states need not accept it."""
+    sources: dict[str, set[str]] = {}
+    for r in spec.rules:
+        if _ends(spec, r):
+            sources.setdefault(r.task, set()).add(r.source)
+    return tuple(task for task, found in sources.items() if len(found) > 1)
 
 
 def final_task_missing(spec: Spec) -> Iterator[Diagnostic]:
