@@ -25,7 +25,7 @@ from exo_spec.check.config import (
 from exo_spec.check.discovery import discover_specs
 from exo_spec.check.lint import finish, lint_loaded
 from exo_spec.check.report import FORMATS, render
-from exo_spec.commands.common import ExitCode, add_report_options
+from exo_spec.commands.common import ExitCode, add_report_options, as_typed
 from exo_spec.spec.diagnostics import Diagnostic, Loc
 from exo_spec.spec.loader import load_spec
 from exo_spec.spec.types import Spec
@@ -59,7 +59,7 @@ def generated_dir(
     if explicit is not None:
         return explicit
     if entry is not None:
-        return entry.out
+        return as_typed(entry.out)
     guess = spec_path.parent.parent / "generated"
     return guess if guess.is_dir() else None
 
@@ -74,7 +74,8 @@ def _generated(
             sys.stderr.write("exo-spec check: the code generator is not available; skipped\n")
         return []
     try:
-        module, root = (entry.module, entry.module_root) if entry else (None, None)
+        module = entry.module if entry else None
+        root = as_typed(entry.module_root) if entry and entry.module_root else None
         found = quick_check_generated(
             spec_path, out_dir, explicit=explicit, module=module, module_root=root
         )

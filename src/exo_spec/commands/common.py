@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from enum import IntEnum
+from pathlib import Path
 
 from exo_spec.spec.codes import matches_any
 
@@ -61,3 +62,13 @@ def add_report_options(parser: argparse.ArgumentParser, formats: Sequence[str]) 
         help="only these codes or prefixes (EXS2,EXS101); see `exo-spec rules`",
     )
     parser.add_argument("--ignore", type=codes_arg, default=None, help="skip these codes/prefixes")
+
+
+def as_typed(path: Path) -> Path:
+    """A configured (absolute) path as a user would type it: relative to here when inside."""
+    if not path.is_absolute():
+        return path
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path

@@ -30,7 +30,7 @@ from exo_spec.codegen.generate import (
     stale_files,
 )
 from exo_spec.codegen.source import CodegenError
-from exo_spec.commands.common import ExitCode
+from exo_spec.commands.common import ExitCode, as_typed
 from exo_spec.spec.diagnostics import Diagnostic
 
 __all__ = ["add_arguments", "run"]
@@ -75,28 +75,16 @@ def _jobs(args: argparse.Namespace) -> list[tuple[Path, Layout]]:
         entries = list(config.generate) or [None]
     jobs = []
     for entry in entries:
-        if entry is not None and spec is None:
-            shown = Path(os.path.relpath(entry.spec))
-        else:
-            shown = spec or DEFAULT_SPEC
+        shown = spec or (as_typed(entry.spec) if entry is not None else DEFAULT_SPEC)
         out: Path = args.out or (entry.out if entry else DEFAULT_OUT)
+        root: Path | None = args.module_root or (entry.module_root if entry else None)
         layout = Layout(
-            _relative(out) or out,
+            as_typed(out),
             args.module or (entry.module if entry else None),
-            _relative(args.module_root or (entry.module_root if entry else None)),
+            None if root is None else as_typed(root),
         )
         jobs.append((shown, layout))
     return jobs
-
-
-def _relative(path: Path | None) -> Path | None:
-    """A configured (absolute) path as the user would type it, relative to here when inside."""
-    if path is None or not path.is_absolute():
-        return path
-    try:
-        return path.relative_to(Path.cwd())
-    except ValueError:
-        return path
 
 
 def run(args: argparse.Namespace) -> int:
