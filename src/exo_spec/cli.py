@@ -132,14 +132,20 @@ def _split_global(args: list[str]) -> tuple[list[str], list[str]]:
     return args[:index], args[index:]
 
 
-def configure_logging(verbose: int, level: str | None) -> None:
-    """Show the library's logs on stderr when asked (``-v`` info, ``-vv`` debug, or LEVEL);
-    otherwise they stay off and loguru is not even imported."""
-    if level is None and verbose == 0:
+# A daemon reports its life (placements, restarts, signals) on stderr unless told otherwise.
+_DEFAULT_LEVELS = {"node": "INFO"}
+
+
+def configure_logging(verbose: int, level: str | None, default: str | None = None) -> None:
+    """Show the library's logs on stderr when asked (``-v`` info, ``-vv`` debug, or LEVEL),
+    else at the command's ``default``; otherwise they stay off and loguru is not even
+    imported."""
+    if level is None and verbose == 0 and default is None:
         return
     from exo_spec.logs import show_logs
 
-    show_logs(level or ("INFO" if verbose == 1 else "DEBUG"))
+    chosen = level or {0: default, 1: "INFO"}.get(verbose, "DEBUG")
+    show_logs(chosen or "INFO")
 
 
 def _quiet_stdout() -> None:
@@ -204,7 +210,9 @@ def _main(args_list: list[str]) -> int:
             run: Callable[[argparse.Namespace], int] = module.run
             args = sub_parser.parse_args(rest[1:])
             configure_logging(
-                max(options.verbose, args.verbose), args.log_level or options.log_level
+                max(options.verbose, args.verbose),
+                args.log_level or options.log_level,
+                _DEFAULT_LEVELS.get(name),
             )
             return int(run(args))
         except SystemExit as exc:

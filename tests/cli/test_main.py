@@ -71,6 +71,42 @@ def test_logs_are_off_by_default_and_on_with_verbose() -> None:
 
 
 @pytest.mark.parametrize(
+    ("verbose", "level", "default", "shown"),
+    [
+        (0, None, None, None),
+        (0, None, "INFO", "INFO"),
+        (1, None, "INFO", "INFO"),
+        (2, None, "INFO", "DEBUG"),
+        (3, None, None, "DEBUG"),
+        (0, "WARNING", "INFO", "WARNING"),
+        (2, "ERROR", None, "ERROR"),
+    ],
+)
+def test_a_commands_default_level_yields_to_v_and_log_level(
+    monkeypatch: pytest.MonkeyPatch,
+    verbose: int,
+    level: str | None,
+    default: str | None,
+    shown: str | None,
+) -> None:
+    """The node logs at INFO by default; -vv and --log-level still choose (the daemon does
+    not replace the handler the CLI installed)."""
+    import exo_spec.logs
+    from exo_spec.cli import configure_logging
+
+    calls: list[str] = []
+    monkeypatch.setattr(exo_spec.logs, "show_logs", calls.append)
+    configure_logging(verbose, level, default)
+    assert calls == ([] if shown is None else [shown])
+
+
+def test_the_node_daemon_leaves_the_log_handlers_to_the_cli() -> None:
+    source = (ROOT / "src" / "exo_spec" / "node" / "daemon.py").read_text()
+    assert "logger.remove(" not in source
+    assert "logger.add(" not in source
+
+
+@pytest.mark.parametrize(
     "args",
     [
         ["matrix", str(SPEC)],

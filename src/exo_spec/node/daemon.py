@@ -97,9 +97,6 @@ def serve(config: NodeConfig) -> int:
     from exo_spec.engine.download import model_dir_for  # noqa: PLC0415 (huggingface_hub)
     from exo_spec.engine.group import OUTPUT_RANK  # noqa: PLC0415 (mlx: only when serving)
 
-    logger.remove()
-    logger.add(sys.stderr, level="INFO")
-
     with _hub(config) as (hub_url, models):
         kwargs: dict[str, str | bool] = {"endpoint": hub_url}
         if config.ignore_eos:
