@@ -16,7 +16,6 @@ from attrs import frozen
 
 from exo_spec.check.config import ConfigError, find_config, selection, unsuppressed
 from exo_spec.check.lint import cap_repeats, finish, lint_spec
-from exo_spec.codegen.docs_gen import render_docs
 from exo_spec.codegen.limits import size_problems
 from exo_spec.codegen.machine_gen import machine_module_name, render_machine
 from exo_spec.codegen.reserved import name_problems
@@ -27,7 +26,6 @@ from exo_spec.codegen.source import (
     check_file_compiles,
     header_lines,
 )
-from exo_spec.codegen.tests_gen import render_tests
 from exo_spec.codegen.writing import write_all
 from exo_spec.model.plan import plan_problems
 from exo_spec.spec.diagnostics import Diagnostic, Loc
@@ -94,6 +92,10 @@ def render(spec: Spec) -> dict[str, str]:
 
     Every Python file is compiled before it is returned: :class:`CodegenError` rather than a
     module that does not compile (or that holds code the spec smuggled in)."""
+    # imported here: `exo-spec check` needs only quick_check_generated, which renders the machine
+    from exo_spec.codegen.docs_gen import render_docs  # noqa: PLC0415
+    from exo_spec.codegen.tests_gen import render_tests  # noqa: PLC0415
+
     module = machine_module_name(spec)
     files = {
         f"{PACKAGE}/__init__.py": _package_init(spec),
