@@ -275,12 +275,14 @@ UNDER_LOAD = " under load"
 # stored result misses its target.
 MISSED: dict[tuple[str, str], str] = {
     ("download", "download_model"): (
-        "Reason (cProfile of a 50 MB download, after hashing while writing): most of the time "
-        "is in recv, reading 64 KiB at a time (httpcore) from a hub that serves from a thread "
-        "of the same process, so the client's per-chunk Python (h11 events, watchdog, "
-        "progress) and the server share one GIL; sha256 of the bytes is about a tenth. The "
-        "raw GET reads 1 MiB at a time and does nothing else. Fix: larger reads, fewer "
-        "per-chunk calls; measure against a hub in another process."
+        "Reason (cProfile of a 200 MB download, with 1 MiB socket reads and sha256 on a second "
+        "thread): per megabyte the receiving thread copies the bytes four times (recv, then "
+        "h11's receive buffer, its slice and httpcore's bytes()) and writes them to the page "
+        "cache, and the hashing thread runs sha256 at about 2 GB/s, while the hub serves "
+        "from a thread of the same process; on 2 cores that CPU, not the network, bounds the "
+        "rate. The raw GET does one copy and nothing else. Fix still open: read the body "
+        "into a preallocated buffer (recv_into) without h11's copies; measure against a hub "
+        "in another process."
     ),
     ("explore", "N=3, crash"): (
         "Reason: the exploration needs about 2.4 s of CPU (186,697 configurations, about a "
