@@ -115,3 +115,25 @@ def test_load_adds_the_variant_beside_the_quiet_figures(tmp_path: Path) -> None:
     assert "pinned to core 0" in bench["load"]["competitor"]
     assert [r["commit"] for r in results["history"]] == [results["machine"]["commit"]]
     assert "under load" in (tmp_path / "BENCHMARKS.md").read_text(encoding="utf-8")
+
+
+def test_check_cold_start_has_its_target_row(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(RUN), "--quick", "--only", "check", "--out-dir", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_S,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    (bench,) = results["benchmarks"]
+    by_name = {m["name"]: m for m in bench["metrics"]}
+    over = by_name["exo-spec check over python -c pass (bytecode cached)"]
+    assert over["baseline"] == "budget: +100 ms"
+    assert over["target"] == {"op": "<=", "value": 1.0}
+    assert over["ratio"] == over["median"] / 100.0
+    markdown = (tmp_path / "BENCHMARKS.md").read_text(encoding="utf-8")
+    targets = markdown.split("## Targets", 1)[1].split("\n## ", 1)[0]
+    assert "| check | exo-spec check over python -c pass (bytecode cached) vs budget" in targets

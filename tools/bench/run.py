@@ -129,6 +129,7 @@ def _check(raw: dict[str, Any]) -> Result:
             ),
         ]
         metrics += link(pair, bare)
+    metrics += _check_overhead(raw["cold_start"]["bytecode_cached"])
     rows = raw["scaling"]
     scale = [
         summary_metric(
@@ -170,6 +171,30 @@ def _check(raw: dict[str, Any]) -> Result:
             ),
         ],
     )
+
+
+CHECK_BUDGET_MS = 100.0
+"""Issue 19's bound on ``exo-spec check``'s cold start: at most this much over ``python -c pass``."""
+
+
+def _check_overhead(cold: dict[str, Any]) -> list[Metric]:
+    """The cold start's time over ``python -c pass`` (bytecode cached) against the fixed budget
+    of :data:`CHECK_BUDGET_MS`: the target bounds a difference, and a ratio to the budget of 1
+    or less is that difference within it."""
+    check, bare = cold["exo_spec_check"], cold["python_pass"]
+    name = "exo-spec check over python -c pass (bytecode cached)"
+    budget = f"budget: +{CHECK_BUDGET_MS:g} ms"
+    over = summary_metric(
+        name,
+        "ms",
+        (check["min_s"] - bare["min_s"]) * 1000,
+        (check["median_s"] - bare["median_s"]) * 1000,
+        note="median minus median; min minus min",
+    )
+    fixed = summary_metric(
+        budget, "ms", CHECK_BUDGET_MS, CHECK_BUDGET_MS, note="a fixed bound, not measured"
+    )
+    return link([over, fixed], budget, targets={name: target("<=", 1.0)})
 
 
 def _download(raw: dict[str, Any]) -> Result:
@@ -250,12 +275,14 @@ UNDER_LOAD = " under load"
 # stored result misses its target.
 MISSED: dict[tuple[str, str], str] = {
     ("download", "download_model"): (
-        "Reason (cProfile of a 50 MB download, after hashing while writing): most of the time "
-        "is in recv, reading 64 KiB at a time (httpcore) from a hub that serves from a thread "
-        "of the same process, so the client's per-chunk Python (h11 events, watchdog, "
-        "progress) and the server share one GIL; sha256 of the bytes is about a tenth. The "
-        "raw GET reads 1 MiB at a time and does nothing else. Fix: larger reads, fewer "
-        "per-chunk calls; measure against a hub in another process."
+        "Reason (cProfile of a 200 MB download, with 1 MiB socket reads and sha256 on a second "
+        "thread): per megabyte the receiving thread copies the bytes four times (recv, then "
+        "h11's receive buffer, its slice and httpcore's bytes()) and writes them to the page "
+        "cache, and the hashing thread runs sha256 at about 2 GB/s, while the hub serves "
+        "from a thread of the same process; on 2 cores that CPU, not the network, bounds the "
+        "rate. The raw GET does one copy and nothing else. Fix still open: read the body "
+        "into a preallocated buffer (recv_into) without h11's copies; measure against a hub "
+        "in another process."
     ),
     ("explore", "N=3, crash"): (
         "Reason: the exploration needs about 2.4 s of CPU (186,697 configurations, about a "

@@ -25,6 +25,7 @@ from exo_spec.spec.types import Spec
 __all__ = ["binding_names", "class_attributes", "machine_names", "name_problems"]
 
 _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+_WORD = re.compile(r"\w+")
 # Prefixes transitions gives a meaning to on its model (our machine): per state is_<s> and
 # to_<s>, per trigger may_<t>; and the callbacks it looks up by name.
 _MACHINE_PREFIXES = ("is_", "may_", "to_", "on_enter_", "on_exit_", "before_", "after_", "prepare_")
@@ -78,19 +79,42 @@ def _sets_attribute(call: ast.Call) -> bool:
     return named and len(call.args) >= 2
 
 
-@functools.cache
-def machine_names() -> dict[str, str]:
-    """What a generated machine already has, each name with the class that gives it:
-    ``transitions.Machine``'s names, then ``exo_spec.machine.SpecMachine``'s."""
+def _machine_sources() -> tuple[str, str]:
+    """The source of ``transitions.core`` and of ``exo_spec.machine``."""
     found = importlib.util.find_spec("transitions")  # located, not imported
     folders = [] if found is None else list(found.submodule_search_locations or [])
     if not folders:
         raise RuntimeError("transitions is not installed; exo-spec needs it (pip install exo-spec)")
     core = (Path(folders[0]) / "core.py").read_text(encoding="utf-8")
     ours = (Path(__file__).resolve().parents[1] / "machine.py").read_text(encoding="utf-8")
-    names = dict.fromkeys(class_attributes(ours, ["SpecMachine"]), "exo_spec.machine.SpecMachine")
-    names.update(dict.fromkeys(class_attributes(core, ["Machine"]), "transitions.Machine"))
+    return core, ours
+
+
+@functools.cache
+def machine_names() -> dict[str, str]:
+    """What a generated machine already has, each name with the class that gives it:
+    ``transitions.Machine``'s names, then ``exo_spec.machine.SpecMachine``'s."""
+    return _machine_names_among(None)
+
+
+@functools.cache
+def _machine_names_among(candidates: frozenset[str] | None) -> dict[str, str]:
+    """:func:`machine_names`, reading only the sources that spell one of ``candidates`` (all
+    when None). Every name :func:`class_attributes` finds is spelled out as a word of the
+    source it reads, so a source that spells none of them cannot give one of them."""
+    core, ours = _machine_sources()
+    names: dict[str, str] = {}
+    if candidates is None or not candidates.isdisjoint(_words(ours)):
+        owner = "exo_spec.machine.SpecMachine"
+        names.update(dict.fromkeys(class_attributes(ours, ["SpecMachine"]), owner))
+    if candidates is None or not candidates.isdisjoint(_words(core)):
+        names.update(dict.fromkeys(class_attributes(core, ["Machine"]), "transitions.Machine"))
     return names
+
+
+@functools.cache
+def _words(source: str) -> frozenset[str]:
+    return frozenset(_WORD.findall(source))
 
 
 @functools.cache
@@ -106,7 +130,9 @@ def name_problems(spec: Spec) -> Iterator[Diagnostic]:
     The names taken are read from the code (above): a task may not
     be a name the machine already has, a guard or an action not one the bindings have.
     """
-    machine, bindings = machine_names(), binding_names()
+    states = [f"{prefix}{s.name}" for s in spec.states for prefix in ("is_", "to_")]
+    machine = _machine_names_among(frozenset([*states, *spec.tasks]))
+    bindings = binding_names()
 
     def bad(what: str, name: str, why: str, loc: object) -> Diagnostic:
         where = loc if isinstance(loc, Loc) else spec.initial_loc

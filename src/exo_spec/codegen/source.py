@@ -7,8 +7,15 @@ literal built with ``repr`` or as a comment with every non-printable character r
 
 from __future__ import annotations
 
+import importlib.util
 import keyword
+import marshal
+import os
 import re
+import sys
+from contextlib import suppress
+from pathlib import Path
+from types import CodeType
 
 from exo_spec import __version__
 from exo_spec.spec.types import Spec
@@ -16,6 +23,7 @@ from exo_spec.spec.types import Spec
 __all__ = [
     "CodegenError",
     "check_compiles",
+    "check_file_compiles",
     "comment_lines",
     "header_lines",
     "ident",
@@ -94,10 +102,37 @@ def header_lines(spec: Spec, prefix: str = "# ") -> list[str]:
     return lines
 
 
-def check_compiles(name: str, text: str) -> None:
-    """:class:`CodegenError` unless ``text`` compiles as Python (a generated module must)."""
+def check_compiles(name: str, text: str) -> CodeType:
+    """``text`` compiled as a module (a generated module must compile); :class:`CodegenError` if
+    it does not."""
     try:
-        compile(text, name, "exec", dont_inherit=True)
+        return compile(text, name, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as exc:
         where = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) else ""
         raise CodegenError(f"{name} would not compile{where}: {exc}") from exc
+
+
+def check_file_compiles(path: Path, name: str, data: bytes) -> None:
+    """:func:`check_compiles` for the file ``path`` holding ``data``, remembered the way the
+    import system remembers a compiled module: a checked hash-based bytecode cache (PEP 552) in
+    ``__pycache__`` (or under ``PYTHONPYCACHEPREFIX``) whose source hash matches ``data`` means it
+    compiled. Otherwise ``data`` is compiled, and the cache written unless bytecode writing is off
+    (``PYTHONDONTWRITEBYTECODE``). Compiling every generated file took most of a check's time."""
+    try:
+        cached: Path | None = Path(importlib.util.cache_from_source(str(path)))
+    except (NotImplementedError, ValueError):
+        cached = None
+    header = importlib.util.MAGIC_NUMBER + (0b11).to_bytes(4, "little")
+    header += importlib.util.source_hash(data)
+    if cached is not None:
+        with suppress(OSError), cached.open("rb") as f:
+            if f.read(len(header)) == header:
+                return
+    code = check_compiles(name, data.decode("utf-8"))
+    if cached is None or sys.dont_write_bytecode:
+        return
+    with suppress(OSError):
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+        temporary.write_bytes(header + marshal.dumps(code))
+        temporary.replace(cached)

@@ -5,8 +5,9 @@ connect to its last byte (``metadata_timeout_s``). Every file body must bring at
 ``body_min_bytes`` in every ``body_stall_s`` window, which bounds both silence and a trickle, and
 may not exceed the size the hub listed. A body goes to an ``.incomplete`` file that the next
 attempt (in this call or a later one, after a crash or a kill) resumes with a ``Range`` request.
-Every byte written is fed to the file's ``Digest`` as it is written (a resumed file's prefix is
-read back once), so the file is verified without a second pass over it.
+Every byte written is fed to the file's ``Digest`` as it is written, on a second thread (a resumed
+file's prefix is read back once), so the file is verified without a second pass over it; sockets
+are read a megabyte at a time (``exo_spec.engine.hub_io``).
 
 Time is enforced by a watchdog thread that shuts the request's socket down when the time is up,
 so a read blocked on a silent or trickling server returns at once. It finds the socket through
@@ -27,7 +28,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import httpx2
 from attrs import frozen
@@ -39,6 +40,7 @@ from exo_spec.engine.download_errors import (
     HubResponseError,
     HubUnreachableError,
 )
+from exo_spec.engine.hub_io import HashingWriter, WideReadTransport
 from exo_spec.engine.listing import Digest
 
 __all__ = ["DownloadLimits", "fetch_file", "get_bounded", "open_client"]
@@ -73,12 +75,14 @@ def _tls() -> ssl.SSLContext:
 
 
 def open_client() -> httpx2.Client:
-    """A client without connection reuse, so that every request's socket is seen by its watchdog."""
+    """A client without connection reuse, so that every request's socket is seen by its watchdog,
+    and with wide socket reads (:mod:`exo_spec.engine.hub_io`)."""
     return httpx2.Client(
         follow_redirects=True,
         timeout=None,
         limits=httpx2.Limits(max_keepalive_connections=0),
         verify=_tls(),
+        transport=WideReadTransport(_tls()),
     )
 
 
@@ -237,6 +241,21 @@ def _too_slow(what: str, total: float, where: str) -> DownloadTimeoutError:
     )
 
 
+@frozen
+class _Body:
+    """One file body to bring in: where from, where to, its bounds and its listed size."""
+
+    url: str
+    headers: Mapping[str, str]
+    partial: Path
+    size: int
+    limits: DownloadLimits
+    name: str
+    where: str
+    on_bytes: Callable[[int], None]
+    digest: Digest
+
+
 def fetch_file(
     client: httpx2.Client,
     url: str,
@@ -253,6 +272,7 @@ def fetch_file(
     """Bring ``partial`` to ``size`` bytes from ``url``, resuming from what it already holds.
     ``digest`` is fed the bytes of ``partial`` in order; it holds them all on return unless the
     file was complete on disk already (then ``digest.size`` is behind: read the file)."""
+    body = _Body(url, headers, partial, size, limits, name, where, on_bytes, digest)
     failures = 0
     while True:
         have = partial.stat().st_size if partial.exists() else 0
@@ -263,9 +283,7 @@ def fetch_file(
             return
         error: httpx2.TransportError | None = None
         try:
-            _fetch_from(
-                client, url, headers, partial, have, size, limits, name, where, on_bytes, digest
-            )
+            _fetch_from(client, body, have)
         except httpx2.TransportError as dropped:
             error = dropped
         now = partial.stat().st_size if partial.exists() else 0
@@ -279,20 +297,9 @@ def fetch_file(
             )
 
 
-def _fetch_from(
-    client: httpx2.Client,
-    url: str,
-    headers: Mapping[str, str],
-    partial: Path,
-    have: int,
-    size: int,
-    limits: DownloadLimits,
-    name: str,
-    where: str,
-    on_bytes: Callable[[int], None],
-    digest: Digest,
-) -> None:
-    request_headers = dict(headers)
+def _fetch_from(client: httpx2.Client, body: _Body, have: int) -> None:
+    limits, name, where, size, partial = body.limits, body.name, body.where, body.size, body.partial
+    request_headers = dict(body.headers)
     if have:
         request_headers["Range"] = f"bytes={have}-"
     pos = have
@@ -301,7 +308,7 @@ def _fetch_from(
         try:
             with client.stream(
                 "GET",
-                url,
+                body.url,
                 headers=request_headers,
                 timeout=httpx2.Timeout(2 * limits.body_stall_s, connect=limits.metadata_timeout_s),
                 extensions={"trace": dog.trace},
@@ -316,22 +323,19 @@ def _fetch_from(
                     )
                 pos = _start_of(response, have, name, where)
                 dog.rate(limits.body_stall_s, limits.body_min_bytes, size - pos)
-                if digest.size != pos:  # a resumed file's prefix, hashed once; or a restart
-                    digest.read_prefix(partial, pos)
-                with partial.open("ab" if pos else "wb", buffering=0) as f:
+                if body.digest.size != pos:  # a resumed file's prefix, hashed once; or a restart
+                    body.digest.read_prefix(partial, pos)
+                with (
+                    partial.open("ab" if pos else "wb", buffering=0) as f,
+                    HashingWriter(f, body.digest) as out,
+                ):
                     for chunk in response.iter_bytes():
                         if pos + len(chunk) > size:
-                            f.close()
-                            partial.unlink()
-                            raise CorruptDownloadError(
-                                f"{where}: {name}: the hub sent more than the {size} bytes it "
-                                "listed; the partial file was removed, download again"
-                            )
-                        _write_all(f, chunk)
-                        digest.update(chunk)
+                            raise _too_long(body)
+                        out.write(chunk)
                         pos += len(chunk)
                         dog.progress(len(chunk))
-                        on_bytes(len(chunk))
+                        body.on_bytes(len(chunk))
         except httpx2.TransportError as error:
             # the read timeout (two windows) backs the watchdog up: either is a stall
             if dog.fired or isinstance(error, httpx2.TimeoutException):
@@ -341,11 +345,12 @@ def _fetch_from(
             raise _stalled(dog, limits, name, pos, size, where)
 
 
-def _write_all(f: BinaryIO, chunk: bytes) -> None:
-    """Write all of ``chunk`` to an unbuffered file (whose ``write`` may take only a part)."""
-    view = memoryview(chunk)
-    while view:
-        view = view[f.write(view) or 0 :]
+def _too_long(body: _Body) -> CorruptDownloadError:
+    body.partial.unlink()
+    return CorruptDownloadError(
+        f"{body.where}: {body.name}: the hub sent more than the {body.size} bytes it listed; the "
+        "partial file was removed, download again"
+    )
 
 
 def _start_of(response: httpx2.Response, have: int, name: str, where: str) -> int:
