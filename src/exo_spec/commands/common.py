@@ -1,4 +1,4 @@
-"""What every subcommand shares: the exit codes and the report options.
+"""What every subcommand shares: the exit codes, the report options and ``--spec``.
 
 ``--format``, ``--select`` and ``--ignore`` mean the same for ``exo-spec check``,
 ``exo-spec conformance`` and ``exo-spec trace-check``: every code in the table
@@ -8,12 +8,25 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from enum import IntEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from exo_spec.spec.codes import matches_any
 
-__all__ = ["EXIT_CODES_HELP", "ExitCode", "add_report_options", "codes_arg"]
+if TYPE_CHECKING:
+    from exo_spec.spec.types import Spec
+
+__all__ = [
+    "EXIT_CODES_HELP",
+    "ExitCode",
+    "add_report_options",
+    "add_spec_option",
+    "codes_arg",
+    "load_spec_option",
+]
 
 
 class ExitCode(IntEnum):
@@ -61,3 +74,28 @@ def add_report_options(parser: argparse.ArgumentParser, formats: Sequence[str]) 
         help="only these codes or prefixes (EXS2,EXS101); see `exo-spec rules`",
     )
     parser.add_argument("--ignore", type=codes_arg, default=None, help="skip these codes/prefixes")
+
+
+def add_spec_option(parser: argparse.ArgumentParser) -> None:
+    """``--spec``, for the commands that default to the runner spec shipped with exo-spec."""
+    parser.add_argument(
+        "--spec",
+        type=Path,
+        default=None,
+        help="the spec (default: the runner spec shipped with exo-spec)",
+    )
+
+
+def load_spec_option(args: argparse.Namespace) -> Spec | None:
+    """The spec ``--spec`` names (``args.spec`` is set to the shipped one when not given), or
+    ``None`` once its diagnostics are written to stderr when it does not load."""
+    from exo_spec.check.report import to_text
+    from exo_spec.conformance.paths import default_spec_path
+    from exo_spec.spec.loader import load_spec
+
+    if args.spec is None:
+        args.spec = default_spec_path()
+    loaded = load_spec(args.spec)
+    if loaded.spec is None:
+        sys.stderr.write(to_text(loaded.diagnostics))
+    return loaded.spec
