@@ -70,8 +70,13 @@ class Violation:
         return self.diagnostic.event_index or 0
 
     @property
+    def summary(self) -> str:
+        """The message, with the rule it breaks and where that rule is written."""
+        return f"{self.message} ({self.rule}, {self.loc})"
+
+    @property
     def headline(self) -> str:
-        return f"{self.scenario}: {self.message} ({self.rule}, {self.loc})"
+        return f"{self.scenario}: {self.summary}"
 
 
 @frozen
