@@ -37,10 +37,8 @@ def task_accepted_nowhere(spec: Spec) -> Iterator[Finding]:
         if task not in handled:
             yield (
                 loc,
-                (
-                    f"task {task} is accepted in no state: every {task} would be rejected; give it "
-                    "a rule from a state that handles tasks, or remove it"
-                ),
+                f"task {task} is accepted in no state: every {task} would be rejected; give it "
+                "a rule from a state that handles tasks, or remove it",
             )
 
 
@@ -59,11 +57,9 @@ def overlapping_rules(spec: Spec) -> Iterator[Finding]:
                 shown = valuation_text({n: v for n, v in found.items() if n in used})
                 yield (
                     second.loc,
-                    (
-                        f"task {task} in state {state} has two rules enabled "
-                        f"{'when ' + shown if shown else 'always'} (lines {first.loc.line} and "
-                        f"{second.loc.line}); add a guard that separates them"
-                    ),
+                    f"task {task} in state {state} has two rules enabled "
+                    f"{'when ' + shown if shown else 'always'} (lines {first.loc.line} and "
+                    f"{second.loc.line}); add a guard that separates them",
                 )
 
 
@@ -77,31 +73,25 @@ def never_fires(spec: Spec) -> Iterator[Finding]:
             if witness([(r.when, True)]) is None:
                 yield (
                     r.loc,
-                    (
-                        f"{what} can never fire: its guard '{r.when}' is always false; fix or "
-                        "remove it"
-                    ),
+                    f"{what} can never fire: its guard '{r.when}' is always false; fix or "
+                    "remove it",
                 )
                 continue
             if all(witness([(r.when, True)], c) is None for c in places):
                 where = "; ".join(valuation_text(c) for c in places)
                 yield (
                     r.loc,
-                    (
-                        f"{what} can never fire: {state} is reachable only with {where}, where "
-                        f"'{r.when}' cannot hold; fix its guard or its 'from'"
-                    ),
+                    f"{what} can never fire: {state} is reachable only with {where}, where "
+                    f"'{r.when}' cannot hold; fix its guard or its 'from'",
                 )
                 continue
             for earlier in rules[:i]:
                 if witness([(r.when, True), (earlier.when, False)]) is None:
                     yield (
                         r.loc,
-                        (
-                            f"{what} can never fire: rule {earlier.index + 1} (line "
-                            f"{earlier.loc.line}) is enabled whenever it is and is tried first; "
-                            "remove it or narrow the earlier rule's guard"
-                        ),
+                        f"{what} can never fire: rule {earlier.index + 1} (line "
+                        f"{earlier.loc.line}) is enabled whenever it is and is tried first; "
+                        "remove it or narrow the earlier rule's guard",
                     )
                     break
 
@@ -112,9 +102,7 @@ def deferred_and_accepted(spec: Spec) -> Iterator[Finding]:
         if rules:
             yield (
                 loc,
-                (
-                    f"task {task} in state {state} is both deferred and accepted by rule "
-                    f"{rules[0].index + 1} (line {rules[0].loc.line}); a cell is one of "
-                    "transition, defer or reject: drop the defer or the rule"
-                ),
+                f"task {task} in state {state} is both deferred and accepted by rule "
+                f"{rules[0].index + 1} (line {rules[0].loc.line}); a cell is one of "
+                "transition, defer or reject: drop the defer or the rule",
             )

@@ -63,11 +63,9 @@ def missing_event(spec: Spec) -> Iterator[Finding]:
         if rules and not _has(spec, outcome, "RunnerStatusUpdated", ref):
             yield (
                 _where(spec, outcome),
-                (
-                    f"events.{outcome} has no RunnerStatusUpdated({ref}): {_names(rules)} "
-                    f"{what} but the machine would never report it; add RunnerStatusUpdated({ref}) "
-                    f"to events.{outcome}"
-                ),
+                f"events.{outcome} has no RunnerStatusUpdated({ref}): {_names(rules)} "
+                f"{what} but the machine would never report it; add RunnerStatusUpdated({ref}) "
+                f"to events.{outcome}",
             )
     for outcome, status in _FINAL_STATUS.items():
         if outcome == "cancelled" and not any(_cancellable(spec, r) for r in live):
@@ -75,9 +73,7 @@ def missing_event(spec: Spec) -> Iterator[Finding]:
         if not _has(spec, outcome, "TaskStatusUpdated", status):
             yield (
                 _where(spec, outcome),
-                (
-                    f"events.{outcome} has no TaskStatusUpdated({status}): the task's "
-                    f"{'start' if outcome == 'accept' else 'outcome'} would never be reported; "
-                    f"add TaskStatusUpdated({status}) to events.{outcome}"
-                ),
+                f"events.{outcome} has no TaskStatusUpdated({status}): the task's "
+                f"{'start' if outcome == 'accept' else 'outcome'} would never be reported; "
+                f"add TaskStatusUpdated({status}) to events.{outcome}",
             )

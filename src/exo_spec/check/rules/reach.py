@@ -52,10 +52,8 @@ def unreachable_state(spec: Spec) -> Iterator[Finding]:
         if state.name not in seen:
             yield (
                 state.loc,
-                (
-                    f"state {state.name} is unreachable from {spec.initial} whatever the guards; "
-                    "add a rule that leads to it, or remove it"
-                ),
+                f"state {state.name} is unreachable from {spec.initial} whatever the guards; "
+                "add a rule that leads to it, or remove it",
             )
 
 
@@ -71,10 +69,8 @@ def required_unreachable(spec: Spec) -> Iterator[Finding]:
                 shown = ", ".join(s.name for s in spec.states if s.name in found)
                 yield (
                     state.loc,
-                    (
-                        f"{_with(values)}state {state.name} is unreachable from {spec.initial} "
-                        f"(required: true); reachable: {shown}"
-                    ),
+                    f"{_with(values)}state {state.name} is unreachable from {spec.initial} "
+                    f"(required: true); reachable: {shown}",
                 )
                 break
 
@@ -98,11 +94,9 @@ def trap_state(spec: Spec) -> Iterator[Finding]:
         always = len(where) == sum(1 for _, found in table if state.name in found)
         yield (
             state.loc,
-            (
-                f"{'' if always else _with(where[0])}no final state is reachable from state "
-                f"{state.name}: the machine can never end once there; add a rule from it towards a "
-                "final state"
-            ),
+            f"{'' if always else _with(where[0])}no final state is reachable from state "
+            f"{state.name}: the machine can never end once there; add a rule from it towards a "
+            "final state",
         )
 
 
@@ -134,10 +128,8 @@ def final_task_missing(spec: Spec) -> Iterator[Finding]:
         when = f" when {valuation_text(gap)}" if gap else ""
         yield (
             state.loc,
-            (
-                f"state {state.name} does not {how} {names}{when}: the machine can never be "
-                f"ended there; add {state.name} to the 'from' of {enders[0]}'s rule (or use '*')"
-            ),
+            f"state {state.name} does not {how} {names}{when}: the machine can never be "
+            f"ended there; add {state.name} to the 'from' of {enders[0]}'s rule (or use '*')",
         )
 
 
@@ -166,13 +158,9 @@ def dead_end_state(spec: Spec) -> Iterator[Finding]:
             other = [t for t in movers if t not in left]
             yield (
                 state.loc,
-                (
-                    f"{_with(shown)}state {state.name} {only} there; accept a task that moves it on"
-                    + (
-                        f" (tasks that move the machine elsewhere: {', '.join(other)})"
-                        if other
-                        else ""
-                    )
+                f"{_with(shown)}state {state.name} {only} there; accept a task that moves it on"
+                + (
+                    f" (tasks that move the machine elsewhere: {', '.join(other)})" if other else ""
                 ),
             )
 

@@ -54,10 +54,8 @@ def unknown_guard(spec: Spec) -> Iterator[Finding]:
             if name not in known:
                 yield (
                     r.loc,
-                    (
-                        f"'when' of {rule_label(r)} uses undeclared guard "
-                        f"{name!r}; declare it under guards or {did_you_mean(name, known)}"
-                    ),
+                    f"'when' of {rule_label(r)} uses undeclared guard "
+                    f"{name!r}; declare it under guards or {did_you_mean(name, known)}",
                 )
 
 
@@ -67,10 +65,8 @@ def unknown_action(spec: Spec) -> Iterator[Finding]:
         if r.action is not None and r.action not in known:
             yield (
                 r.loc,
-                (
-                    f"'do' of {rule_label(r)} names undeclared action "
-                    f"{r.action!r}; declare it under actions or {did_you_mean(r.action, known)}"
-                ),
+                f"'do' of {rule_label(r)} names undeclared action "
+                f"{r.action!r}; declare it under actions or {did_you_mean(r.action, known)}",
             )
 
 
@@ -79,10 +75,8 @@ def unknown_task_in_defer(spec: Spec) -> Iterator[Finding]:
         if task not in spec.tasks:
             yield (
                 loc,
-                (
-                    f"defer of state {state} names unknown task {task!r}; "
-                    f"{did_you_mean(task, spec.tasks)}"
-                ),
+                f"defer of state {state} names unknown task {task!r}; "
+                f"{did_you_mean(task, spec.tasks)}",
             )
 
 

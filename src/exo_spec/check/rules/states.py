@@ -27,10 +27,8 @@ def final_with_exits(spec: Spec) -> Iterator[Finding]:
             shown = ", ".join(dict.fromkeys(tasks))
             yield (
                 state.loc,
-                (
-                    f"final state {state.name} has rules or defers for {shown}; a final state "
-                    "handles no tasks: remove them, or make the state non-final"
-                ),
+                f"final state {state.name} has rules or defers for {shown}; a final state "
+                "handles no tasks: remove them, or make the state non-final",
             )
 
 
@@ -39,10 +37,8 @@ def transient_without_timeout(spec: Spec) -> Iterator[Finding]:
         if state.transient and state.timeout_s is None and state.stall_timeout_s is None:
             yield (
                 state.loc,
-                (
-                    f"transient state {state.name} has no timeout_s or stall_timeout_s; the "
-                    "machine's host cannot tell a slow action from a hung one: give it a deadline"
-                ),
+                f"transient state {state.name} has no timeout_s or stall_timeout_s; the "
+                "machine's host cannot tell a slow action from a hung one: give it a deadline",
             )
 
 
@@ -62,20 +58,16 @@ def source_handles_no_tasks(spec: Spec) -> Iterator[Finding]:
         if reason is not None:
             yield (
                 r.loc,
-                (
-                    f"{rule_label(r)} starts from {r.source}, which handles "
-                    f"no tasks ({reason}); it can never fire"
-                ),
+                f"{rule_label(r)} starts from {r.source}, which handles "
+                f"no tasks ({reason}); it can never fire",
             )
     for state, task, loc in spec.defer:
         reason = why(state)
         if reason is not None:
             yield (
                 loc,
-                (
-                    f"defer of {task} in state {state} can never apply: {state} handles no tasks "
-                    f"({reason})"
-                ),
+                f"defer of {task} in state {state} can never apply: {state} handles no tasks "
+                f"({reason})",
             )
 
 
@@ -85,10 +77,8 @@ def duplicate_status(spec: Spec) -> Iterator[Finding]:
         if state.status in first:
             yield (
                 state.loc,
-                (
-                    f"states {first[state.status]} and {state.name} both report {state.status}; "
-                    "whoever watches the status could not tell them apart: give each state its own status"
-                ),
+                f"states {first[state.status]} and {state.name} both report {state.status}; "
+                "whoever watches the status could not tell them apart: give each state its own status",
             )
         else:
             first[state.status] = state.name
@@ -100,18 +90,14 @@ def bad_via_or_to(spec: Spec) -> Iterator[Finding]:
         if r.via is not None and spec.has_state(r.via) and not spec.state(r.via).transient:
             yield (
                 r.loc,
-                (
-                    f"{what} goes via {r.via}, which is not transient; the machine stays in 'via' "
-                    "only while the action runs: mark it transient: true, or use it as 'to'"
-                ),
+                f"{what} goes via {r.via}, which is not transient; the machine stays in 'via' "
+                "only while the action runs: mark it transient: true, or use it as 'to'",
             )
         if r.target != r.source and spec.has_state(r.target) and spec.state(r.target).transient:
             yield (
                 r.loc,
-                (
-                    f"{what} ends in transient state {r.target}; nothing would ever leave it: "
-                    "use it as 'via' and end in a resting state"
-                ),
+                f"{what} ends in transient state {r.target}; nothing would ever leave it: "
+                "use it as 'via' and end in a resting state",
             )
 
 
@@ -121,11 +107,9 @@ def bad_on_error(spec: Spec) -> Iterator[Finding]:
         if acting is not None:
             yield (
                 acting.loc,
-                (
-                    f"{rule_label(acting)} does {acting.action} but the "
-                    "spec declares no on_error state; say where the machine goes when an action "
-                    "raises (e.g. on_error: failed)"
-                ),
+                f"{rule_label(acting)} does {acting.action} but the "
+                "spec declares no on_error state; say where the machine goes when an action "
+                "raises (e.g. on_error: failed)",
             )
         return
     if not spec.has_state(spec.on_error):
@@ -135,8 +119,6 @@ def bad_on_error(spec: Spec) -> Iterator[Finding]:
         kind = "final" if decl.final else "transient"
         yield (
             spec.on_error_loc,
-            (
-                f"on_error names {kind} state {decl.name}; a machine whose action raised must rest "
-                "somewhere it can recover from: use a resting, non-final state"
-            ),
+            f"on_error names {kind} state {decl.name}; a machine whose action raised must rest "
+            "somewhere it can recover from: use a resting, non-final state",
         )
