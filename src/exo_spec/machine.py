@@ -216,8 +216,8 @@ class Leg(Transition, Generic[S]):
         return True
 
 
-class TaskEvent(Event):
-    """A task's trigger: machine.LoadModel(task) is machine.dispatch(LoadModel, task)."""
+class _SpecEvent(Event):
+    """An event of a generated machine: transitions' ``trigger`` hands the machine to ``fire``."""
 
     def trigger(
         self,
@@ -225,22 +225,26 @@ class TaskEvent(Event):
         *args: Any,
         **kwargs: Any,
     ) -> bool:  # transitions calls it with this signature
-        machine = self.machine
+        return self.fire(self.machine, args, kwargs)
+
+    def fire(self, machine: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+        raise NotImplementedError
+
+
+class TaskEvent(_SpecEvent):
+    """A task's trigger: machine.LoadModel(task) is machine.dispatch(LoadModel, task)."""
+
+    def fire(self, machine: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
         if not isinstance(machine, SpecMachine) or kwargs or len(args) > 1:
             raise MachineError(f"{self.name}(task) takes one task payload")
         machine.dispatch(machine.task_named(self.name), next(iter(args), None))
         return True
 
 
-class LegEvent(Event):
+class LegEvent(_SpecEvent):
     """The legs after a rule's first: listed for introspection, never triggered."""
 
-    def trigger(
-        self,
-        model: object,  # noqa: ARG002
-        *args: Any,
-        **kwargs: Any,
-    ) -> bool:  # transitions calls it with this signature
+    def fire(self, machine: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:  # noqa: ARG002
         raise MachineError(f"{self.name} is taken inside a rule; dispatch the task")
 
 

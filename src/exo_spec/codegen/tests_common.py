@@ -8,7 +8,7 @@ from the recording bindings exactly the names its body uses.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from exo_spec.codegen.source import header_lines, isort_key
 from exo_spec.codegen.tests_pyfmt import Call, Code, Literal, attr, lit
@@ -17,7 +17,16 @@ from exo_spec.model.cells import Event, Expect, Step
 from exo_spec.model.valuations import GuardValues
 from exo_spec.spec import Spec, valid_name
 
-__all__ = ["IMPORTS", "Names", "assign", "class_prefix", "define", "finish", "header"]
+__all__ = [
+    "IMPORTS",
+    "Names",
+    "assign",
+    "class_prefix",
+    "define",
+    "finish",
+    "header",
+    "row_test",
+]
 
 
 def class_prefix(machine: str) -> str:
@@ -114,3 +123,18 @@ def define(name: str, params: str) -> str:
     """``def name(params) -> None:`` on one line when it fits, as ``ruff format`` writes it."""
     line = f"def {name}({params}) -> None:"
     return line if len(line) <= 100 else f"def {name}(\n    {params}\n) -> None:"
+
+
+def row_test(
+    table: str, params_list: str, test: str, params: Sequence[tuple[str, str]], body: str
+) -> str:
+    """A test run once per entry of ``table`` (a dict of name -> row, the name its pytest id):
+    the ``params_list`` of ``pytest.param``, the ``parametrize`` mark over ``params`` (name,
+    annotation), the ``def`` line, then ``body`` (the test's indented lines)."""
+    argnames = ", ".join(f'"{name}"' for name, _ in params)
+    signature = ", ".join(f"{name}: {annotation}" for name, annotation in params)
+    return (
+        f"{params_list} = [pytest.param(*row, id=name) for name, row in {table}.items()]\n\n\n"
+        f"@pytest.mark.parametrize(({argnames}), {params_list})\n"
+        f"{define(test, signature)}\n{body}"
+    )

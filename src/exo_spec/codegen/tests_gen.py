@@ -19,7 +19,15 @@ Expectations are computed here, at generation time, and written out literally.
 
 from __future__ import annotations
 
-from exo_spec.codegen.tests_common import IMPORTS, Names, assign, class_prefix, finish, header
+from exo_spec.codegen.tests_common import (
+    IMPORTS,
+    Names,
+    assign,
+    class_prefix,
+    finish,
+    header,
+    row_test,
+)
 from exo_spec.codegen.tests_nested import render_nested
 from exo_spec.codegen.tests_pyfmt import Literal, lit
 from exo_spec.codegen.tests_support import render_bindings
@@ -77,7 +85,9 @@ def _render_cells(spec: Spec, names: Names, helper: str) -> str:
         assign("CELLS", f"dict[str, tuple[{state_t}, Step]]", cells),
         "\n",
         "\n",
-        _cell_test.format(state_t=state_t),
+        row_test(
+            "CELLS", "CELL_PARAMS", "test_cell", (("state", state_t), ("step", "Step")), _cell_test
+        ),
         "\n",
         "\n",
         assign(
@@ -87,7 +97,17 @@ def _render_cells(spec: Spec, names: Names, helper: str) -> str:
         ),
         "\n",
         "\n",
-        _allowed_test.format(allowed_def=_allowed_def(state_t, task_t)),
+        row_test(
+            "ALLOWED",
+            "ALLOWED_PARAMS",
+            "test_allowed",
+            (
+                ("state", state_t),
+                ("guards", "dict[str, bool]"),
+                ("allowed", f"tuple[{task_t}, ...]"),
+            ),
+            _allowed_test,
+        ),
         "\n",
         "\n",
     ]
@@ -113,22 +133,12 @@ def _render_cells(spec: Spec, names: Names, helper: str) -> str:
     return finish(out, helper, names)
 
 
-_cell_test = """CELL_PARAMS = [pytest.param(*row, id=name) for name, row in CELLS.items()]
-
-
-@pytest.mark.parametrize(("state", "step"), CELL_PARAMS)
-def test_cell(state: {state_t}, step: Step) -> None:
-    bindings = RecordingBindings()
+_cell_test = """    bindings = RecordingBindings()
     machine = launch(bindings, state)
     assert play(machine, bindings, step) == step.expect
 """
 
-_allowed_test = """ALLOWED_PARAMS = [pytest.param(*row, id=name) for name, row in ALLOWED.items()]
-
-
-@pytest.mark.parametrize(("state", "guards", "allowed"), ALLOWED_PARAMS)
-{allowed_def}
-    bindings = RecordingBindings()
+_allowed_test = """    bindings = RecordingBindings()
     bindings.guards = dict(guards)
     machine = launch(bindings, state)
     assert machine.allowed() == allowed
@@ -169,12 +179,6 @@ def test_on_error(action: str) -> None:
     assert outcome.state == ON_ERROR
     assert outcome.calls == (action,)
 """
-
-
-def _allowed_def(state_t: str, task_t: str) -> str:
-    params = f"state: {state_t}, guards: dict[str, bool], allowed: tuple[{task_t}, ...]"
-    line = f"def test_allowed({params}) -> None:"
-    return line if len(line) <= 100 else f"def test_allowed(\n    {params}\n) -> None:"
 
 
 def _guard_outcomes(spec: Spec, rows: tuple[Row, ...]) -> dict[str, Literal]:
@@ -241,7 +245,13 @@ def _render_pairs(spec: Spec, names: Names, helper: str) -> str:
         assign("PAIRS", "dict[str, tuple[str, Step, Step]]", table),
         "\n",
         "\n",
-        _pair_test,
+        row_test(
+            "PAIRS",
+            "PAIR_PARAMS",
+            "test_pair",
+            (("path", "str"), ("first", "Step"), ("second", "Step")),
+            _pair_test,
+        ),
     ]
     return finish(out, helper, names)
 
@@ -251,12 +261,7 @@ def _path_entry(spec: Spec, names: Names, pair: Pair) -> Literal:
     return (start, tuple(names.step(step) for step in pair.path))
 
 
-_pair_test = """PAIR_PARAMS = [pytest.param(*row, id=name) for name, row in PAIRS.items()]
-
-
-@pytest.mark.parametrize(("path", "first", "second"), PAIR_PARAMS)
-def test_pair(path: str, first: Step, second: Step) -> None:
-    start, steps = PATHS[path]
+_pair_test = """    start, steps = PATHS[path]
     bindings = RecordingBindings()
     machine = launch(bindings, start)
     assert bindings.events == ([] if start else list(INITIAL_EVENTS))

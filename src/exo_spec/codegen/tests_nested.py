@@ -14,7 +14,7 @@ Three tables, each computed here from :mod:`exo_spec.model` and written out lite
 
 from __future__ import annotations
 
-from exo_spec.codegen.tests_common import IMPORTS, Names, assign, define, finish, header
+from exo_spec.codegen.tests_common import IMPORTS, Names, assign, finish, header, row_test
 from exo_spec.codegen.tests_pyfmt import Call, Literal
 from exo_spec.model.cells import Expect, Row, Step, cell_rows, failure_message, run_step
 from exo_spec.model.nested import Dispatch, run_nested, waits
@@ -150,15 +150,6 @@ def _table(spec: Spec, names: Names, cases: Cases) -> dict[str, Literal]:
     return table
 
 
-def _fill(template: str, state_t: str) -> str:
-    params = f"state: {state_t}, outer: Nested, kinds: tuple[str, ...], expect: Outcome"
-    return (
-        template.replace("{def_nested}", define("test_nested", params))
-        .replace("{def_queued}", define("test_queued", params))
-        .replace("{def_refused}", define("test_cancel_refused", f"state: {state_t}, step: Step"))
-    )
-
-
 def render_nested(spec: Spec, names: Names, helper: str) -> str:
     rows = cell_rows(spec)
     state_t = names.state_enum
@@ -168,15 +159,19 @@ def render_nested(spec: Spec, names: Names, helper: str) -> str:
         IMPORTS,
         "\n",
     ]
+    params: tuple[tuple[str, str], ...] = (("state", state_t), ("outer", "Nested"))
+    params += (("kinds", "tuple[str, ...]"), ("expect", "Outcome"))
+    nested = row_test("NESTED", "NESTED_PARAMS", "test_nested", params, _nested_test)
+    queued = row_test("QUEUED", "QUEUED_PARAMS", "test_queued", params, _queued_test)
     for name, cases, test, empty in (
-        ("NESTED", nested_cases(spec, rows), _nested_test, "no interruptible state"),
-        ("QUEUED", queued_cases(spec, rows), _queued_test, "no transient state that waits"),
+        ("NESTED", nested_cases(spec, rows), nested, "no interruptible state"),
+        ("QUEUED", queued_cases(spec, rows), queued, "no transient state that waits"),
     ):
         if not cases:
             out.append(f"# {name}: {empty}, nothing to test\n")
             continue
         table = assign(name, annotation, _table(spec, names, cases))
-        out += [table, "\n", "\n", _fill(test, state_t), "\n\n"]
+        out += [table, "\n", "\n", test, "\n\n"]
     refused: dict[str, Literal] = {
         name: (names.state(state), names.step(row))
         for name, (state, row) in refused_cases(spec, rows).items()
@@ -187,7 +182,13 @@ def render_nested(spec: Spec, names: Names, helper: str) -> str:
             assign("CANCEL_REFUSED", f"dict[str, tuple[{state_t}, Step]]", refused),
             "\n",
             "\n",
-            _fill(_refused_test, state_t),
+            row_test(
+                "CANCEL_REFUSED",
+                "REFUSED_PARAMS",
+                "test_cancel_refused",
+                (("state", state_t), ("step", "Step")),
+                _refused_test,
+            ),
         ]
     else:
         out.append("# CANCEL_REFUSED: every action is cancellable, nothing to test\n")
@@ -195,33 +196,18 @@ def render_nested(spec: Spec, names: Names, helper: str) -> str:
     return text.rstrip("\n") + "\n"
 
 
-_nested_test = """NESTED_PARAMS = [pytest.param(*row, id=name) for name, row in NESTED.items()]
-
-
-@pytest.mark.parametrize(("state", "outer", "kinds", "expect"), NESTED_PARAMS)
-{def_nested}
-    bindings = RecordingBindings()
+_nested_test = """    bindings = RecordingBindings()
     machine = launch(bindings, state)
     assert drive(machine, bindings, outer) == (expect, kinds)
 """
 
-_queued_test = """QUEUED_PARAMS = [pytest.param(*row, id=name) for name, row in QUEUED.items()]
-
-
-@pytest.mark.parametrize(("state", "outer", "kinds", "expect"), QUEUED_PARAMS)
-{def_queued}
-    bindings = RecordingBindings()
-    machine = launch(bindings, state)
-    assert drive(machine, bindings, outer) == (expect, kinds)
-    assert kinds[1:] == ("deferred",)
+_queued_test = (
+    _nested_test
+    + """    assert kinds[1:] == ("deferred",)
 """
+)
 
-_refused_test = """REFUSED_PARAMS = [pytest.param(*row, id=name) for name, row in CANCEL_REFUSED.items()]
-
-
-@pytest.mark.parametrize(("state", "step"), REFUSED_PARAMS)
-{def_refused}
-    bindings = RecordingBindings()
+_refused_test = """    bindings = RecordingBindings()
     machine = launch(bindings, state)
     outcome = play(machine, bindings, step)
     assert outcome == step.expect

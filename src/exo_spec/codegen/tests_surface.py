@@ -17,7 +17,7 @@ from __future__ import annotations
 from attrs import evolve
 
 from exo_spec.codegen.source import isort_key
-from exo_spec.codegen.tests_common import IMPORTS, Names, assign, define, finish, header
+from exo_spec.codegen.tests_common import IMPORTS, Names, assign, finish, header, row_test
 from exo_spec.codegen.tests_pyfmt import Literal
 from exo_spec.model.cells import Row, Step, cell_rows, failure_message, state_allowed_rows
 from exo_spec.model.plan import conjuncts, plan_rule
@@ -184,27 +184,37 @@ def render_surface(spec: Spec, names: Names, helper: str, machine_module: str) -
         "\n\n",
         assign("TRIGGERS", f"dict[str, tuple[{state_t}, Step]]", triggers),
         "\n\n",
-        _trigger_test.replace("{def}", define("test_trigger", f"state: {state_t}, step: Step")),
+        row_test(
+            "TRIGGERS",
+            "TRIGGER_PARAMS",
+            "test_trigger",
+            (("state", state_t), ("step", "Step")),
+            _trigger_test,
+        ),
         "\n\n",
         assign("MAY", f"dict[str, tuple[{state_t}, dict[str, bool], tuple[{task_t}, ...]]]", may),
         "\n\n",
-        _may_test.replace(
-            "{def}",
-            define(
-                "test_may",
-                f"state: {state_t}, guards: dict[str, bool], allowed: tuple[{task_t}, ...]",
+        row_test(
+            "MAY",
+            "MAY_PARAMS",
+            "test_may",
+            (
+                ("state", state_t),
+                ("guards", "dict[str, bool]"),
+                ("allowed", f"tuple[{task_t}, ...]"),
             ),
-        ).replace("{Task}", task_t),
+            _may_test.replace("{Task}", task_t),
+        ),
         "\n\n",
         "# Per rule: a cell it accepts, its index among the cell's legs, its guard conjuncts.\n",
         assign("FIRST_LEGS", f"dict[str, tuple[{state_t}, Step, int, tuple[str, ...]]]", first),
         "\n\n",
-        _leg_test.replace(
-            "{def}",
-            define(
-                "test_first_leg_runs_its_rule",
-                f"state: {state_t}, step: Step, index: int, guards: tuple[str, ...]",
-            ),
+        row_test(
+            "FIRST_LEGS",
+            "LEG_PARAMS",
+            "test_first_leg_runs_its_rule",
+            (("state", state_t), ("step", "Step"), ("index", "int"), ("guards", "tuple[str, ...]")),
+            _leg_test,
         ),
         "\n\n",
         *(
@@ -212,8 +222,12 @@ def render_surface(spec: Spec, names: Names, helper: str, machine_module: str) -
                 "# Per action: a failure whose exception has no message names its type.\n",
                 assign("SILENT_FAILURES", f"dict[str, tuple[{state_t}, Step]]", silent),
                 "\n\n",
-                _silent_test.replace(
-                    "{def}", define("test_silent_failure", f"state: {state_t}, step: Step")
+                row_test(
+                    "SILENT_FAILURES",
+                    "SILENT_PARAMS",
+                    "test_silent_failure",
+                    (("state", state_t), ("step", "Step")),
+                    _silent_test,
                 ),
                 "\n\n",
             ]
@@ -278,12 +292,7 @@ def test_transitions_lists_every_leg() -> None:
         assert machine.get_state(state.value).final is (state in FINAL_STATES)
 """
 
-_trigger_test = """TRIGGER_PARAMS = [pytest.param(*row, id=name) for name, row in TRIGGERS.items()]
-
-
-@pytest.mark.parametrize(("state", "step"), TRIGGER_PARAMS)
-{def}
-    bindings = RecordingBindings()
+_trigger_test = """    bindings = RecordingBindings()
     machine = launch(bindings, state)
     outcome = send(machine, bindings, step.task, step.guards, step.result, trigger=True)
     assert outcome == step.expect
@@ -299,12 +308,7 @@ _trigger_test = """TRIGGER_PARAMS = [pytest.param(*row, id=name) for name, row i
         )
 """
 
-_may_test = """MAY_PARAMS = [pytest.param(*row, id=name) for name, row in MAY.items()]
-
-
-@pytest.mark.parametrize(("state", "guards", "allowed"), MAY_PARAMS)
-{def}
-    bindings = RecordingBindings()
+_may_test = """    bindings = RecordingBindings()
     bindings.guards = dict(guards)
     machine = launch(bindings, state)
     may = {task: getattr(machine, f"may_{task.value}")() for task in {Task}}
@@ -312,12 +316,7 @@ _may_test = """MAY_PARAMS = [pytest.param(*row, id=name) for name, row in MAY.it
     assert bindings.events == []
 """
 
-_leg_test = """LEG_PARAMS = [pytest.param(*row, id=name) for name, row in FIRST_LEGS.items()]
-
-
-@pytest.mark.parametrize(("state", "step", "index", "guards"), LEG_PARAMS)
-{def}
-    bindings = RecordingBindings()
+_leg_test = """    bindings = RecordingBindings()
     machine = launch(bindings, state)
     leg = machine.get_transitions(step.task.value, state.value)[index]
     assert isinstance(leg, Leg)
@@ -345,12 +344,7 @@ _leg_test = """LEG_PARAMS = [pytest.param(*row, id=name) for name, row in FIRST_
         leg.execute(EventData(None, event, Machine(), None, (), {}))
 """
 
-_silent_test = """SILENT_PARAMS = [pytest.param(*row, id=name) for name, row in SILENT_FAILURES.items()]
-
-
-@pytest.mark.parametrize(("state", "step"), SILENT_PARAMS)
-{def}
-    bindings = RecordingBindings()
+_silent_test = """    bindings = RecordingBindings()
     bindings.silent = True
     machine = launch(bindings, state)
     assert play(machine, bindings, step) == step.expect

@@ -1,4 +1,4 @@
-"""What every subcommand shares: the exit codes and the report options.
+"""What every subcommand shares: the exit codes, the report options and ``--spec``.
 
 ``--format``, ``--select`` and ``--ignore`` mean the same for ``exo-spec check``,
 ``exo-spec conformance`` and ``exo-spec trace-check``: every code in the table
@@ -8,13 +8,26 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from enum import IntEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from exo_spec.spec.codes import matches_any
 
-__all__ = ["EXIT_CODES_HELP", "ExitCode", "add_report_options", "codes_arg"]
+if TYPE_CHECKING:
+    from exo_spec.spec.types import Spec
+
+__all__ = [
+    "EXIT_CODES_HELP",
+    "ExitCode",
+    "add_report_options",
+    "add_spec_option",
+    "as_typed",
+    "codes_arg",
+    "load_spec_option",
+]
 
 
 class ExitCode(IntEnum):
@@ -72,3 +85,28 @@ def as_typed(path: Path) -> Path:
         return path.relative_to(Path.cwd())
     except ValueError:
         return path
+
+
+def add_spec_option(parser: argparse.ArgumentParser) -> None:
+    """``--spec``, for the commands that default to the runner spec shipped with exo-spec."""
+    parser.add_argument(
+        "--spec",
+        type=Path,
+        default=None,
+        help="the spec (default: the runner spec shipped with exo-spec)",
+    )
+
+
+def load_spec_option(args: argparse.Namespace) -> Spec | None:
+    """The spec ``--spec`` names (``args.spec`` is set to the shipped one when not given), or
+    ``None`` once its diagnostics are written to stderr when it does not load."""
+    from exo_spec.check.report import to_text
+    from exo_spec.conformance.paths import default_spec_path
+    from exo_spec.spec.loader import load_spec
+
+    if args.spec is None:
+        args.spec = default_spec_path()
+    loaded = load_spec(args.spec)
+    if loaded.spec is None:
+        sys.stderr.write(to_text(loaded.diagnostics))
+    return loaded.spec

@@ -17,7 +17,7 @@ from attrs import evolve
 
 from exo_spec.check.report import FORMATS
 from exo_spec.check.report import render as render_diagnostics
-from exo_spec.commands.common import ExitCode, add_report_options
+from exo_spec.commands.common import ExitCode, add_report_options, add_spec_option
 from exo_spec.extras import require
 from exo_spec.spec.codes import selected
 
@@ -34,12 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="MODULE:CALLABLE",
         help="the runner: run(context, engine, tasks, emit)",
     )
-    parser.add_argument(
-        "--spec",
-        type=Path,
-        default=None,
-        help="the spec (default: the runner spec shipped with exo-spec)",
-    )
+    add_spec_option(parser)
     add_report_options(parser, (*FORMATS, "junit"))
     parser.add_argument("--output", type=Path, default=None, help="write the report here")
     parser.add_argument("--examples", type=int, default=100, help="random walks (default 100)")
@@ -83,12 +78,10 @@ def _render(report: Report, fmt: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     require("exo-spec conformance", "conformance")
-    from exo_spec.check.report import to_text as diagnostics_text
-    from exo_spec.conformance.paths import default_spec_path
+    from exo_spec.commands.common import load_spec_option
     from exo_spec.conformance.report import to_text
     from exo_spec.conformance.scenario import ScenarioError
     from exo_spec.conformance.suite import resolve_runner, run_suite
-    from exo_spec.spec.loader import load_spec
 
     if args.examples < 0 or args.timeout <= 0 or args.budget <= 0:
         sys.stderr.write(
@@ -100,16 +93,13 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:  # resolve_runner turns whatever the import raises into this
         sys.stderr.write(f"exo-spec conformance: --runner {exc}\n")
         return ExitCode.USAGE
-    if args.spec is None:
-        args.spec = default_spec_path()
-    loaded = load_spec(args.spec)
-    if loaded.spec is None:
-        sys.stderr.write(diagnostics_text(loaded.diagnostics))
+    spec = load_spec_option(args)
+    if spec is None:
         return ExitCode.USAGE
     try:
         report = run_suite(
             runner,
-            loaded.spec,
+            spec,
             runner_name=args.runner,
             examples=args.examples,
             walk_seed=args.seed,

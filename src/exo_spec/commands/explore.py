@@ -9,15 +9,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from exo_spec.check.report import FORMATS, render, to_text
-from exo_spec.commands.common import ExitCode, add_report_options
+from exo_spec.check.report import FORMATS, render
+from exo_spec.commands.common import ExitCode, add_report_options, add_spec_option
 from exo_spec.spec.codes import selected
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--spec", type=Path, default=None, help="default: the shipped spec")
+    add_spec_option(parser)
     parser.add_argument("--runners", type=int, default=1, help="ranks of the instance")
     parser.add_argument("--faults", default="", help="crash,stall,raise,peer-lost (default: none)")
     parser.add_argument("--fault-budget", type=int, default=1, help="faults per run")
@@ -41,15 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from exo_spec.conformance.paths import default_spec_path
+    from exo_spec.commands.common import load_spec_option
     from exo_spec.explore import ExploreConfig, explore, findings, render_trace
     from exo_spec.explore.replay import replay_test
     from exo_spec.explore.report import statistics
-    from exo_spec.spec.loader import load_spec
 
-    loaded = load_spec(args.spec or default_spec_path())
-    if loaded.spec is None:
-        sys.stderr.write(to_text(loaded.diagnostics))
+    spec = load_spec_option(args)
+    if spec is None:
         return ExitCode.USAGE
     if args.chats < 0:
         sys.stderr.write("exo-spec explore: --chats must be at least 0\n")
@@ -59,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     try:
         config = ExploreConfig(
-            loaded.spec,
+            spec,
             runners=args.runners,
             faults=tuple(f for f in args.faults.split(",") if f),
             fault_budget=args.fault_budget,

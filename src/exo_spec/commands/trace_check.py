@@ -12,8 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from exo_spec.check.report import FORMATS, render, to_text
-from exo_spec.commands.common import ExitCode, add_report_options
+from exo_spec.check.report import FORMATS, render
+from exo_spec.commands.common import ExitCode, add_report_options, add_spec_option
 from exo_spec.spec.codes import selected
 
 __all__ = ["add_arguments", "run"]
@@ -21,25 +21,16 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("trace", type=Path, help="a JSON Lines event log")
-    parser.add_argument(
-        "--spec",
-        type=Path,
-        default=None,
-        help="the spec (default: the runner spec shipped with exo-spec)",
-    )
+    add_spec_option(parser)
     add_report_options(parser, FORMATS)
 
 
 def run(args: argparse.Namespace) -> int:
-    from exo_spec.conformance.paths import default_spec_path
+    from exo_spec.commands.common import load_spec_option
     from exo_spec.conformance.tracelog import check_trace
-    from exo_spec.spec.loader import load_spec
 
-    if args.spec is None:
-        args.spec = default_spec_path()
-    loaded = load_spec(args.spec)
-    if loaded.spec is None:
-        sys.stderr.write(to_text(loaded.diagnostics))
+    spec = load_spec_option(args)
+    if spec is None:
         return ExitCode.USAGE
     try:
         text = args.trace.read_text(encoding="utf-8")
@@ -52,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     problems = [
         p
-        for p in check_trace(loaded.spec, text.splitlines(), str(args.trace))
+        for p in check_trace(spec, text.splitlines(), str(args.trace))
         if selected(p.code, args.select, args.ignore)
     ]
     out, err = render(problems, args.fmt, ("conformance", "trace-check"))

@@ -182,10 +182,7 @@ def to_junit(report: Report) -> str:
             ET.SubElement(case, "skipped", message=result.skipped)
         for violation in result.violations:
             failure = ET.SubElement(
-                case,
-                "failure",
-                message=f"{violation.message} ({violation.rule}, {violation.loc})",
-                type=violation.category,
+                case, "failure", message=violation.summary, type=violation.category
             )
             failure.text = (
                 "expected:\n  "

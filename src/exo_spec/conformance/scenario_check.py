@@ -26,6 +26,7 @@ __all__ = [
     "hang_reproducer",
     "run_scenario",
     "shrink",
+    "shrunk_violations",
     "violations_of",
 ]
 
@@ -70,8 +71,13 @@ class Violation:
         return self.diagnostic.event_index or 0
 
     @property
+    def summary(self) -> str:
+        """The message, with the rule it breaks and where that rule is written."""
+        return f"{self.message} ({self.rule}, {self.loc})"
+
+    @property
     def headline(self) -> str:
-        return f"{self.scenario}: {self.message} ({self.rule}, {self.loc})"
+        return f"{self.scenario}: {self.summary}"
 
 
 @frozen
@@ -98,23 +104,19 @@ def run_scenario(
     return Outcome(scenario, expectation, result, tuple(findings))
 
 
-def _key(finding: Diagnostic) -> tuple[str, str]:
-    return finding.code, finding.rule
-
-
 def shrink(
     runner: RunnerCallable,
     spec: Spec,
-    scenario: Scenario,
-    key: tuple[str, str],
+    violation: Violation,
     *,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     budget: int = 200,
     hangs: Hangs | None = None,
 ) -> Scenario:
-    """Greedily delete tasks while a finding with the same code and rule remains (a candidate
-    that reaches a place the runner hung at is not run)."""
-    current = scenario
+    """Greedily delete tasks from the violation's reproducer while a finding with the same code
+    and rule remains (a candidate that reaches a place the runner hung at is not run)."""
+    key = (violation.code, violation.rule)
+    current = violation.reproducer
     improved = True
     while improved and budget > 0:
         improved = False
@@ -124,7 +126,7 @@ def shrink(
             if hangs is not None and hangs.known(expect(spec, candidate)) is not None:
                 continue
             outcome = run_scenario(runner, spec, candidate, timeout_s=timeout_s)
-            if any(_key(f) == key for f in outcome.findings):
+            if any((f.code, f.rule) == key for f in outcome.findings):
                 current, improved = candidate, True
                 break
             if budget <= 0:
@@ -145,28 +147,33 @@ def hang_reproducer(runner: RunnerCallable, spec: Spec, outcome: Outcome, bound:
     return small
 
 
-def violations_of(
-    runner: RunnerCallable,
-    spec: Spec,
-    outcome: Outcome,
-    *,
-    minimise: bool = True,
-    timeout_s: float = DEFAULT_TIMEOUT_S,
-) -> list[Violation]:
-    """Turn an outcome's findings into violations, each with its shrunk reproducer."""
-    out: list[Violation] = []
+def violations_of(outcome: Outcome) -> list[Violation]:
+    """An outcome's findings as violations, each reproduced by the outcome's own scenario."""
     expected = tuple(str(item) for item in outcome.expectation.items)
     observed = tuple(observe(e) for e in outcome.run.events)
     actual = tuple(o.text for o in observed)
     where = find_divergence(outcome.expectation.items, observed)
+    out: list[Violation] = []
     for finding in outcome.findings:
-        reproducer = outcome.scenario
-        if minimise and finding.name == "hang":
-            reproducer = hang_reproducer(runner, spec, outcome, min(timeout_s, HANG_PROBE_S))
-        elif minimise:
-            reproducer = shrink(runner, spec, outcome.scenario, _key(finding), timeout_s=timeout_s)
         part = where[0] if where is not None and where[1] == finding.event_index else None
-        out.append(Violation(outcome.scenario.id, finding, expected, actual, reproducer, part))
+        out.append(
+            Violation(outcome.scenario.id, finding, expected, actual, outcome.scenario, part)
+        )
+    return out
+
+
+def shrunk_violations(
+    runner: RunnerCallable, spec: Spec, outcome: Outcome, timeout_s: float
+) -> list[Violation]:
+    """:func:`violations_of`, each with its shortest reproducer: where the runner hung for a
+    hang (:func:`hang_reproducer`), else the scenario :func:`shrink` leaves."""
+    out: list[Violation] = []
+    for violation in violations_of(outcome):
+        if violation.category == "hang":
+            small = hang_reproducer(runner, spec, outcome, min(timeout_s, HANG_PROBE_S))
+        else:
+            small = shrink(runner, spec, violation, timeout_s=timeout_s)
+        out.append(evolve(violation, reproducer=small))
     return out
 
 
@@ -180,4 +187,6 @@ def check_scenario(
 ) -> list[Violation]:
     """The violations ``runner`` shows on ``scenario``: empty when it conforms."""
     outcome = run_scenario(runner, spec, scenario, timeout_s=timeout_s)
-    return violations_of(runner, spec, outcome, minimise=minimise, timeout_s=timeout_s)
+    if minimise:
+        return shrunk_violations(runner, spec, outcome, timeout_s)
+    return violations_of(outcome)

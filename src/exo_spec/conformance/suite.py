@@ -16,6 +16,7 @@ from exo_spec.conformance.scenario_check import (
     hang_reproducer,
     run_scenario,
     shrink,
+    shrunk_violations,
     violations_of,
 )
 from exo_spec.runtime.binding import import_project_module, resolve_object
@@ -123,7 +124,7 @@ def run_suite(
         outcome = run_scenario(runner, spec, scenario, timeout_s=hangs.bound())
         run = outcome.run
         hangs.note(scenario.id, expectation, run.timed_out, run.seconds, run.received)
-        found = violations_of(runner, spec, outcome, minimise=False, timeout_s=timeout_s)
+        found = violations_of(outcome)
         final: list[Violation] = []
         for violation in found:
             key = (violation.code, violation.rule)
@@ -131,14 +132,7 @@ def run_suite(
                 if violation.category == "hang":
                     small = hang_reproducer(runner, spec, outcome, hangs.bound())
                 else:
-                    small = shrink(
-                        runner,
-                        spec,
-                        violation.reproducer,
-                        key,
-                        timeout_s=hangs.bound(),
-                        hangs=hangs,
-                    )
+                    small = shrink(runner, spec, violation, timeout_s=hangs.bound(), hangs=hangs)
                 shrunk[key] = evolve(violation, reproducer=small)
             final.append(
                 evolve(violation, reproducer=shrunk[key].reproducer) if key in shrunk else violation
@@ -152,9 +146,11 @@ def run_suite(
         runner, spec, examples=examples, walk_seed=walk_seed, timeout_s=timeout_s, hangs=hangs
     )
     if walked.failing is not None:
-        found = violations_of(
-            runner, spec, walked.failing, minimise=minimise, timeout_s=hangs.bound()
-        )
+        failing = walked.failing
+        if minimise:
+            found = shrunk_violations(runner, spec, failing, hangs.bound())
+        else:
+            found = violations_of(failing)
         results.append(ScenarioResult(walked.failing.scenario.id, "walk", 0.0, tuple(found)))
     elif walked.examples:
         results.append(ScenarioResult(f"walk[seed={walk_seed}]", "walk", 0.0, ()))

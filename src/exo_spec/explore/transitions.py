@@ -25,12 +25,13 @@ collectives (the group is gone): that is applied outside the memo.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar, cast
 
 from exo_spec.explore import rank
 from exo_spec.explore.invariants import Found
 from exo_spec.explore.semantics import Semantics, Started
-from exo_spec.explore.state import ALIVE, CLEAN, UNCLEAN, Config, Step
+from exo_spec.explore.state import ALIVE, CLEAN, UNCLEAN, Config, Runner, Step
 from exo_spec.node.planner import RunTask
 
 __all__ = ["Ids", "Move", "Next", "moves", "successors"]
@@ -43,6 +44,8 @@ Ids = tuple[int, ...]
 Next = tuple[Step, tuple[Found, ...], Ids, int, bool]
 """A move for the search: its label, what it breaks, and the next configuration's numbered
 records, faults and deletion."""
+
+T = TypeVar("T")
 
 _DELETE = Step("env", -1, "delete", None, "the node deletes the instance")
 
@@ -70,6 +73,26 @@ def _apply(sem: Semantics, config: Config, ids: Ids, i: int, local: rank.Local) 
             if j != i and q.done:
                 numbers[j] = _derived(sem, "ungroup", numbers[j])
     return step, found, tuple(numbers), config.faults + faults, config.deleted
+
+
+def _memoised(
+    memo: dict[tuple[object, ...], object],
+    key: tuple[object, ...],
+    make: Callable[..., T],
+    *args: Any,
+) -> T:
+    """``make(*args)``, computed once per ``key`` (a rank's move depends only on what the key
+    holds; see the module's note on speed)."""
+    found = memo.get(key, memo)
+    if found is memo:
+        found = memo[key] = make(*args)
+    return cast("T", found)
+
+
+def _action_ends(
+    sem: Semantics, i: int, r: Runner, budget: bool, can_complete: bool, lost: bool
+) -> tuple[rank.Local, ...]:
+    return tuple(rank.action_ends(sem, i, r, budget, can_complete, lost))
 
 
 def successors(sem: Semantics, config: Config) -> Iterator[Move]:
@@ -101,82 +124,56 @@ def moves(sem: Semantics, config: Config, ids: Ids) -> Iterator[Next]:
                 decisions = sem.plan(config.runners)
             decision = decisions.get(sem.rank_id(i))
             if isinstance(decision, RunTask):
-                key: tuple[object, ...] = ("plan", i, rid, decision.task)
-                local = memo.get(key)
-                if local is None:
-                    local = memo[key] = rank.plan(sem, i, r, decision.task)
-                yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
+                local = _memoised(
+                    memo, ("plan", i, rid, decision.task), rank.plan, sem, i, r, decision.task
+                )
+                yield _apply(sem, config, ids, i, local)
         # -- the node's chats and cancellations ---------------------------------------------
         if cfg.chats and not config.deleted:
             if r.chats < cfg.chats and sem.view_state(r) in sem.chat_states:
-                key = ("chat", i, rid)
-                local = memo.get(key)
-                if local is None:
-                    local = memo[key] = rank.submit(sem, i, r, (f"c{r.chats}", "ChatCompletion"))
-                yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
+                chat = (f"c{r.chats}", "ChatCompletion")
+                local = _memoised(memo, ("chat", i, rid), rank.submit, sem, i, r, chat)
+                yield _apply(sem, config, ids, i, local)
             for kind, _ in r.open:
                 if kind[0] == "c" and kind not in r.cancels:
-                    key = ("cancel", i, rid, kind)
-                    local = memo.get(key)
-                    if local is None:
-                        local = memo[key] = rank.submit(sem, i, r, (f"x{kind[1:]}", "CancelTask"))
-                    yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
+                    cancel = (f"x{kind[1:]}", "CancelTask")
+                    local = _memoised(
+                        memo, ("cancel", i, rid, kind), rank.submit, sem, i, r, cancel
+                    )
+                    yield _apply(sem, config, ids, i, local)
         # -- the runner ----------------------------------------------------------------------
         if r.proc == ALIVE and r.state is not None:
             if r.current is not None and r.queue and sem.accepts_tasks[r.state]:
-                key = ("poll", i, rid)
-                local = memo.get(key, memo)
-                if local is memo:
-                    local = memo[key] = rank.poll(sem, i, r)
-                if local is not None:
-                    yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
+                polled = _memoised(memo, ("poll", i, rid), rank.poll, sem, i, r)
+                if polled is not None:
+                    yield _apply(sem, config, ids, i, polled)
             if r.current is None and r.queue and sem.accepts_tasks[r.state]:
                 why = _why_deadlock(sem, config, i)
-                key = ("take", i, rid, why)
-                local = memo.get(key, memo)
-                if local is memo:
-                    local = memo[key] = rank.take(sem, i, r, why)
-                if local is not None:
-                    yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
+                taken = _memoised(memo, ("take", i, rid, why), rank.take, sem, i, r, why)
+                if taken is not None:
+                    yield _apply(sem, config, ids, i, taken)
             if r.current is not None:
                 facts = _action_facts(sem, config, i)
                 key = ("end", i, rid, budget, *facts)
-                ends = memo.get(key)
-                if ends is None:
-                    ends = memo[key] = tuple(rank.action_ends(sem, i, r, budget, *facts))
-                for local in ends:  # type: ignore[attr-defined]
+                ends = _memoised(memo, key, _action_ends, sem, i, r, budget, *facts)
+                for local in ends:
                     yield _apply(sem, config, ids, i, local)
             if crash:
-                key = ("crash", i, rid)
-                local = memo.get(key)
-                if local is None:
-                    local = memo[key] = rank.crash(sem, i, r)
-                yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
+                local = _memoised(memo, ("crash", i, rid), rank.crash, sem, i, r)
+                yield _apply(sem, config, ids, i, local)
         # -- the supervisor ------------------------------------------------------------------
         if r.proc in (CLEAN, UNCLEAN):
-            key = ("reap", i, rid)
-            local = memo.get(key)
-            if local is None:
-                local = memo[key] = rank.reap(sem, i, r)
-            yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
+            local = _memoised(memo, ("reap", i, rid), rank.reap, sem, i, r)
+            yield _apply(sem, config, ids, i, local)
         if config.deleted and not r.closing:
-            key = ("close", i, rid)
-            local = memo.get(key)
-            if local is None:
-                local = memo[key] = rank.close(sem, i, r)
-            yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
+            local = _memoised(memo, ("close", i, rid), rank.close, sem, i, r)
+            yield _apply(sem, config, ids, i, local)
         if r.closing and r.proc == ALIVE:
-            key = ("kill", i, rid)
-            local = memo.get(key)
-            if local is None:
-                local = memo[key] = rank.kill(sem, i, r)
-            yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
+            local = _memoised(memo, ("kill", i, rid), rank.kill, sem, i, r)
+            yield _apply(sem, config, ids, i, local)
         if r.closing and not r.closed and r.proc != ALIVE:
-            key = ("closed", i, rid)
-            local = memo.get(key)
-            if local is None:
-                local = memo[key] = rank.closed(sem, i, r)
-            yield _apply(sem, config, ids, i, local)  # type: ignore[arg-type]
+            local = _memoised(memo, ("closed", i, rid), rank.closed, sem, i, r)
+            yield _apply(sem, config, ids, i, local)
     if cfg.delete and not config.deleted:
         numbers = tuple(_derived(sem, "forget", n) for n in ids)
         yield _DELETE, (), numbers, config.faults, True

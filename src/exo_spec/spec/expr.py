@@ -7,7 +7,7 @@ Parsed into a small immutable AST by a hand-written recursive-descent parser; no
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from attrs import frozen
 
@@ -74,32 +74,30 @@ class Not:
 
 
 @frozen
-class And:
+class _Binary:
+    """What ``and`` and ``or`` share: two operands, whose guard names are used left first."""
+
     left: Expr
     right: Expr
-
-    def evaluate(self, values: Mapping[str, bool]) -> bool:
-        return self.left.evaluate(values) and self.right.evaluate(values)
 
     def names(self) -> Iterator[str]:
         yield from self.left.names()
         yield from self.right.names()
+
+
+@frozen
+class And(_Binary):
+    def evaluate(self, values: Mapping[str, bool]) -> bool:
+        return self.left.evaluate(values) and self.right.evaluate(values)
 
     def __str__(self) -> str:
         return f"{_wrap(self.left, Or)} and {_wrap(self.right, Or)}"
 
 
 @frozen
-class Or:
-    left: Expr
-    right: Expr
-
+class Or(_Binary):
     def evaluate(self, values: Mapping[str, bool]) -> bool:
         return self.left.evaluate(values) or self.right.evaluate(values)
-
-    def names(self) -> Iterator[str]:
-        yield from self.left.names()
-        yield from self.right.names()
 
     def __str__(self) -> str:
         return f"{self.left} or {self.right}"
@@ -155,17 +153,19 @@ class _Parser:
         return expr
 
     def parse_or(self) -> Expr:
-        expr = self.parse_and()
-        while self.peek() == "or":
-            self.take()
-            expr = Or(expr, self.parse_and())
-        return expr
+        return self.parse_chain("or", self.parse_and, Or)
 
     def parse_and(self) -> Expr:
-        expr = self.parse_not()
-        while self.peek() == "and":
+        return self.parse_chain("and", self.parse_not, And)
+
+    def parse_chain(
+        self, keyword: str, operand: Callable[[], Expr], join: type[And] | type[Or]
+    ) -> Expr:
+        """``operand (keyword operand)*``, grouped from the left."""
+        expr = operand()
+        while self.peek() == keyword:
             self.take()
-            expr = And(expr, self.parse_not())
+            expr = join(expr, operand())
         return expr
 
     def parse_not(self) -> Expr:

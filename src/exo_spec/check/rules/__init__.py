@@ -1,4 +1,4 @@
-"""The semantic rules, one module per group, and :data:`CHECKS`: which function checks which code.
+"""The semantic rules, one module per group, and :data:`RULES`: which function checks which code.
 
 The table is written out here, not filled by importing the rule modules: the codes, their
 summaries and severities are in :mod:`exo_spec.spec.codes`, and a test checks that every code
@@ -10,14 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from exo_spec.check.rules import cells, contract, reach, refs, states
+from exo_spec.check.rules.finding import Finding
 from exo_spec.spec.diagnostics import Diagnostic
 from exo_spec.spec.types import Spec
 
-__all__ = ["CHECKS", "CheckFn", "cells", "contract", "reach", "refs", "states"]
+__all__ = ["CHECKS", "RULES", "CheckFn", "RuleFn", "cells", "contract", "reach", "refs", "states"]
+
+RuleFn = Callable[[Spec], Iterator[Finding]]
+"""A rule as written in its module: it yields where and what, without its code."""
 
 CheckFn = Callable[[Spec], Iterator[Diagnostic]]
+"""A rule as the linter runs it: it yields diagnostics under the rule's code."""
 
-CHECKS: dict[str, CheckFn] = {
+RULES: dict[str, RuleFn] = {
     "EXS101": refs.unknown_state,
     "EXS102": refs.unknown_guard,
     "EXS103": refs.unknown_action,
@@ -41,3 +46,14 @@ CHECKS: dict[str, CheckFn] = {
     "EXS217": states.bad_on_error,
     "EXS218": reach.dead_end_state,
 }
+
+
+def _under(code: str, rule: RuleFn) -> CheckFn:
+    def check(spec: Spec) -> Iterator[Diagnostic]:
+        for loc, message in rule(spec):
+            yield Diagnostic(code, message, loc)
+
+    return check
+
+
+CHECKS: dict[str, CheckFn] = {code: _under(code, rule) for code, rule in RULES.items()}

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from exo_spec.check.logic import Valuation, witness
+from exo_spec.check.rules.finding import Finding, rule_label
 from exo_spec.check.rules.reach import reach_table
 from exo_spec.model.valuations import valuation_text
-from exo_spec.spec.diagnostics import Diagnostic
 from exo_spec.spec.types import Rule, Spec
 
 __all__ = ["deferred_and_accepted", "never_fires", "overlapping_rules", "task_accepted_nowhere"]
@@ -27,7 +27,7 @@ def _valuations_where(spec: Spec, state: str) -> list[Valuation]:
     return found or [{}]
 
 
-def task_accepted_nowhere(spec: Spec) -> Iterator[Diagnostic]:
+def task_accepted_nowhere(spec: Spec) -> Iterator[Finding]:
     handled = {
         r.task
         for r in spec.rules
@@ -35,15 +35,14 @@ def task_accepted_nowhere(spec: Spec) -> Iterator[Diagnostic]:
     }
     for task, loc in zip(spec.tasks, spec.task_locs, strict=False):
         if task not in handled:
-            yield Diagnostic(
-                "EXS206",
+            yield (
+                loc,
                 f"task {task} is accepted in no state: every {task} would be rejected; give it "
                 "a rule from a state that handles tasks, or remove it",
-                loc,
             )
 
 
-def overlapping_rules(spec: Spec) -> Iterator[Diagnostic]:
+def overlapping_rules(spec: Spec) -> Iterator[Finding]:
     for (state, task), rules in _cells(spec).items():
         if len(rules) < 2:
             continue
@@ -56,59 +55,54 @@ def overlapping_rules(spec: Spec) -> Iterator[Diagnostic]:
                     continue
                 used = set(first.when.names()) | set(second.when.names())
                 shown = valuation_text({n: v for n, v in found.items() if n in used})
-                yield Diagnostic(
-                    "EXS208",
+                yield (
+                    second.loc,
                     f"task {task} in state {state} has two rules enabled "
                     f"{'when ' + shown if shown else 'always'} (lines {first.loc.line} and "
                     f"{second.loc.line}); add a guard that separates them",
-                    second.loc,
                 )
 
 
-def never_fires(spec: Spec) -> Iterator[Diagnostic]:
+def never_fires(spec: Spec) -> Iterator[Finding]:
     for (state, _task), rules in _cells(spec).items():
         if not spec.has_state(state) or not spec.state(state).accepts_tasks:
             continue  # EXS101 / EXS214
         places = _valuations_where(spec, state)
         for i, r in enumerate(rules):
-            what = f"rule {r.index + 1} of task {r.task} (from {state})"
+            what = f"{rule_label(r)} (from {state})"
             if witness([(r.when, True)]) is None:
-                yield Diagnostic(
-                    "EXS209",
+                yield (
+                    r.loc,
                     f"{what} can never fire: its guard '{r.when}' is always false; fix or "
                     "remove it",
-                    r.loc,
                 )
                 continue
             if all(witness([(r.when, True)], c) is None for c in places):
                 where = "; ".join(valuation_text(c) for c in places)
-                yield Diagnostic(
-                    "EXS209",
+                yield (
+                    r.loc,
                     f"{what} can never fire: {state} is reachable only with {where}, where "
                     f"'{r.when}' cannot hold; fix its guard or its 'from'",
-                    r.loc,
                 )
                 continue
             for earlier in rules[:i]:
                 if witness([(r.when, True), (earlier.when, False)]) is None:
-                    yield Diagnostic(
-                        "EXS209",
+                    yield (
+                        r.loc,
                         f"{what} can never fire: rule {earlier.index + 1} (line "
                         f"{earlier.loc.line}) is enabled whenever it is and is tried first; "
                         "remove it or narrow the earlier rule's guard",
-                        r.loc,
                     )
                     break
 
 
-def deferred_and_accepted(spec: Spec) -> Iterator[Diagnostic]:
+def deferred_and_accepted(spec: Spec) -> Iterator[Finding]:
     for state, task, loc in spec.defer:
         rules = spec.rules_for(state, task)
         if rules:
-            yield Diagnostic(
-                "EXS213",
+            yield (
+                loc,
                 f"task {task} in state {state} is both deferred and accepted by rule "
                 f"{rules[0].index + 1} (line {rules[0].loc.line}); a cell is one of "
                 "transition, defer or reject: drop the defer or the rule",
-                loc,
             )

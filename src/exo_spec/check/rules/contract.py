@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from exo_spec.spec.diagnostics import Diagnostic, Loc
+from exo_spec.check.rules.finding import Finding
+from exo_spec.spec.diagnostics import Loc
 from exo_spec.spec.types import ContractOutcome, Rule, Spec
 
 __all__ = ["missing_event"]
@@ -38,7 +39,7 @@ def _names(rules: list[Rule]) -> str:
     return ", ".join(head) + more
 
 
-def missing_event(spec: Spec) -> Iterator[Diagnostic]:
+def missing_event(spec: Spec) -> Iterator[Finding]:
     live = [
         r for r in spec.rules if spec.has_state(r.source) and spec.state(r.source).accepts_tasks
     ]
@@ -60,21 +61,19 @@ def missing_event(spec: Spec) -> Iterator[Diagnostic]:
     ]
     for outcome, ref, rules, what in needs:
         if rules and not _has(spec, outcome, "RunnerStatusUpdated", ref):
-            yield Diagnostic(
-                "EXS210",
+            yield (
+                _where(spec, outcome),
                 f"events.{outcome} has no RunnerStatusUpdated({ref}): {_names(rules)} "
                 f"{what} but the machine would never report it; add RunnerStatusUpdated({ref}) "
                 f"to events.{outcome}",
-                _where(spec, outcome),
             )
     for outcome, status in _FINAL_STATUS.items():
         if outcome == "cancelled" and not any(_cancellable(spec, r) for r in live):
             continue
         if not _has(spec, outcome, "TaskStatusUpdated", status):
-            yield Diagnostic(
-                "EXS210",
+            yield (
+                _where(spec, outcome),
                 f"events.{outcome} has no TaskStatusUpdated({status}): the task's "
                 f"{'start' if outcome == 'accept' else 'outcome'} would never be reported; "
                 f"add TaskStatusUpdated({status}) to events.{outcome}",
-                _where(spec, outcome),
             )

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 from exo_spec.check.graph import can_reach_final, enabled_rules, reachable
 from exo_spec.check.logic import Valuation, constant_valuations, witness
+from exo_spec.check.rules.finding import Finding
 from exo_spec.model.valuations import valuation_text
-from exo_spec.spec.diagnostics import Diagnostic
 from exo_spec.spec.types import Rule, Spec
 
 __all__ = [
@@ -44,21 +44,20 @@ def reach_table(spec: Spec) -> list[tuple[Valuation, set[str]]]:
     return table
 
 
-def unreachable_state(spec: Spec) -> Iterator[Diagnostic]:
+def unreachable_state(spec: Spec) -> Iterator[Finding]:
     if not spec.has_state(spec.initial):
         return
     seen: set[str] = set().union(*(found for _, found in reach_table(spec)))
     for state in spec.states:
         if state.name not in seen:
-            yield Diagnostic(
-                "EXS201",
+            yield (
+                state.loc,
                 f"state {state.name} is unreachable from {spec.initial} whatever the guards; "
                 "add a rule that leads to it, or remove it",
-                state.loc,
             )
 
 
-def required_unreachable(spec: Spec) -> Iterator[Diagnostic]:
+def required_unreachable(spec: Spec) -> Iterator[Finding]:
     if not spec.has_state(spec.initial):
         return
     table = reach_table(spec)
@@ -68,16 +67,15 @@ def required_unreachable(spec: Spec) -> Iterator[Diagnostic]:
         for values, found in table:
             if state.name not in found:
                 shown = ", ".join(s.name for s in spec.states if s.name in found)
-                yield Diagnostic(
-                    "EXS202",
+                yield (
+                    state.loc,
                     f"{_with(values)}state {state.name} is unreachable from {spec.initial} "
                     f"(required: true); reachable: {shown}",
-                    state.loc,
                 )
                 break
 
 
-def trap_state(spec: Spec) -> Iterator[Diagnostic]:
+def trap_state(spec: Spec) -> Iterator[Finding]:
     if not spec.has_state(spec.initial):
         return
     if not any(s.final for s in spec.states):
@@ -94,12 +92,11 @@ def trap_state(spec: Spec) -> Iterator[Diagnostic]:
         if not where:
             continue
         always = len(where) == sum(1 for _, found in table if state.name in found)
-        yield Diagnostic(
-            "EXS203",
+        yield (
+            state.loc,
             f"{'' if always else _with(where[0])}no final state is reachable from state "
             f"{state.name}: the machine can never end once there; add a rule from it towards a "
             "final state",
-            state.loc,
         )
 
 
@@ -119,7 +116,7 @@ def final_tasks(spec: Spec) -> tuple[str, ...]:
     return tuple(task for task, found in sources.items() if len(found) > 1)
 
 
-def final_task_missing(spec: Spec) -> Iterator[Diagnostic]:
+def final_task_missing(spec: Spec) -> Iterator[Finding]:
     enders = final_tasks(spec)
     if not enders or not spec.has_state(spec.initial):
         return
@@ -136,15 +133,14 @@ def final_task_missing(spec: Spec) -> Iterator[Diagnostic]:
             continue
         how = "accept or defer" if state.transient else "accept"
         when = f" when {valuation_text(gap)}" if gap else ""
-        yield Diagnostic(
-            "EXS207",
+        yield (
+            state.loc,
             f"state {state.name} does not {how} {names}{when}: the machine can never be "
             f"ended there; add {state.name} to the 'from' of {enders[0]}'s rule (or use '*')",
-            state.loc,
         )
 
 
-def dead_end_state(spec: Spec) -> Iterator[Diagnostic]:
+def dead_end_state(spec: Spec) -> Iterator[Finding]:
     if not spec.has_state(spec.initial):
         return
     reported: set[str] = set()
@@ -167,13 +163,12 @@ def dead_end_state(spec: Spec) -> Iterator[Diagnostic]:
                 only = "accepts no task: the machine is stuck"
             movers = dict.fromkeys(r.task for r in spec.rules if not _ends(spec, r))
             other = [t for t in movers if t not in left]
-            yield Diagnostic(
-                "EXS218",
+            yield (
+                state.loc,
                 f"{_with(shown)}state {state.name} {only} there; accept a task that moves it on"
                 + (
                     f" (tasks that move the machine elsewhere: {', '.join(other)})" if other else ""
                 ),
-                state.loc,
             )
 
 
