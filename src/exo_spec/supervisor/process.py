@@ -20,7 +20,7 @@ from multiprocessing.process import BaseProcess
 
 from attrs import frozen
 
-from exo_spec.runtime.wire import Event, RunnerContext, event_from_json
+from exo_spec.runtime.wire import Event, RunnerContext, WireError, event_from_json
 from exo_spec.supervisor.child import (
     EXIT_CHANNEL_FAULT,
     EXIT_ENGINE_FAULT,
@@ -31,7 +31,7 @@ from exo_spec.supervisor.child import (
     runner_main,
 )
 
-__all__ = ["Ending", "Read", "RunnerProcess", "channel_cause", "describe_exit"]
+__all__ = ["Ending", "Read", "RunnerProcess", "channel_cause", "decode_events", "describe_exit"]
 
 _EXIT_MEANING = {
     EXIT_CHANNEL_FAULT: "channel fault",
@@ -190,7 +190,7 @@ class RunnerProcess:
                 self._process.close()  # releases the sentinel
 
     def receive(self, publish: Callable[[list[Event]], None], limit: int = 256) -> Read | str:
-        """Take the messages waiting (blocking for the first, at most ``limit``) and
+        """Take the messages waiting (blocking for the first, until ``limit`` events) and
         ``publish`` their events together, in order: ``EVENT``, ``CLOSED`` at the pipe's end,
         or the text of the fault when a message cannot be decoded (the events before it are
         published). One batch per wake-up: a reader that falls behind catches up in bursts."""
@@ -202,7 +202,7 @@ class RunnerProcess:
                 self.heard_at = time.monotonic()
                 if data != HEARTBEAT:
                     try:
-                        events.append(event_from_json(json.loads(data)))
+                        events.extend(decode_events(data))
                     except Exception as exc:  # any decode failure (ValueError, WireError...)
                         why = describe_decode_error(exc)
                         outcome = f"malformed message from runner process {self.pid}: {why}"
@@ -229,6 +229,17 @@ class RunnerProcess:
             return not self._conn_closed and self.conn.poll(0)
         except (OSError, EOFError, ValueError):
             return False
+
+
+def decode_events(data: bytes) -> list[Event]:
+    """The events of one message: one event, or a burst of them as a JSON list (in order).
+    Raises what decoding raises; a burst is taken whole or not at all."""
+    value = json.loads(data)
+    if type(value) is not list:
+        return [event_from_json(value)]
+    if not value:
+        raise WireError("an empty list of events")
+    return [event_from_json(item) for item in value]
 
 
 def wait_any(conn: Connection, sentinel: int, timeout: float | None) -> tuple[bool, bool]:
