@@ -264,6 +264,15 @@ MISSED: dict[tuple[str, str], str] = {
         "reduce the interleavings of the ranks' close() steps after a deletion (partial-order "
         "reduction), which make up most of the configurations."
     ),
+    ("supervisor", "spawn to RunnerIdle"): (
+        "Reason (python -X importtime in the runner process): the spawn start method runs a "
+        "fresh interpreter that imports the parent's main module and the runtime before the "
+        "runner can report Idle; the runtime alone is attrs, cattrs, loguru, the generated "
+        "machine and exo_spec.spec, whose package imports the YAML loader (PyYAML) that a "
+        "runner never uses. Fix still open: a spec package that loads its loader only when "
+        "asked, and/or a forkserver with the runtime preloaded (its children are forked from "
+        "the server, so the orphan handling must watch the supervisor, not the parent pid)."
+    ),
     ("stream", "RunnerSupervisor (subprocess) tok/s"): (
         "Reason: every token still crosses the process boundary as its own message: the child "
         "encodes a ChunkGenerated (directly, without the converter) and writes it, the "

@@ -2,7 +2,7 @@
 
 While the supervisor keeps up, every event is sent at once as its own message, so a token's
 latency is one write. When the supervisor is behind (the bytes of an earlier message are still
-unread in the socket), a text chunk that does not end its stream is held instead, and the held
+unread in the socket), a text chunk that neither starts nor ends its stream is held instead, and the held
 chunks leave together as one message, a JSON list of events in their order: with the next event
 sent once the supervisor has caught up, with any other event (a status, a final chunk, ...), before
 the runner blocks for its next task, or after ``hold_s`` at the latest (a thread of its own).
@@ -22,8 +22,9 @@ import termios
 import threading
 import time
 from multiprocessing.connection import Connection
+from typing import TypeGuard
 
-from exo_spec.runtime.wire import ChunkGenerated, Event, TextChunk, event_to_json
+from exo_spec.runtime.wire import ChunkGenerated, Event, TaskId, TextChunk, event_to_json
 
 __all__ = ["HOLD_S", "MAX_HELD", "ChannelFault", "PipeEmitter", "batch_message"]
 
@@ -33,6 +34,7 @@ MAX_HELD = 1024
 """A burst is sent when it holds this many chunks, whatever the supervisor's state."""
 _SIOCOUTQ = getattr(termios, "TIOCOUTQ", None)  # the same request number on Linux
 _UNREAD = b"\0\0\0\0"
+_encode = json.JSONEncoder(separators=(",", ":")).encode  # built once: json.dumps builds one a call
 
 
 class ChannelFault(BaseException):
@@ -45,6 +47,14 @@ def batch_message(messages: list[bytes]) -> bytes:
     return b"[" + b",".join(messages) + b"]"
 
 
+def _continues_stream(event: Event) -> TypeGuard[ChunkGenerated]:
+    """Whether ``event`` is a text chunk that does not end its stream."""
+    if type(event) is not ChunkGenerated:
+        return False
+    chunk = event.chunk
+    return type(chunk) is TextChunk and chunk.finish_reason is None
+
+
 class PipeEmitter:
     """Sends each event as JSON; coalesces chunks while the reader is behind (module doc).
     Sends are serialised: the heartbeat and the flushing threads share the pipe."""
@@ -53,25 +63,28 @@ class PipeEmitter:
         self._conn = conn
         self._lock = threading.Lock()
         self._held: list[bytes] = []
+        self._streaming: TaskId | None = None  # the task whose chunk was the last event
         self._hold_s = hold_s
         self._flush_due = threading.Event()
         self._flusher: threading.Thread | None = None
         self._coalesce = sys.platform.startswith("linux") and _SIOCOUTQ is not None
 
     def __call__(self, event: Event) -> None:
-        data = json.dumps(event_to_json(event), separators=(",", ":")).encode()
-        chunk = event.chunk if type(event) is ChunkGenerated else None
+        data = _encode(event_to_json(event)).encode()
         with self._lock:
-            if (
-                type(chunk) is TextChunk
-                and chunk.finish_reason is None
-                and len(self._held) < MAX_HELD
-                and self._behind()
-            ):
-                self._held.append(data)
-                if len(self._held) == 1:
-                    self._flush_later()
-                return
+            streaming = self._streaming
+            self._streaming = None
+            if _continues_stream(event):
+                self._streaming = event.task_id
+                if (
+                    streaming == event.task_id  # never the first chunk: its latency counts
+                    and len(self._held) < MAX_HELD
+                    and self._behind()
+                ):
+                    self._held.append(data)
+                    if len(self._held) == 1:
+                        self._flush_later()
+                    return
             if self._held:
                 self._held.append(data)
                 data = self._take_held()
