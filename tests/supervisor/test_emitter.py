@@ -54,7 +54,7 @@ def messages(conn: Connection) -> list[list[Event]]:
 
 
 def test_a_burst_decodes_in_order() -> None:
-    events = [chunk(1), chunk(2), TaskAcknowledged(TaskId("x"))]
+    events: list[Event] = [chunk(1), chunk(2), TaskAcknowledged(TaskId("x"))]
     data = batch_message([json.dumps(event_to_json(e)).encode() for e in events])
     assert decode_events(data) == events
 
