@@ -1,8 +1,9 @@
 """The runner's side of the process boundary: build the engine, serve tasks from the pipe.
 
 The supervisor starts :func:`runner_main` in a spawned process. Tasks arrive and events leave
-as JSON text of the wire types (one message per task or event), so a malformed message is
-detected on either side: here it ends the process with :data:`EXIT_CHANNEL_FAULT`. Heavy
+as JSON text of the wire types (one message per task or event, or per burst of chunks while the
+supervisor is behind: :mod:`exo_spec.supervisor.emitter`), so a malformed message is detected on
+either side: here it ends the process with :data:`EXIT_CHANNEL_FAULT`. Heavy
 imports stay lazy: the engine's module is imported only when its factory is resolved.
 """
 
