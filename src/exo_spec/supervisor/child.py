@@ -14,6 +14,7 @@ import ctypes
 import importlib.util
 import json
 import os
+import select
 import signal
 import sys
 import threading
@@ -160,6 +161,8 @@ class PipeTaskSource:
         self._conn = conn
         self._unreadable = unreadable
         self._before_wait = before_wait
+        self._poller = select.poll()  # registered once: Connection.poll builds a selector a call
+        self._poller.register(conn.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
 
     def __iter__(self) -> Iterator[Task]:
         while True:
@@ -175,7 +178,7 @@ class PipeTaskSource:
 
     def poll(self) -> Task | None:
         try:
-            while self._conn.poll(0):
+            while self._poller.poll(0):
                 task = self._decode(self._conn.recv_bytes())
                 if task is not None:
                     return task

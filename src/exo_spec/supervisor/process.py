@@ -11,11 +11,12 @@ import enum
 import json
 import multiprocessing
 import os
+import select
 import signal
 import threading
 import time
 from collections.abc import Callable
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 
 from attrs import frozen
@@ -32,6 +33,8 @@ from exo_spec.supervisor.child import (
 )
 
 __all__ = ["Ending", "Read", "RunnerProcess", "channel_cause", "decode_events", "describe_exit"]
+
+_READY = select.POLLIN | select.POLLHUP | select.POLLERR | select.POLLPRI
 
 _EXIT_MEANING = {
     EXIT_CHANNEL_FAULT: "channel fault",
@@ -119,6 +122,7 @@ class RunnerProcess:
         self.finished = False  # set by the supervisor once this process's end is reported
         self._released = False
         self._exitcode: int | None = None
+        self._poller: select.poll | None = None
 
     def send(self, data: bytes) -> bool:
         """Send one message; ``False`` when the pipe is closed or broken."""
@@ -207,7 +211,7 @@ class RunnerProcess:
                         why = describe_decode_error(exc)
                         outcome = f"malformed message from runner process {self.pid}: {why}"
                         break
-                if len(events) >= limit or not self.conn.poll(0):
+                if len(events) >= limit or not self._ready(0)[0]:
                     break
         except (EOFError, OSError):
             outcome = Read.CLOSED
@@ -226,9 +230,24 @@ class RunnerProcess:
 
     def message_waiting(self) -> bool:
         try:
-            return not self._conn_closed and self.conn.poll(0)
-        except (OSError, EOFError, ValueError):
+            return not self._conn_closed and self._ready(0)[0]
+        except (OSError, ValueError):
             return False
+
+    def wait(self, timeout: float | None) -> tuple[bool, bool]:
+        """Wait for a message (or the pipe's end) or the process's end, up to ``timeout``
+        seconds: (message ready, process ended). Only the watcher calls it."""
+        return self._ready(None if timeout is None else timeout * 1000)
+
+    def _ready(self, timeout_ms: float | None) -> tuple[bool, bool]:
+        """One ``poll(2)`` on the pipe and the sentinel, registered once (the stdlib's
+        ``wait`` and ``Connection.poll`` build a selector at every call, several µs each)."""
+        if self._poller is None:
+            self._poller = select.poll()
+            self._poller.register(self.conn.fileno(), _READY)
+            self._poller.register(self.sentinel, _READY)
+        ready = dict(self._poller.poll(timeout_ms))
+        return bool(ready.get(self.conn.fileno(), 0)), bool(ready.get(self.sentinel, 0))
 
 
 def decode_events(data: bytes) -> list[Event]:
@@ -240,9 +259,3 @@ def decode_events(data: bytes) -> list[Event]:
     if not value:
         raise WireError("an empty list of events")
     return [event_from_json(item) for item in value]
-
-
-def wait_any(conn: Connection, sentinel: int, timeout: float | None) -> tuple[bool, bool]:
-    """Wait for a message or the process's end: (message ready, process ended)."""
-    ready = wait([conn, sentinel], timeout)
-    return conn in ready, sentinel in ready
