@@ -228,7 +228,7 @@ def _engine_for(factory: EngineFactory) -> Engine:
     if not factory.lazy:
         return factory.build()
     factory.find()
-    return PreloadedEngine(factory)
+    return PreloadedEngine(factory, start=False)  # started once the runner has reported Idle
 
 
 def runner_main(
@@ -257,7 +257,9 @@ def runner_main(
             emit(RunnerStatusUpdated(context.runner_id, RunnerFailed(message)))
         sys.stderr.write(message + "\n")
         sys.exit(EXIT_ENGINE_FAULT)
-    runner = Runner(context, engine, emit)
+    runner = Runner(context, engine, emit)  # reports RunnerIdle
+    if isinstance(engine, PreloadedEngine):
+        engine.start()
     try:
         runner.serve(PipeTaskSource(conn, runner.fail_unreadable, emit.flush))
         if not runner.finished:
