@@ -135,3 +135,34 @@ def test_a_failed_loaded_run_keeps_the_quiet_figures() -> None:
     merged = under_load(quiet, failed, {})
     assert [m["name"] for m in merged["metrics"]] == [RAW, SUPERVISED]
     assert merged["load"]["status"] == "failed"
+
+
+SPAWN, BARE = "spawn to RunnerIdle", "bare child"
+
+
+def _spawn(median_ms: float, *, commit: str = "abc1234") -> dict[str, Any]:
+    metrics = link(
+        [
+            metric(SPAWN, "ms", [median_ms - 10, median_ms, median_ms + 10]),
+            metric(BARE, "ms", [6.0, 7.0, 8.0]),
+        ],
+        BARE,
+        targets={SPAWN: target("<=", 150.0, absolute=True)},
+    )
+    entry = result("supervisor", "Supervisor", metrics)
+    entry.update(status="ok", error=None, command="python bench_process.py", wall_s=1.0)
+    entry.update(date="2026-01-01 00:00 UTC", commit=commit)
+    return entry
+
+
+def test_an_absolute_target_bounds_the_median_itself() -> None:
+    slow, fast = _spawn(265.0), _spawn(120.0)
+    assert slow["metrics"][0]["met"] is False  # its ratio (~38) is not what is judged
+    assert fast["metrics"][0]["met"] is True
+    assert history.record([slow], "abc1234", "d", quick=False)["figures"][0]["ratio"] == 265.0
+    results = _results(fast, [_record(slow), _record(fast)])
+    markdown = render_markdown(results)
+    row = f"| supervisor | {SPAWN} (absolute) | 120 ms | 110 ms | 120–265 ms | ≤ 150 ms |"
+    assert row + " **MISSED** (1 of 2 runs) |" in markdown
+    assert f"**supervisor / {SPAWN}**: missed in 1 of 2 runs" in markdown
+    assert "(median figures 120–265 ms, latest 120 ms) against a target of ≤ 150 ms" in markdown

@@ -14,7 +14,8 @@ and a metric is::
 ``baseline`` names another metric of the same benchmark, measured in the same run (``None``
 for a baseline itself). ``ratio`` is median over the baseline's median, ``ratio_best`` the
 best sample over the baseline's best sample (min for "lower is better", max for "higher"). A
-target bounds ``ratio``; ``met`` is judged on the median ratio and is ``None`` without a target.
+target bounds ``ratio`` (or, with ``"of": "median"``, the median itself: an absolute bound in the
+metric's unit); ``met`` is judged on the median and is ``None`` without a target.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ __all__ = [
     "Metric",
     "Result",
     "judge",
+    "judged",
     "link",
     "metric",
     "result",
@@ -93,8 +95,19 @@ def summary_metric(
     return m
 
 
-def target(op: Literal["<=", ">="], value: float) -> dict[str, Any]:
-    return {"op": op, "value": value}
+def target(op: Literal["<=", ">="], value: float, *, absolute: bool = False) -> dict[str, Any]:
+    """A bound on the median ratio; ``absolute``: on the median itself, in the metric's unit."""
+    bound: dict[str, Any] = {"op": op, "value": value}
+    if absolute:
+        bound["of"] = "median"
+    return bound
+
+
+def judged(m: Metric) -> float | None:
+    """The figure ``m``'s target bounds: its median for an absolute target, else its ratio."""
+    bound = m.get("target") or {}
+    value = m["median"] if bound.get("of") == "median" else m["ratio"]
+    return None if value is None else float(value)
 
 
 def _best(m: Metric) -> float:
@@ -128,11 +141,11 @@ def link(
 def judge(m: Metric, bound: dict[str, Any] | None) -> Metric:
     """Set ``m``'s target to ``bound`` and whether its median ratio meets it. Returns ``m``."""
     m["target"] = bound
-    ratio = m["ratio"]
-    if bound is None or ratio is None:
+    value = judged(m)
+    if bound is None or value is None:
         m["met"] = None
     else:
-        m["met"] = ratio <= bound["value"] if bound["op"] == "<=" else ratio >= bound["value"]
+        m["met"] = value <= bound["value"] if bound["op"] == "<=" else value >= bound["value"]
     return m
 
 

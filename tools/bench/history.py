@@ -2,7 +2,8 @@
 
 ``results.json`` holds the latest result of each benchmark (what the tables show) and a
 ``history``: one record per run of ``run.py``, newest last, with the median ratio, target and
-verdict of every metric that has a target::
+verdict of every metric that has a target (``ratio`` holds the median itself for an absolute
+target)::
 
     {"commit": "f7fe9b3", "date": "...", "quick": false,
      "figures": [{"benchmark": "stream", "metric": "...", "ratio": 0.97,
@@ -20,6 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from benchkit import judged
+
 KEEP_COMMITS = 20
 
 __all__ = ["KEEP_COMMITS", "Verdict", "append", "record", "verdict"]
@@ -33,7 +36,7 @@ def record(
         {
             "benchmark": e["name"],
             "metric": m["name"],
-            "ratio": m["ratio"],
+            "ratio": judged(m),
             "target": m["target"],
             "met": m["met"],
         }

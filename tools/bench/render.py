@@ -59,9 +59,24 @@ def _ratio(value: object) -> str:
     return f"{value:.3f}" if isinstance(value, int | float) else "—"
 
 
+def _absolute(m: dict[str, Any]) -> bool:
+    """Whether ``m``'s target bounds its median itself (in its unit), not its ratio."""
+    return bool((m.get("target") or {}).get("of") == "median")
+
+
 def _target(m: dict[str, Any]) -> str:
     t = m.get("target")
-    return f"{'≤' if t['op'] == '<=' else '≥'} {t['value']:g}" if t else "—"
+    if not t:
+        return "—"
+    unit = f" {m['unit']}" if _absolute(m) else ""
+    return f"{'≤' if t['op'] == '<=' else '≥'} {t['value']:g}{unit}"
+
+
+def _bounded(m: dict[str, Any], value: object) -> str:
+    """A figure a target bounds: a ratio, or a value in ``m``'s unit for an absolute target."""
+    if _absolute(m) and isinstance(value, int | float):
+        return f"{_num(value)} {m['unit']}"
+    return _ratio(value)
 
 
 def _met(v: Verdict) -> str:
@@ -72,10 +87,12 @@ def _met(v: Verdict) -> str:
     return f"yes ({runs})" if v.met else f"**MISSED** ({v.missed} of {runs})"
 
 
-def _spread(v: Verdict) -> str:
+def _spread(v: Verdict, m: dict[str, Any] | None = None) -> str:
     if not v.ratios:
         return "—"
     lo, hi = min(v.ratios), max(v.ratios)
+    if m is not None and _absolute(m):
+        return _bounded(m, lo) if lo == hi else f"{_num(lo)}–{_bounded(m, hi)}"
     return _ratio(lo) if lo == hi else f"{_ratio(lo)}–{_ratio(hi)}"
 
 
@@ -228,10 +245,16 @@ def render_markdown(results: dict[str, Any]) -> str:
         for metric in b["metrics"]:
             if metric.get("target"):
                 v = _verdict(results, b, metric)
+                if _absolute(metric):  # the median itself, not a ratio (best: the best run)
+                    best = metric["min"] if metric["better"] == "lower" else metric.get("max")
+                    figures = f"{_bounded(metric, metric['median'])} | {_bounded(metric, best)}"
+                    subject = f"{_cell(metric['name'])} (absolute)"
+                else:
+                    figures = f"{_ratio(metric['ratio'])} | {_ratio(metric['ratio_best'])}"
+                    subject = f"{_cell(metric['name'])} vs {_cell(metric['baseline'])}"
                 lines.append(
-                    f"| {b['name']} | {_cell(metric['name'])} vs {_cell(metric['baseline'])} | "
-                    f"{_ratio(metric['ratio'])} | {_ratio(metric['ratio_best'])} | "
-                    f"{_spread(v)} | {_target(metric)} | {_met(v)} |"
+                    f"| {b['name']} | {subject} | {figures} | "
+                    f"{_spread(v, metric)} | {_target(metric)} | {_met(v)} |"
                 )
     failed = [b for b in benches if b.get("status") != "ok"]
     for b in failed:
@@ -268,7 +291,8 @@ def render_markdown(results: dict[str, Any]) -> str:
         why = x.get("if_missed") or "not analysed yet."
         lines += [
             f"- **{b['name']} / {x['name']}**: missed in {v.missed} of {v.runs} runs at this "
-            f"commit (median ratios {_spread(v)}, latest {_ratio(x['ratio'])}) against a "
+            f"commit (median {'figures' if _absolute(x) else 'ratios'} {_spread(v, x)}, "
+            f"latest {_bounded(x, x['median'] if _absolute(x) else x['ratio'])}) against a "
             f"target of {_target(x)}. {why}",
         ]
     if missed:

@@ -128,8 +128,11 @@ def _check(raw: dict[str, Any]) -> Result:
                 hi=_ms(cold["python_pass"].get("max_s")),
             ),
         ]
-        metrics += link(pair, bare)
-    metrics += _check_overhead(raw["cold_start"]["bytecode_cached"])
+        targets = None
+        if key == "bytecode_cached":
+            pair.append(_check_overhead(cold))
+            targets = {pair[-1]["name"]: target("<=", CHECK_BUDGET_MS, absolute=True)}
+        metrics += link(pair, bare, targets=targets, only=[check])
     rows = raw["scaling"]
     scale = [
         summary_metric(
@@ -177,24 +180,17 @@ CHECK_BUDGET_MS = 100.0
 """Issue 19's bound on ``exo-spec check``'s cold start: at most this much over ``python -c pass``."""
 
 
-def _check_overhead(cold: dict[str, Any]) -> list[Metric]:
-    """The cold start's time over ``python -c pass`` (bytecode cached) against the fixed budget
-    of :data:`CHECK_BUDGET_MS`: the target bounds a difference, and a ratio to the budget of 1
-    or less is that difference within it."""
+def _check_overhead(cold: dict[str, Any]) -> Metric:
+    """The cold start's time over ``python -c pass`` (bytecode cached): the figure the
+    absolute target of :data:`CHECK_BUDGET_MS` bounds."""
     check, bare = cold["exo_spec_check"], cold["python_pass"]
-    name = "exo-spec check over python -c pass (bytecode cached)"
-    budget = f"budget: +{CHECK_BUDGET_MS:g} ms"
-    over = summary_metric(
-        name,
+    return summary_metric(
+        "exo-spec check over python -c pass (bytecode cached)",
         "ms",
         (check["min_s"] - bare["min_s"]) * 1000,
         (check["median_s"] - bare["median_s"]) * 1000,
         note="median minus median; min minus min",
     )
-    fixed = summary_metric(
-        budget, "ms", CHECK_BUDGET_MS, CHECK_BUDGET_MS, note="a fixed bound, not measured"
-    )
-    return link([over, fixed], budget, targets={name: target("<=", 1.0)})
 
 
 def _download(raw: dict[str, Any]) -> Result:
@@ -291,15 +287,23 @@ MISSED: dict[tuple[str, str], str] = {
         "reduce the interleavings of the ranks' close() steps after a deletion (partial-order "
         "reduction), which make up most of the configurations."
     ),
+    ("supervisor", "spawn to RunnerIdle"): (
+        "Reason (python -X importtime in the runner process): the spawn start method runs a "
+        "fresh interpreter that imports the parent's main module and the runtime before the "
+        "runner can report Idle; the runtime alone is attrs, cattrs, loguru, the generated "
+        "machine and exo_spec.spec, whose package imports the YAML loader (PyYAML) that a "
+        "runner never uses. Fix still open: a spec package that loads its loader only when "
+        "asked, and/or a forkserver with the runtime preloaded (its children are forked from "
+        "the server, so the orphan handling must watch the supervisor, not the parent pid)."
+    ),
     ("stream", "RunnerSupervisor (subprocess) tok/s"): (
-        "Reason: every token still crosses the process boundary as its own message: the child "
-        "encodes a ChunkGenerated (directly, without the converter) and writes it, the "
-        "supervisor's watcher wakes, decodes it (directly too) and publishes it (in one batch "
-        "with whatever else is waiting), and the subscriber thread wakes; three threads in two "
-        "processes share 2 cores per token where the other sides use one, and the ratio moves "
-        "with the machine's other load. Fix still open: coalesce chunks on the runner's side "
-        "(one message per burst when the reader is behind) so a busy reader is woken once per "
-        "burst; re-measure on idle cores before taking the ratio as the product's."
+        "Reason: at this token rate the supervisor keeps up, so every token still crosses the "
+        "process boundary as its own message (chunks are coalesced only while the supervisor "
+        "is behind: one message per burst): the child encodes a ChunkGenerated and writes it, "
+        "the supervisor's watcher wakes, decodes it and publishes it, and the subscriber "
+        "thread wakes; three threads in two processes share 2 cores per token where the other "
+        "sides use one, and the ratio moves with the machine's other load. Re-measure on idle "
+        "cores before taking the ratio as the product's."
     ),
 }
 

@@ -1,8 +1,9 @@
 """The runner's side of the process boundary: build the engine, serve tasks from the pipe.
 
 The supervisor starts :func:`runner_main` in a spawned process. Tasks arrive and events leave
-as JSON text of the wire types (one message per task or event), so a malformed message is
-detected on either side: here it ends the process with :data:`EXIT_CHANNEL_FAULT`. Heavy
+as JSON text of the wire types (one message per task or event, or per burst of chunks while the
+supervisor is behind: :mod:`exo_spec.supervisor.emitter`), so a malformed message is detected on
+either side: here it ends the process with :data:`EXIT_CHANNEL_FAULT`. Heavy
 imports stay lazy: the engine's module is imported only when its factory is resolved.
 """
 
@@ -13,6 +14,7 @@ import ctypes
 import importlib.util
 import json
 import os
+import select
 import signal
 import sys
 import threading
@@ -26,17 +28,16 @@ from exo_spec.runtime.binding import resolve_object
 from exo_spec.runtime.engine_protocol import Engine
 from exo_spec.runtime.runner import Runner
 from exo_spec.runtime.wire import (
-    Event,
     RunnerContext,
     RunnerFailed,
     RunnerStatusUpdated,
     Task,
     TaskId,
     WireError,
-    event_to_json,
     task_from_json,
     task_to_json,
 )
+from exo_spec.supervisor.emitter import ChannelFault, PipeEmitter
 from exo_spec.supervisor.preload import PreloadedEngine
 
 __all__ = [
@@ -62,11 +63,6 @@ is doing: a runner that is frozen (SIGSTOP, a deadlock that holds the GIL) goes 
 _PR_SET_PDEATHSIG = 1
 
 JsonValue = str | int | float | bool | None | list[Any] | dict[str, Any]
-
-
-class ChannelFault(BaseException):
-    """The pipe to the supervisor is closed or carried a malformed task (a BaseException, so
-    that an action's error handling cannot swallow it)."""
 
 
 @frozen
@@ -153,14 +149,25 @@ class PipeTaskSource:
 
     A message that is not a valid task is handed to ``unreadable`` (which fails it when its id
     can be read) and skipped: the runner goes on serving. Without ``unreadable`` it is a
-    :class:`ChannelFault`."""
+    :class:`ChannelFault`. ``before_wait`` is called before each blocking wait (the emitter's
+    flush: no event stays held while the runner waits for a task)."""
 
-    def __init__(self, conn: Connection, unreadable: Unreadable | None = None) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        unreadable: Unreadable | None = None,
+        before_wait: Callable[[], None] | None = None,
+    ) -> None:
         self._conn = conn
         self._unreadable = unreadable
+        self._before_wait = before_wait
+        self._poller = select.poll()  # registered once: Connection.poll builds a selector a call
+        self._poller.register(conn.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
 
     def __iter__(self) -> Iterator[Task]:
         while True:
+            if self._before_wait is not None:
+                self._before_wait()  # nothing waits to be sent while the runner waits
             try:
                 data = self._conn.recv_bytes()
             except (EOFError, OSError):
@@ -171,7 +178,7 @@ class PipeTaskSource:
 
     def poll(self) -> Task | None:
         try:
-            while self._conn.poll(0):
+            while self._poller.poll(0):
                 task = self._decode(self._conn.recv_bytes())
                 if task is not None:
                     return task
@@ -187,25 +194,6 @@ class PipeTaskSource:
                 raise
             self._unreadable(unreadable_task_id(data), str(fault))
             return None
-
-
-class PipeEmitter:
-    """Sends each event as one JSON message; a broken pipe is a :class:`ChannelFault`. Sends
-    are serialised: the heartbeat thread shares the pipe."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-        self._lock = threading.Lock()
-
-    def __call__(self, event: Event) -> None:
-        self.send(json.dumps(event_to_json(event), separators=(",", ":")).encode())
-
-    def send(self, data: bytes) -> None:
-        try:
-            with self._lock:
-                self._conn.send_bytes(data)
-        except (OSError, ValueError) as exc:
-            raise ChannelFault(f"cannot send an event: {exc}") from None
 
 
 def _die_with_parent(parent: int) -> None:
@@ -240,7 +228,7 @@ def _engine_for(factory: EngineFactory) -> Engine:
     if not factory.lazy:
         return factory.build()
     factory.find()
-    return PreloadedEngine(factory)
+    return PreloadedEngine(factory, start=False)  # started once the runner has reported Idle
 
 
 def runner_main(
@@ -269,13 +257,17 @@ def runner_main(
             emit(RunnerStatusUpdated(context.runner_id, RunnerFailed(message)))
         sys.stderr.write(message + "\n")
         sys.exit(EXIT_ENGINE_FAULT)
-    runner = Runner(context, engine, emit)
+    runner = Runner(context, engine, emit)  # reports RunnerIdle
+    if isinstance(engine, PreloadedEngine):
+        engine.start()
     try:
-        runner.serve(PipeTaskSource(conn, runner.fail_unreadable))
+        runner.serve(PipeTaskSource(conn, runner.fail_unreadable, emit.flush))
         if not runner.finished:
             raise ChannelFault("the channel closed before Shutdown")
     except ChannelFault as fault:
         sys.stderr.write(f"runner {context.runner_id}: {fault}\n")
         sys.exit(EXIT_CHANNEL_FAULT)
     finally:
+        with contextlib.suppress(ChannelFault):
+            emit.flush()
         conn.close()

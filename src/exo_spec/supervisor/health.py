@@ -12,7 +12,6 @@ import os
 from typing import Any
 
 import attrs
-import psutil
 from attrs import frozen
 
 from exo_spec.supervisor.mirror import Mirror
@@ -47,7 +46,10 @@ class Health:
 
 
 def rss_bytes(pid: int | None) -> int | None:
-    """Resident memory of a process, or ``None`` when it is gone."""
+    """Resident memory of a process, or ``None`` when it is gone. (psutil is imported here,
+    at the first snapshot: a runner process, which imports this package, never needs it.)"""
+    import psutil  # noqa: PLC0415 (lazy: not in the runner process)
+
     try:
         return int(psutil.Process(pid if pid is not None else os.getpid()).memory_info().rss)
     except (psutil.Error, OSError):

@@ -40,17 +40,26 @@ class EngineUnavailableError(RuntimeError):
 class PreloadedEngine:
     """The engine protocol over the engine ``factory`` builds, imported ahead of first use."""
 
-    def __init__(self, factory: EngineFactory) -> None:
+    def __init__(self, factory: EngineFactory, *, start: bool = True) -> None:
         self._factory = factory
         self._engine: Engine | None = None
         module = factory.ref.partition(":")[0]
         self._imported = threading.Thread(
             target=_import_quietly, args=(module,), name="engine-preload", daemon=True
         )
-        self._imported.start()
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        """Start importing the engine's module (idempotent). The runner starts it once it has
+        reported Idle: started earlier, the import's thread would hold the GIL while the
+        runner builds its machine."""
+        if self._imported.ident is None:  # not started yet
+            self._imported.start()
 
     def _ready(self) -> Engine:
         if self._engine is None:
+            self.start()
             self._imported.join()
             try:
                 self._engine = self._factory.build()

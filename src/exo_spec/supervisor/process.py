@@ -11,16 +11,17 @@ import enum
 import json
 import multiprocessing
 import os
+import select
 import signal
 import threading
 import time
 from collections.abc import Callable
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 
 from attrs import frozen
 
-from exo_spec.runtime.wire import Event, RunnerContext, event_from_json
+from exo_spec.runtime.wire import Event, RunnerContext, WireError, event_from_json
 from exo_spec.supervisor.child import (
     EXIT_CHANNEL_FAULT,
     EXIT_ENGINE_FAULT,
@@ -31,7 +32,9 @@ from exo_spec.supervisor.child import (
     runner_main,
 )
 
-__all__ = ["Ending", "Read", "RunnerProcess", "channel_cause", "describe_exit"]
+__all__ = ["Ending", "Read", "RunnerProcess", "channel_cause", "decode_events", "describe_exit"]
+
+_READY = select.POLLIN | select.POLLHUP | select.POLLERR | select.POLLPRI
 
 _EXIT_MEANING = {
     EXIT_CHANNEL_FAULT: "channel fault",
@@ -119,6 +122,7 @@ class RunnerProcess:
         self.finished = False  # set by the supervisor once this process's end is reported
         self._released = False
         self._exitcode: int | None = None
+        self._poller: select.poll | None = None
 
     def send(self, data: bytes) -> bool:
         """Send one message; ``False`` when the pipe is closed or broken."""
@@ -190,7 +194,7 @@ class RunnerProcess:
                 self._process.close()  # releases the sentinel
 
     def receive(self, publish: Callable[[list[Event]], None], limit: int = 256) -> Read | str:
-        """Take the messages waiting (blocking for the first, at most ``limit``) and
+        """Take the messages waiting (blocking for the first, until ``limit`` events) and
         ``publish`` their events together, in order: ``EVENT``, ``CLOSED`` at the pipe's end,
         or the text of the fault when a message cannot be decoded (the events before it are
         published). One batch per wake-up: a reader that falls behind catches up in bursts."""
@@ -202,12 +206,12 @@ class RunnerProcess:
                 self.heard_at = time.monotonic()
                 if data != HEARTBEAT:
                     try:
-                        events.append(event_from_json(json.loads(data)))
+                        events.extend(decode_events(data))
                     except Exception as exc:  # any decode failure (ValueError, WireError...)
                         why = describe_decode_error(exc)
                         outcome = f"malformed message from runner process {self.pid}: {why}"
                         break
-                if len(events) >= limit or not self.conn.poll(0):
+                if len(events) >= limit or not self._ready(0)[0]:
                     break
         except (EOFError, OSError):
             outcome = Read.CLOSED
@@ -226,12 +230,32 @@ class RunnerProcess:
 
     def message_waiting(self) -> bool:
         try:
-            return not self._conn_closed and self.conn.poll(0)
-        except (OSError, EOFError, ValueError):
+            return not self._conn_closed and self._ready(0)[0]
+        except (OSError, ValueError):
             return False
 
+    def wait(self, timeout: float | None) -> tuple[bool, bool]:
+        """Wait for a message (or the pipe's end) or the process's end, up to ``timeout``
+        seconds: (message ready, process ended). Only the watcher calls it."""
+        return self._ready(None if timeout is None else timeout * 1000)
 
-def wait_any(conn: Connection, sentinel: int, timeout: float | None) -> tuple[bool, bool]:
-    """Wait for a message or the process's end: (message ready, process ended)."""
-    ready = wait([conn, sentinel], timeout)
-    return conn in ready, sentinel in ready
+    def _ready(self, timeout_ms: float | None) -> tuple[bool, bool]:
+        """One ``poll(2)`` on the pipe and the sentinel, registered once (the stdlib's
+        ``wait`` and ``Connection.poll`` build a selector at every call, several µs each)."""
+        if self._poller is None:
+            self._poller = select.poll()
+            self._poller.register(self.conn.fileno(), _READY)
+            self._poller.register(self.sentinel, _READY)
+        ready = dict(self._poller.poll(timeout_ms))
+        return bool(ready.get(self.conn.fileno(), 0)), bool(ready.get(self.sentinel, 0))
+
+
+def decode_events(data: bytes) -> list[Event]:
+    """The events of one message: one event, or a burst of them as a JSON list (in order).
+    Raises what decoding raises; a burst is taken whole or not at all."""
+    value = json.loads(data)
+    if type(value) is not list:
+        return [event_from_json(value)]
+    if not value:
+        raise WireError("an empty list of events")
+    return [event_from_json(item) for item in value]

@@ -39,7 +39,7 @@ from exo_spec.supervisor.fanout import AsyncSubscription, Fanout, Subscription
 from exo_spec.supervisor.health import Health, health_of
 from exo_spec.supervisor.mirror import Change, Mirror
 from exo_spec.supervisor.policy import DEFAULT_LIVENESS, Liveness, RestartPolicy, StopBounds
-from exo_spec.supervisor.process import Ending, Read, RunnerProcess, wait_any
+from exo_spec.supervisor.process import Ending, Read, RunnerProcess
 
 __all__ = ["RunnerSupervisor", "SupervisorError"]
 
@@ -341,7 +341,7 @@ class RunnerSupervisor:
                     return self._conclude(process, read=read)
                 continue
             timeout = None if expiry is None else max(0.0, expiry - now)
-            message, exited = wait_any(process.conn, process.sentinel, timeout)
+            message, exited = process.wait(timeout)
             if message:
                 read = process.receive(self._publish_runner_events)
                 if read is not Read.EVENT:

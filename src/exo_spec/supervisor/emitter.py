@@ -1,0 +1,138 @@
+"""The runner's sending side of the pipe: events as JSON messages, bursts of chunks coalesced.
+
+While the supervisor keeps up, every event is sent at once as its own message, so a token's
+latency is one write. When the supervisor is behind (the bytes of an earlier message are still
+unread in the socket), a text chunk that neither starts nor ends its stream is held instead, and the held
+chunks leave together as one message, a JSON list of events in their order: with the next event
+sent once the supervisor has caught up, with any other event (a status, a final chunk, ...), before
+the runner blocks for its next task, or after ``hold_s`` at the latest (a thread of its own).
+A busy supervisor then wakes once per burst instead of once per token.
+
+"Behind" is read with ``SIOCOUTQ`` (Linux: the bytes a unix socket holds that its peer has not
+read); elsewhere nothing is ever held.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import sys
+import termios
+import threading
+import time
+from multiprocessing.connection import Connection
+from typing import TypeGuard
+
+from exo_spec.runtime.wire import ChunkGenerated, Event, TaskId, TextChunk, event_to_json
+
+__all__ = ["HOLD_S", "MAX_HELD", "ChannelFault", "PipeEmitter", "batch_message"]
+
+HOLD_S = 0.001
+"""How long a held chunk waits at most for its burst to be sent, when nothing else sends it."""
+MAX_HELD = 1024
+"""A burst is sent when it holds this many chunks, whatever the supervisor's state."""
+_SIOCOUTQ = getattr(termios, "TIOCOUTQ", None)  # the same request number on Linux
+_UNREAD = b"\0\0\0\0"
+_encode = json.JSONEncoder(separators=(",", ":")).encode  # built once: json.dumps builds one a call
+
+
+class ChannelFault(BaseException):
+    """The pipe to the supervisor is closed or carried a malformed task (a BaseException, so
+    that an action's error handling cannot swallow it)."""
+
+
+def batch_message(messages: list[bytes]) -> bytes:
+    """One message carrying several encoded events, in order: a JSON list of them."""
+    return b"[" + b",".join(messages) + b"]"
+
+
+def _continues_stream(event: Event) -> TypeGuard[ChunkGenerated]:
+    """Whether ``event`` is a text chunk that does not end its stream."""
+    if type(event) is not ChunkGenerated:
+        return False
+    chunk = event.chunk
+    return type(chunk) is TextChunk and chunk.finish_reason is None
+
+
+class PipeEmitter:
+    """Sends each event as JSON; coalesces chunks while the reader is behind (module doc).
+    Sends are serialised: the heartbeat and the flushing threads share the pipe."""
+
+    def __init__(self, conn: Connection, hold_s: float = HOLD_S) -> None:
+        self._conn = conn
+        self._lock = threading.Lock()
+        self._held: list[bytes] = []
+        self._streaming: TaskId | None = None  # the task whose chunk was the last event
+        self._hold_s = hold_s
+        self._flush_due = threading.Event()
+        self._flusher: threading.Thread | None = None
+        self._coalesce = sys.platform.startswith("linux") and _SIOCOUTQ is not None
+
+    def __call__(self, event: Event) -> None:
+        data = _encode(event_to_json(event)).encode()
+        with self._lock:
+            streaming = self._streaming
+            self._streaming = None
+            if _continues_stream(event):
+                self._streaming = event.task_id
+                if (
+                    streaming == event.task_id  # never the first chunk: its latency counts
+                    and len(self._held) < MAX_HELD
+                    and self._behind()
+                ):
+                    self._held.append(data)
+                    if len(self._held) == 1:
+                        self._flush_later()
+                    return
+            if self._held:
+                self._held.append(data)
+                data = self._take_held()
+            self._send(data)
+
+    def send(self, data: bytes) -> None:
+        """Send one message as it is (a heartbeat); held chunks are not affected."""
+        with self._lock:
+            self._send(data)
+
+    def flush(self) -> None:
+        """Send the held chunks now, if any."""
+        with self._lock:
+            if self._held:
+                self._send(self._take_held())
+
+    def _take_held(self) -> bytes:
+        held, self._held = self._held, []
+        return held[0] if len(held) == 1 else batch_message(held)
+
+    def _send(self, data: bytes) -> None:
+        try:
+            self._conn.send_bytes(data)
+        except (OSError, ValueError) as exc:
+            raise ChannelFault(f"cannot send an event: {exc}") from None
+
+    def _behind(self) -> bool:
+        """Whether the reader has not yet read everything sent to it."""
+        if not self._coalesce:
+            return False
+        try:
+            unread = fcntl.ioctl(self._conn.fileno(), _SIOCOUTQ, _UNREAD)  # type: ignore[arg-type]
+        except (OSError, ValueError):
+            self._coalesce = False
+            return False
+        return int.from_bytes(unread, sys.byteorder) > 0
+
+    def _flush_later(self) -> None:
+        """Have the held chunks sent within ``hold_s`` (lock held)."""
+        self._flush_due.set()
+        if self._flusher is None:
+            self._flusher = threading.Thread(target=self._flushing, name="flush", daemon=True)
+            self._flusher.start()
+
+    def _flushing(self) -> None:
+        while True:
+            self._flush_due.wait()
+            time.sleep(self._hold_s)
+            self._flush_due.clear()
+            with contextlib.suppress(ChannelFault):  # the main thread meets it and exits
+                self.flush()

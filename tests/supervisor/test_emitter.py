@@ -1,0 +1,160 @@
+"""The runner's emitter: one message per event while the reader keeps up, one per burst of
+chunks while it is behind, in order; and the supervisor's decoding of such a burst."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import sys
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
+
+import pytest
+
+from exo_spec.runtime.wire import (
+    ChunkGenerated,
+    Event,
+    TaskAcknowledged,
+    TaskId,
+    TaskStatusUpdated,
+    TextChunk,
+    WireError,
+    event_to_json,
+)
+from exo_spec.supervisor.child import PipeTaskSource, encode_task
+from exo_spec.supervisor.emitter import MAX_HELD, PipeEmitter, batch_message
+from exo_spec.supervisor.process import decode_events
+from tests.supervisor.cells import chat
+
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="SIOCOUTQ (is the reader behind?) is Linux's"
+)
+BOUND = 10.0
+NEVER = 3600.0  # a hold longer than any test: only an event or a flush sends held chunks
+
+
+@pytest.fixture
+def pipe() -> Iterator[tuple[Connection, Connection]]:
+    ours, theirs = multiprocessing.Pipe(duplex=True)
+    yield ours, theirs
+    ours.close()
+    theirs.close()
+
+
+def chunk(index: int, task: str = "c", finish: bool = False) -> ChunkGenerated:
+    return ChunkGenerated(TaskId(task), TextChunk(f"t{index}", index, "stop" if finish else None))
+
+
+def messages(conn: Connection) -> list[list[Event]]:
+    """Every message waiting on ``conn``, each as the events it carries."""
+    out = []
+    while conn.poll(0):
+        out.append(decode_events(conn.recv_bytes()))
+    return out
+
+
+def test_a_burst_decodes_in_order() -> None:
+    events: list[Event] = [chunk(1), chunk(2), TaskAcknowledged(TaskId("x"))]
+    data = batch_message([json.dumps(event_to_json(e)).encode() for e in events])
+    assert decode_events(data) == events
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b"[]", WireError),
+        (b'[{"TaskAcknowledged": {"task_id": "a"}}, {"Nope": {}}]', WireError),
+        (b"[" * 100_000, RecursionError),
+        (b"[1, 2", ValueError),
+    ],
+)
+def test_a_malformed_burst_is_refused_whole(data: bytes, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        decode_events(data)
+
+
+@linux_only
+def test_chunks_are_held_while_the_reader_is_behind_and_sent_as_one_message(
+    pipe: tuple[Connection, Connection],
+) -> None:
+    supervisor, runner = pipe
+    emit = PipeEmitter(runner, hold_s=NEVER)
+    for index in range(5):
+        emit(chunk(index))
+    final = TaskStatusUpdated(TaskId("c"), "Complete", None)
+    emit(final)
+    # the first chunk alone (never held: its latency counts), then the rest with the status
+    assert messages(supervisor) == [[chunk(0)], [*(chunk(i) for i in range(1, 5)), final]]
+
+
+@linux_only
+def test_a_reader_that_keeps_up_gets_each_chunk_at_once(
+    pipe: tuple[Connection, Connection],
+) -> None:
+    supervisor, runner = pipe
+    emit = PipeEmitter(runner, hold_s=NEVER)
+    for index in range(5):
+        emit(chunk(index))
+        assert messages(supervisor) == [[chunk(index)]]
+
+
+@linux_only
+def test_a_final_chunk_is_never_held(pipe: tuple[Connection, Connection]) -> None:
+    supervisor, runner = pipe
+    emit = PipeEmitter(runner, hold_s=NEVER)
+    emit(chunk(0))
+    emit(chunk(1))
+    emit(chunk(2, finish=True))
+    assert messages(supervisor) == [[chunk(0)], [chunk(1), chunk(2, finish=True)]]
+
+
+@linux_only
+def test_another_streams_first_chunk_is_not_held(pipe: tuple[Connection, Connection]) -> None:
+    supervisor, runner = pipe
+    emit = PipeEmitter(runner, hold_s=NEVER)
+    emit(chunk(0, "a"))
+    emit(chunk(0, "b"))  # the first of its stream: sent, not held
+    emit(chunk(1, "b"))  # held
+    assert messages(supervisor) == [[chunk(0, "a")], [chunk(0, "b")]]
+    emit.flush()
+    assert messages(supervisor) == [[chunk(1, "b")]]
+
+
+@linux_only
+def test_a_burst_is_sent_when_it_is_full(pipe: tuple[Connection, Connection]) -> None:
+    supervisor, runner = pipe
+    emit = PipeEmitter(runner, hold_s=NEVER)
+    for index in range(MAX_HELD + 2):
+        emit(chunk(index))
+    sizes = [len(m) for m in messages(supervisor)]
+    assert sizes == [1, MAX_HELD + 1]
+
+
+@linux_only
+def test_held_chunks_leave_within_the_hold_bound_by_themselves(
+    pipe: tuple[Connection, Connection],
+) -> None:
+    supervisor, runner = pipe
+    emit = PipeEmitter(runner, hold_s=0.001)
+    emit(chunk(0))
+    emit(chunk(1))
+    emit(chunk(2))
+    received: list[Event] = []
+    while len(received) < 3 and supervisor.poll(BOUND):
+        received += decode_events(supervisor.recv_bytes())
+    assert received == [chunk(0), chunk(1), chunk(2)]
+
+
+@linux_only
+def test_held_chunks_are_sent_before_the_runner_waits_for_a_task(
+    pipe: tuple[Connection, Connection],
+) -> None:
+    supervisor, runner = pipe
+    emit = PipeEmitter(runner, hold_s=NEVER)
+    emit(chunk(0))
+    emit(chunk(1))
+    task = chat("next")
+    supervisor.send_bytes(encode_task(task))
+    source = iter(PipeTaskSource(runner, before_wait=emit.flush))
+    assert next(source) == task
+    assert messages(supervisor) == [[chunk(0)], [chunk(1)]]
