@@ -203,3 +203,31 @@ def test_a_bad_generate_table_is_named(
     assert wanted in err
     assert "pyproject.toml" in err
     assert not (project / "generated").exists()
+
+
+def test_with_no_path_check_finds_the_specs_under_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _project(tmp_path, "traffic_light", "job_queue")
+    monkeypatch.chdir(project)
+    assert main(["check"]) == 0
+    broken = project / "spec" / "job_queue.yaml"
+    broken.write_text(broken.read_text().replace("do: work", "do: wrok"))
+    capsys.readouterr()
+    assert main(["check"]) == 1
+    out = capsys.readouterr().out
+    assert "spec/job_queue.yaml" in out
+    assert "wrok" in out
+
+
+def test_with_no_spec_and_no_configuration_generate_says_what_to_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _project(tmp_path, "traffic_light")
+    monkeypatch.chdir(project)
+    assert main(["generate"]) == 2
+    err = capsys.readouterr().err
+    assert "pass --spec PATH" in err
+    assert "[[tool.exo-spec.generate]]" in err
+    assert "Traceback" not in err
+    assert not (project / "generated").exists()

@@ -40,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "paths",
         nargs="*",
         type=Path,
-        help=f"spec files, or directories to search for specs (default: {DEFAULT_SPEC})",
+        help=f"spec files, or directories to search for specs (default: {DEFAULT_SPEC} if it "
+        "exists, else every spec under the working directory)",
     )
     add_report_options(parser, sorted(FORMATS))
     parser.add_argument(
@@ -125,10 +126,17 @@ def _check_one(path: Path, args: argparse.Namespace) -> list[Diagnostic]:
     return finish(unsuppressed([*found, *extra], result.path, result.text), select, ignore)
 
 
+def default_paths() -> list[Path]:
+    """What ``exo-spec check`` with no path checks: ``spec/runner.yaml`` where it exists (this
+    project's layout), else every spec under the working directory, as ruff checks ``.``."""
+    return [DEFAULT_SPEC] if DEFAULT_SPEC.is_file() else [Path()]
+
+
 def run(args: argparse.Namespace) -> int:
-    paths = discover_specs(args.paths or [DEFAULT_SPEC])
+    given: list[Path] = args.paths or default_paths()
+    paths = discover_specs(given)
     if not paths:
-        where = ", ".join(str(p) for p in args.paths)
+        where = ", ".join(str(p) for p in given)
         sys.stderr.write(f"exo-spec check: warning: no specs found under {where}\n")
         return ExitCode.OK
     findings: list[Diagnostic] = []

@@ -71,8 +71,15 @@ def _jobs(args: argparse.Namespace) -> list[tuple[Path, Layout]]:
     entries: list[GenerateEntry | None]
     if spec is not None:
         entries = [generate_entry(config, spec)]
+    elif config.generate:
+        entries = list(config.generate)
+    elif DEFAULT_SPEC.is_file():
+        entries = [None]
     else:
-        entries = list(config.generate) or [None]
+        raise ConfigError(
+            f"no spec to generate: {DEFAULT_SPEC} does not exist here; pass --spec PATH, or "
+            'list your specs in pyproject.toml as [[tool.exo-spec.generate]] spec = "spec/x.yaml"'
+        )
     jobs = []
     for entry in entries:
         shown = spec or (as_typed(entry.spec) if entry is not None else DEFAULT_SPEC)
