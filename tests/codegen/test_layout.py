@@ -231,3 +231,31 @@ def test_with_no_spec_and_no_configuration_generate_says_what_to_pass(
     assert "[[tool.exo-spec.generate]]" in err
     assert "Traceback" not in err
     assert not (project / "generated").exists()
+
+
+def _readme_block(after: str, fence: str) -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index(f"```{fence}\n", text.index(after)) + len(fence) + 4
+    return text[start : text.index("```", start)]
+
+
+def test_the_readme_walkthrough_of_a_users_own_spec_runs(tmp_path: Path) -> None:
+    """The README's spec/upload.yaml checks clean, generates, and its Python example runs."""
+    (tmp_path / "spec").mkdir()
+    spec = tmp_path / "spec" / "upload.yaml"
+    spec.write_text(_readme_block("A spec of your own", "yaml"))
+    assert main(["check", str(spec)]) == 0
+    assert generate(spec, tmp_path / "generated").ok
+    program = tmp_path / "app.py"
+    program.write_text(_readme_block("Using a generated machine", "python"))
+    done = subprocess.run(
+        [sys.executable, str(program)],
+        cwd=tmp_path,
+        env=dict(os.environ, PYTHONPATH=str(tmp_path / "generated")),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "task Send rejected in state done" in done.stdout
