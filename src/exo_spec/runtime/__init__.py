@@ -2,7 +2,7 @@
 
 Logs go through loguru, bound with ``runner_id`` and ``task_id``; like any library, exo-spec's
 logging is disabled until the application enables it (``logger.enable("exo_spec")``;
-:mod:`exo_spec.logs`).
+:mod:`exo_spec.logs`, where every module that logs takes its ``logger``).
 
 The names below are imported from their modules at first use, so importing one module of the
 runtime (the wire types, the engine protocol) does not import the others.
@@ -10,7 +10,6 @@ runtime (the wire types, the engine protocol) does not import the others.
 
 from typing import TYPE_CHECKING
 
-import exo_spec.logs  # noqa: F401  (disables the library's logging until it is turned on)
 from exo_spec.lazy import exports
 
 if TYPE_CHECKING:

@@ -26,7 +26,7 @@ from attrs import field, frozen
 
 from exo_spec.runtime.binding import resolve_object
 from exo_spec.runtime.engine_protocol import Engine
-from exo_spec.runtime.runner import Runner
+from exo_spec.runtime.runner import QuietLog, Runner
 from exo_spec.runtime.wire import (
     RunnerContext,
     RunnerFailed,
@@ -257,7 +257,8 @@ def runner_main(
             emit(RunnerStatusUpdated(context.runner_id, RunnerFailed(message)))
         sys.stderr.write(message + "\n")
         sys.exit(EXIT_ENGINE_FAULT)
-    runner = Runner(context, engine, emit)  # reports RunnerIdle
+    # nothing in this process turns exo-spec's logs on: the runner skips loguru altogether
+    runner = Runner(context, engine, emit, QuietLog())  # reports RunnerIdle
     if isinstance(engine, PreloadedEngine):
         engine.start()
     try:
