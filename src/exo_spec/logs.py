@@ -1,7 +1,7 @@
 """exo-spec's logging: loguru, off until the application turns it on, as any library's should.
 
-Importing this module disables the ``exo_spec`` loggers (the runtime imports it, so everything
-that logs does); :func:`show_logs` turns them on, on stderr. The CLI calls it for ``-v`` and
+Importing this module disables the ``exo_spec`` loggers; every module of exo-spec that logs
+takes ``logger`` from here (``from exo_spec.logs import logger``), so nothing logs before that; :func:`show_logs` turns them on, on stderr. The CLI calls it for ``-v`` and
 ``--log-level``; a program using the library calls ``logger.enable("exo_spec")`` itself.
 """
 
@@ -11,7 +11,7 @@ import sys
 
 from loguru import logger
 
-__all__ = ["show_logs"]
+__all__ = ["logger", "show_logs"]
 
 logger.disable("exo_spec")
 

@@ -308,7 +308,7 @@ def run_orphaned_cell(state: RunnerState) -> Cell:
 
 def runner_children() -> list[psutil.Process]:
     """Child processes of this one, except multiprocessing's resource tracker (one per
-    parent, started with the first spawned process, by design)."""
+    parent, by design; runners no longer start it, the fault matrix does)."""
     found = []
     for child in psutil.Process().children(recursive=True):
         try:

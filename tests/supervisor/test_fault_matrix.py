@@ -54,7 +54,7 @@ class Matrix:
 @pytest.fixture(scope="module")
 def matrix() -> Matrix:
     if HAS_PROC_FD:
-        resource_tracker.ensure_running()  # spawn starts it once per parent; it holds one fd
+        resource_tracker.ensure_running()  # started now if ever: its fd is not counted as leaked
     fds_before = _fd_count()
     runnable = [cell for cell in CELLS if missing_for_fault(cell[1]) is None]
     with ThreadPoolExecutor(max_workers=4) as pool:

@@ -219,9 +219,9 @@ def main(argv: list[str] | None = None) -> int:
                 "engine": "tests.supervisor.engines:ScriptedEngine",
             },
             notes=[
-                "spawn to RunnerIdle includes the spawn start method (a fresh interpreter that "
-                "imports the runtime, and the parent's main module); the bare child imports "
-                "nothing. Its target is absolute (the median, in ms); the first task after "
+                "spawn to RunnerIdle includes starting a fresh interpreter on the runner's entry "
+                "point (exo_spec.supervisor.spawn), which imports the runtime but not the "
+                "parent's main module; the bare child imports nothing. Its target is absolute (the median, in ms); the first task after "
                 "RunnerIdle is reported beside it, so that start-up cost moved past Idle shows.",
                 "crash and shutdown alternate between repetitions, so each has half the samples.",
             ],

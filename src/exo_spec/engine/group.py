@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import mlx.core as mx
-from loguru import logger
 from mlx_lm.models.base import create_attention_mask
 from mlx_lm.models.cache import KVCache
 
 from exo_spec.engine.errors import GroupError, GroupLostError, ModelLoadError
+from exo_spec.logs import logger
 from exo_spec.runtime.engine_protocol import GroupPeer
 
 __all__ = [

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import mlx.core as mx
-from loguru import logger
 from mlx.utils import tree_flatten
 from mlx_lm.generate import generate_step
 from mlx_lm.sample_utils import make_sampler
@@ -45,6 +44,7 @@ from exo_spec.engine.group import (
     lockstep_tokens,
     shard_files,
 )
+from exo_spec.logs import logger
 from exo_spec.runtime.engine_protocol import (
     ChatMessage,
     ChatRequest,

@@ -18,8 +18,8 @@ from types import FrameType
 
 import uvicorn
 from attrs import frozen
-from loguru import logger
 
+from exo_spec.logs import logger
 from exo_spec.node.app import create_app
 from exo_spec.node.service import Node
 from exo_spec.spec import Spec

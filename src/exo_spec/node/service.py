@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from attrs import define
-from loguru import logger
 
+from exo_spec.logs import logger
 from exo_spec.model import Accepted, Deferred, allowed_tasks, rejection_message, step
 from exo_spec.node.instance import (
     Instance,

@@ -15,8 +15,6 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol, TypeVar, runtime_checkable
 
-from loguru import logger
-
 from exo_spec.generated.runner_machine import (
     STATUS_OF,
     RunnerMachine,
@@ -46,7 +44,7 @@ from exo_spec.runtime.wire import (
 )
 from exo_spec.spec import TaskStatusName
 
-__all__ = ["ENDED_IDS_KEPT", "Emit", "Runner", "TaskSource", "run"]
+__all__ = ["ENDED_IDS_KEPT", "Emit", "Log", "QuietLog", "Runner", "TaskSource", "run"]
 
 Emit = Callable[[Event], None]
 
@@ -54,6 +52,47 @@ ENDED_IDS_KEPT = 65536
 """How many ended task ids a runner remembers to refuse their reuse (ids in flight: all)."""
 
 _FINAL = frozenset({"Complete", "Failed", "Cancelled"})
+
+
+class Log(Protocol):
+    """What a runner logs through: exo-spec's loguru ``logger`` (:mod:`exo_spec.logs`), by
+    default, or a :class:`QuietLog`."""
+
+    def bind(self, **fields: object) -> Log: ...
+
+    def debug(self, message: str, /, *args: object) -> None: ...
+
+    def info(self, message: str, /, *args: object) -> None: ...
+
+    def warning(self, message: str, /, *args: object) -> None: ...
+
+    def error(self, message: str, /, *args: object) -> None: ...
+
+
+class QuietLog:
+    """A log that drops everything: the runner process's (nothing there turns exo-spec's logs
+    on, so it need not import loguru before it reports Idle)."""
+
+    def bind(self, **fields: object) -> QuietLog:
+        return self
+
+    def debug(self, message: str, /, *args: object) -> None:
+        pass
+
+    def info(self, message: str, /, *args: object) -> None:
+        pass
+
+    def warning(self, message: str, /, *args: object) -> None:
+        pass
+
+    def error(self, message: str, /, *args: object) -> None:
+        pass
+
+
+def _library_log() -> Log:
+    from exo_spec.logs import logger  # noqa: PLC0415 (loguru: not in a runner process)
+
+    return logger
 
 
 @runtime_checkable
@@ -119,7 +158,7 @@ class _Bindings:
         try:
             return self._engine.weights_present(self._context.model_dir)
         except Exception as exc:  # a guard that cannot be evaluated is false, not a crash
-            logger.warning("weights_present could not be evaluated: {}", exc)
+            self._runner._log.warning("weights_present could not be evaluated: {}", exc)
             return False
 
     # -- actions ------------------------------------------------------------------------------
@@ -192,7 +231,9 @@ def _task_id(task: object) -> TaskId:
 class Runner:
     """One runner: the generated machine, bound to an engine and an event sink."""
 
-    def __init__(self, context: RunnerContext, engine: Engine, emit: Emit) -> None:
+    def __init__(
+        self, context: RunnerContext, engine: Engine, emit: Emit, log: Log | None = None
+    ) -> None:
         self.context = context
         self._engine = engine
         self._emit = emit
@@ -202,7 +243,7 @@ class Runner:
         self._source: TaskSource = _SequenceSource(())
         self._generating: ChatCompletion | None = None
         self._cancel_requested = False
-        self._log = logger.bind(runner_id=context.runner_id)
+        self._log = (_library_log() if log is None else log).bind(runner_id=context.runner_id)
         self.machine = RunnerMachine(_Bindings(self))
 
     @property

@@ -1,16 +1,20 @@
 """The runner's side of the process boundary: build the engine, serve tasks from the pipe.
 
-The supervisor starts :func:`runner_main` in a spawned process. Tasks arrive and events leave
-as JSON text of the wire types (one message per task or event, or per burst of chunks while the
-supervisor is behind: :mod:`exo_spec.supervisor.emitter`), so a malformed message is detected on
-either side: here it ends the process with :data:`EXIT_CHANNEL_FAULT`. Heavy
-imports stay lazy: the engine's module is imported only when its factory is resolved.
+The supervisor starts :func:`spawned` in a fresh interpreter (:mod:`exo_spec.supervisor.spawn`);
+it reads its arguments from the connection and runs :func:`runner_main`. Tasks arrive and
+events leave as JSON text of the wire types (one message per task or event, or per burst of
+chunks while the supervisor is behind: :mod:`exo_spec.supervisor.emitter`), so a malformed
+message is detected on either side: here it ends the process with :data:`EXIT_CHANNEL_FAULT`.
+Heavy imports stay lazy: the engine's module is imported only when its factory is resolved, and
+this module imports nothing of the supervisor's side, of YAML or of loguru
+(``tests/supervisor/test_child_imports.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import importlib.util
 import json
 import os
@@ -26,7 +30,7 @@ from attrs import field, frozen
 
 from exo_spec.runtime.binding import resolve_object
 from exo_spec.runtime.engine_protocol import Engine
-from exo_spec.runtime.runner import Runner
+from exo_spec.runtime.runner import QuietLog, Runner
 from exo_spec.runtime.wire import (
     RunnerContext,
     RunnerFailed,
@@ -51,6 +55,7 @@ __all__ = [
     "PipeTaskSource",
     "encode_task",
     "runner_main",
+    "spawned",
 ]
 
 DEFAULT_ENGINE = "exo_spec.engine.mlx_engine:MlxEngine"
@@ -257,7 +262,10 @@ def runner_main(
             emit(RunnerStatusUpdated(context.runner_id, RunnerFailed(message)))
         sys.stderr.write(message + "\n")
         sys.exit(EXIT_ENGINE_FAULT)
-    runner = Runner(context, engine, emit)  # reports RunnerIdle
+    # nothing in this process turns exo-spec's logs on: the runner skips loguru altogether
+    runner = Runner(context, engine, emit, QuietLog())  # reports RunnerIdle
+    gc.freeze()  # what start-up made lives as long as the process: never scan it again
+    gc.enable()  # off while the process started (exo_spec.supervisor.spawn.ENTRY)
     if isinstance(engine, PreloadedEngine):
         engine.start()
     try:
@@ -271,3 +279,17 @@ def runner_main(
         with contextlib.suppress(ChannelFault):
             emit.flush()
         conn.close()
+
+
+def spawned(fd: int) -> None:
+    """The runner process's entry point: the connection is ``fd``; its first message is the
+    pickled arguments of :func:`runner_main` (``(context, factory, parent, heartbeat_s)``)."""
+    conn = Connection(fd)
+    try:
+        context, factory, parent, heartbeat_s = conn.recv()
+    except (EOFError, OSError):
+        sys.exit(EXIT_CHANNEL_FAULT)  # the supervisor went away before the runner started
+    if not isinstance(context, RunnerContext) or not isinstance(factory, EngineFactory):
+        sys.stderr.write("runner: the first message is not a runner's arguments\n")
+        sys.exit(EXIT_CHANNEL_FAULT)
+    runner_main(conn, context, factory, parent, heartbeat_s)

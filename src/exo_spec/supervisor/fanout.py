@@ -17,8 +17,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TypeVar
 
-from loguru import logger
-
+from exo_spec.logs import logger
 from exo_spec.runtime.wire import Event
 
 __all__ = ["AsyncSubscription", "Fanout", "Subscription", "SubscriptionDroppedError"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import enum
 import json
-import multiprocessing
 import os
 import select
 import signal
@@ -17,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable
 from multiprocessing.connection import wait
-from multiprocessing.process import BaseProcess
 
 from attrs import frozen
 
@@ -29,8 +27,8 @@ from exo_spec.supervisor.child import (
     HEARTBEAT,
     EngineFactory,
     describe_decode_error,
-    runner_main,
 )
+from exo_spec.supervisor.spawn import ChildProcess
 
 __all__ = ["Ending", "Read", "RunnerProcess", "channel_cause", "decode_events", "describe_exit"]
 
@@ -101,20 +99,12 @@ class RunnerProcess:
     def __init__(
         self, context: RunnerContext, factory: EngineFactory, heartbeat_s: float | None = None
     ) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self.conn, child = ctx.Pipe(duplex=True)
-        self._process: BaseProcess = ctx.Process(
-            target=runner_main,
-            args=(child, context, factory, os.getpid(), heartbeat_s),
-            name=f"exo-runner-{context.runner_id}",
-            daemon=True,
-        )
         self._lock = threading.RLock()
         self._send_lock = threading.Lock()
         self._conn_closed = False
         self.signals_sent: list[str] = []
-        self._process.start()
-        child.close()
+        self._process = ChildProcess((context, factory, os.getpid(), heartbeat_s))
+        self.conn = self._process.conn
         self.started_at = time.monotonic()
         self.heard_at: float | None = None  # when the last message arrived (none yet)
         self.pid: int | None = self._process.pid
@@ -155,7 +145,7 @@ class RunnerProcess:
         with self._lock:
             if self._released:
                 return True
-            if self._process.exitcode is None and not self.exited():
+            if self._process.poll() is None and not self.exited():
                 self.signals_sent.append("SIGTERM" if how == "terminate" else "SIGKILL")
                 if how == "terminate":
                     self._process.terminate()
@@ -167,8 +157,8 @@ class RunnerProcess:
         """Collect the exit status if the process ends within ``timeout`` (lock held). The
         sentinel fires as the process exits, a moment before it can be reaped: then wait."""
         if wait([self.sentinel], timeout):
-            self._process.join()
-        self._exitcode = self._process.exitcode
+            self._process.wait()
+        self._exitcode = self._process.poll()
         return self._exitcode is not None
 
     def stop(self, grace_s: float, terminate_s: float, kill_s: float) -> str | None:

@@ -16,9 +16,8 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
-from loguru import logger
-
 from exo_spec.generated.runner_machine import RunnerState
+from exo_spec.logs import logger
 from exo_spec.runtime.wire import (
     Event,
     RunnerContext,
