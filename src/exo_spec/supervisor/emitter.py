@@ -21,12 +21,13 @@ import sys
 import termios
 import threading
 import time
+from json.encoder import encode_basestring_ascii
 from multiprocessing.connection import Connection
 from typing import TypeGuard
 
 from exo_spec.runtime.wire import ChunkGenerated, Event, TaskId, TextChunk, event_to_json
 
-__all__ = ["HOLD_S", "MAX_HELD", "ChannelFault", "PipeEmitter", "batch_message"]
+__all__ = ["HOLD_S", "MAX_HELD", "ChannelFault", "PipeEmitter", "batch_message", "encode_event"]
 
 HOLD_S = 0.001
 """How long a held chunk waits at most for its burst to be sent, when nothing else sends it."""
@@ -35,6 +36,8 @@ MAX_HELD = 1024
 _SIOCOUTQ = getattr(termios, "TIOCOUTQ", None)  # the same request number on Linux
 _UNREAD = b"\0\0\0\0"
 _encode = json.JSONEncoder(separators=(",", ":")).encode  # built once: json.dumps builds one a call
+_quote = encode_basestring_ascii  # what that encoder writes for a str (ensure_ascii)
+_FINISH = {None: "null", "stop": '"stop"', "length": '"length"', "cancelled": '"cancelled"'}
 
 
 class ChannelFault(BaseException):
@@ -45,6 +48,27 @@ class ChannelFault(BaseException):
 def batch_message(messages: list[bytes]) -> bytes:
     """One message carrying several encoded events, in order: a JSON list of them."""
     return b"[" + b",".join(messages) + b"]"
+
+
+def encode_event(event: Event) -> bytes:
+    """The message for ``event``: its JSON, compact. A text chunk (one per token) is written
+    directly, byte for byte what the encoder writes for ``event_to_json(event)``."""
+    if type(event) is ChunkGenerated:
+        chunk = event.chunk
+        if (
+            type(chunk) is TextChunk
+            and type(event.task_id) is str
+            and type(chunk.text) is str
+            and type(chunk.token_id) is int
+            and (chunk.finish_reason is None or type(chunk.finish_reason) is str)
+            and chunk.finish_reason in _FINISH
+        ):
+            return (
+                f'{{"ChunkGenerated":{{"task_id":{_quote(event.task_id)},"chunk":{{"TextChunk":'
+                f'{{"text":{_quote(chunk.text)},"token_id":{chunk.token_id!r},'
+                f'"finish_reason":{_FINISH[chunk.finish_reason]}}}}}}}}}'
+            ).encode()
+    return _encode(event_to_json(event)).encode()
 
 
 def _continues_stream(event: Event) -> TypeGuard[ChunkGenerated]:
@@ -70,7 +94,7 @@ class PipeEmitter:
         self._coalesce = sys.platform.startswith("linux") and _SIOCOUTQ is not None
 
     def __call__(self, event: Event) -> None:
-        data = _encode(event_to_json(event)).encode()
+        data = encode_event(event)
         with self._lock:
             streaming = self._streaming
             self._streaming = None
