@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, NewType, cast, get_args
 
+import attrs
 import cattrs
 from attrs import field, frozen
 
@@ -239,6 +240,12 @@ RunnerStatus = (
 _STATUS_TYPES: dict[str, type[RunnerStatus]] = {
     cls.__name__: cls for cls in cast(tuple[type[RunnerStatus], ...], get_args(RunnerStatus))
 }
+
+
+_BARE_STATUSES: dict[str, type[RunnerStatus]] = {
+    name: cls for name, cls in _STATUS_TYPES.items() if not attrs.fields(cls)
+}
+"""The statuses that carry nothing (all but RunnerLoading and RunnerFailed), by name."""
 
 
 def status_for(status_name: str, message: str | None = None) -> RunnerStatus:
@@ -474,6 +481,9 @@ def event_to_json(event: Event) -> dict[str, Any]:
         return {"TaskStatusUpdated": status}
     if type(event) is TaskAcknowledged:
         return {"TaskAcknowledged": {"task_id": event.task_id}}
+    if type(event) is RunnerStatusUpdated and type(event.runner_status).__name__ in _BARE_STATUSES:
+        bare: dict[str, Any] = {type(event.runner_status).__name__: {}}
+        return {"RunnerStatusUpdated": {"runner_id": event.runner_id, "runner_status": bare}}
     return cast(dict[str, Any], to_json(event, Event))
 
 
@@ -481,7 +491,7 @@ def event_from_json(data: object) -> Event:
     """The event for tagged JSON data; :class:`WireError` names what was wrong. A well-formed
     text chunk, task acknowledgement or task status is read directly; anything else (including every malformed chunk, so that its
     error names the problem) goes through the strict converter."""
-    event = _text_chunk(data) or _task_event(data)
+    event = _text_chunk(data) or _small_event(data)
     if event is not None:
         return event
     return cast(Event, from_json(data, Event))
@@ -509,10 +519,23 @@ def _text_chunk(data: object) -> ChunkGenerated | None:
     return ChunkGenerated(TaskId(task_id), TextChunk(text, token_id, cast(FinishReason, reason)))
 
 
-def _task_event(data: object) -> TaskAcknowledged | TaskStatusUpdated | None:
-    """``data`` as a TaskAcknowledged or TaskStatusUpdated when it is exactly a valid one."""
+def _small_event(data: object) -> Event | None:
+    """``data`` as a TaskAcknowledged, a TaskStatusUpdated or a RunnerStatusUpdated with a
+    status that carries nothing, when it is exactly a valid one."""
     if type(data) is not dict or len(data) != 1:
         return None
+    body = data.get("RunnerStatusUpdated")
+    if type(body) is dict:
+        runner_id, status = body.get("runner_id"), body.get("runner_status")
+        if len(body) != 2 or type(runner_id) is not str or type(status) is not dict:
+            return None
+        if len(status) != 1:
+            return None
+        ((name, fields),) = status.items()
+        cls = _BARE_STATUSES.get(name)
+        if cls is None or type(fields) is not dict or fields:
+            return None
+        return RunnerStatusUpdated(RunnerId(runner_id), cls())
     body = data.get("TaskAcknowledged")
     if type(body) is dict:
         task_id = body.get("task_id")
