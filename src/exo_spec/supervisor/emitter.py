@@ -67,10 +67,11 @@ def encode_event(event: Event) -> bytes:
             and chunk.finish_reason in _FINISH
         ):
             return (
-                f'{{"ChunkGenerated":{{"task_id":{_quote(event.task_id)},"chunk":{{"TextChunk":'
-                f'{{"text":{_quote(chunk.text)},"token_id":{chunk.token_id!r},'
-                f'"finish_reason":{_FINISH[chunk.finish_reason]}}}}}}}}}'
-            ).encode()
+                '{"ChunkGenerated":{"task_id":' + _quote(event.task_id)
+                + ',"chunk":{"TextChunk":{"text":' + _quote(chunk.text)
+                + ',"token_id":' + int.__repr__(chunk.token_id)
+                + ',"finish_reason":' + _FINISH[chunk.finish_reason] + "}}}}"
+            ).encode()  # fmt: skip
     return _encode(event_to_json(event)).encode()
 
 
