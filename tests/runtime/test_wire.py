@@ -245,57 +245,6 @@ def test_the_text_chunk_fast_path_decodes_exactly_as_the_converter(
     assert outcome(event_from_json) == outcome(lambda d: from_json(d, Event))
 
 
-@given(
-    st.sampled_from(["TaskAcknowledged", "TaskStatusUpdated", "RunnerStatusUpdated"]),
-    st.fixed_dictionaries(
-        {},
-        optional={
-            "runner_id": _json_values,
-            "runner_status": _json_values
-            | st.sampled_from(list(wire._STATUS_TYPES)).map(lambda name: {name: {}})
-            | st.dictionaries(st.sampled_from(list(wire._STATUS_TYPES)), _json_values, max_size=2),
-            "task_id": _json_values,
-            "task_status": _json_values
-            | st.sampled_from(["Pending", "Running", "Complete", "Failed", "Cancelled"]),
-            "error_message": _json_values,
-            "extra": _json_values,
-        },
-    ),
-)
-def test_the_small_event_fast_path_decodes_exactly_as_the_converter(
-    kind: str, fields: dict[str, object]
-) -> None:
-    """Task acknowledgements and statuses, and runner statuses that carry nothing, skip the
-    converter; whatever the fields, the outcome is the converter's."""
-    data = {kind: fields}
-
-    def outcome(decode: Callable[[object], object]) -> object:
-        try:
-            return decode(data)
-        except WireError as exc:
-            return f"WireError: {exc}"
-
-    assert outcome(event_from_json) == outcome(lambda d: from_json(d, Event))
-
-
 @given(st.from_type(Event))  # type: ignore[arg-type]
 def test_the_fast_encoder_writes_what_the_converter_writes(event: Event) -> None:
     assert event_to_json(event) == to_json(event, Event)
-
-
-@pytest.mark.parametrize(
-    "event",
-    [
-        wire.TaskAcknowledged(wire.TaskId("t")),
-        wire.TaskStatusUpdated(wire.TaskId("t"), "Failed", "boom"),
-        wire.TaskStatusUpdated(wire.TaskId("t"), "Complete", None),
-        *(
-            wire.RunnerStatusUpdated(wire.RunnerId("r"), cls())
-            for cls in wire._BARE_STATUSES.values()
-        ),
-    ],
-)
-def test_small_events_take_the_fast_path_both_ways(event: Event) -> None:
-    data = json.loads(json.dumps(event_to_json(event)))
-    assert data == to_json(event, Event)
-    assert wire._small_event(data) == event == event_from_json(data)

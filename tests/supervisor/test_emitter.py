@@ -10,10 +10,7 @@ from collections.abc import Iterator
 from multiprocessing.connection import Connection
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from exo_spec.runtime.engine_protocol import FinishReason
 from exo_spec.runtime.wire import (
     ChunkGenerated,
     Event,
@@ -25,7 +22,7 @@ from exo_spec.runtime.wire import (
     event_to_json,
 )
 from exo_spec.supervisor.child import PipeTaskSource, encode_task
-from exo_spec.supervisor.emitter import MAX_HELD, PipeEmitter, batch_message, encode_event
+from exo_spec.supervisor.emitter import MAX_HELD, PipeEmitter, batch_message
 from exo_spec.supervisor.process import decode_events
 from tests.supervisor.cells import chat
 
@@ -161,23 +158,3 @@ def test_held_chunks_are_sent_before_the_runner_waits_for_a_task(
     source = iter(PipeTaskSource(runner, before_wait=emit.flush))
     assert next(source) == task
     assert messages(supervisor) == [[chunk(0)], [chunk(1)]]
-
-
-@given(st.text(), st.text(), st.integers(), st.sampled_from([None, "stop", "length", "cancelled"]))
-def test_a_text_chunk_is_encoded_as_the_encoder_writes_it(
-    task: str, text: str, token_id: int, reason: FinishReason
-) -> None:
-    event = ChunkGenerated(TaskId(task), TextChunk(text, token_id, reason))
-    compact = json.dumps(event_to_json(event), separators=(",", ":")).encode()
-    assert encode_event(event) == compact  # the direct path, byte for byte
-    assert decode_events(encode_event(event)) == [event]
-
-
-def test_other_events_are_encoded_by_the_encoder() -> None:
-    final = TaskStatusUpdated(TaskId("c"), "Complete", None)
-    assert (
-        encode_event(final)
-        == b'{"TaskStatusUpdated":{"task_id":"c","task_status":"Complete","error_message":null}}'
-    )
-    odd = ChunkGenerated(TaskId("c"), TextChunk("x", True))  # type: ignore[arg-type]
-    assert encode_event(odd) == json.dumps(event_to_json(odd), separators=(",", ":")).encode()

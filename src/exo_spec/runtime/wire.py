@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, NewType, cast, get_args
 
-import attrs
 import cattrs
 from attrs import field, frozen
 
@@ -242,12 +241,6 @@ _STATUS_TYPES: dict[str, type[RunnerStatus]] = {
 }
 
 
-_BARE_STATUSES: dict[str, type[RunnerStatus]] = {
-    name: cls for name, cls in _STATUS_TYPES.items() if not attrs.fields(cls)
-}
-"""The statuses that carry nothing (all but RunnerLoading and RunnerFailed), by name."""
-
-
 def status_for(status_name: str, message: str | None = None) -> RunnerStatus:
     """The wire status for a spec status name (``RunnerFailed`` carries ``message``)."""
     cls = _STATUS_TYPES.get(status_name)
@@ -461,9 +454,8 @@ _FINISH_REASONS = frozenset({None, "stop", "length", "cancelled"})
 
 
 def event_to_json(event: Event) -> dict[str, Any]:
-    """Tagged JSON data for ``event``. A text chunk (one per token, the hot path) and a task's
-    acknowledgement and status are written directly; every other event goes through the
-    converter. Both give the same data."""
+    """Tagged JSON data for ``event``. A text chunk (one per token, the hot path) is written
+    directly; every other event goes through the converter. Both give the same data."""
     if type(event) is ChunkGenerated and type(event.chunk) is TextChunk:
         chunk = event.chunk
         text = {
@@ -472,28 +464,16 @@ def event_to_json(event: Event) -> dict[str, Any]:
             "finish_reason": chunk.finish_reason,
         }
         return {"ChunkGenerated": {"task_id": event.task_id, "chunk": {"TextChunk": text}}}
-    if type(event) is TaskStatusUpdated:
-        status = {
-            "task_id": event.task_id,
-            "task_status": event.task_status,
-            "error_message": event.error_message,
-        }
-        return {"TaskStatusUpdated": status}
-    if type(event) is TaskAcknowledged:
-        return {"TaskAcknowledged": {"task_id": event.task_id}}
-    if type(event) is RunnerStatusUpdated and type(event.runner_status).__name__ in _BARE_STATUSES:
-        bare: dict[str, Any] = {type(event.runner_status).__name__: {}}
-        return {"RunnerStatusUpdated": {"runner_id": event.runner_id, "runner_status": bare}}
     return cast(dict[str, Any], to_json(event, Event))
 
 
 def event_from_json(data: object) -> Event:
     """The event for tagged JSON data; :class:`WireError` names what was wrong. A well-formed
-    text chunk, task acknowledgement or task status is read directly; anything else (including every malformed chunk, so that its
+    text chunk is read directly; anything else (including every malformed chunk, so that its
     error names the problem) goes through the strict converter."""
-    event = _text_chunk(data) or _small_event(data)
-    if event is not None:
-        return event
+    chunk = _text_chunk(data)
+    if chunk is not None:
+        return chunk
     return cast(Event, from_json(data, Event))
 
 
@@ -517,41 +497,3 @@ def _text_chunk(data: object) -> ChunkGenerated | None:
     if (reason is not None and type(reason) is not str) or reason not in _FINISH_REASONS:
         return None
     return ChunkGenerated(TaskId(task_id), TextChunk(text, token_id, cast(FinishReason, reason)))
-
-
-def _small_event(data: object) -> Event | None:
-    """``data`` as a TaskAcknowledged, a TaskStatusUpdated or a RunnerStatusUpdated with a
-    status that carries nothing, when it is exactly a valid one."""
-    if type(data) is not dict or len(data) != 1:
-        return None
-    body = data.get("RunnerStatusUpdated")
-    if type(body) is dict:
-        runner_id, status = body.get("runner_id"), body.get("runner_status")
-        if len(body) != 2 or type(runner_id) is not str or type(status) is not dict:
-            return None
-        if len(status) != 1:
-            return None
-        ((name, fields),) = status.items()
-        cls = _BARE_STATUSES.get(name)
-        if cls is None or type(fields) is not dict or fields:
-            return None
-        return RunnerStatusUpdated(RunnerId(runner_id), cls())
-    body = data.get("TaskAcknowledged")
-    if type(body) is dict:
-        task_id = body.get("task_id")
-        if len(body) != 1 or type(task_id) is not str:
-            return None
-        return TaskAcknowledged(TaskId(task_id))
-    body = data.get("TaskStatusUpdated")
-    if type(body) is not dict or len(body) != 3:
-        return None
-    task_id, status, message = (
-        body.get("task_id"),
-        body.get("task_status"),
-        body.get("error_message", 0),
-    )
-    if type(task_id) is not str or type(status) is not str or status not in _REPORTED:
-        return None
-    if message is not None and type(message) is not str:
-        return None
-    return TaskStatusUpdated(TaskId(task_id), cast(TaskStatusName, status), message)

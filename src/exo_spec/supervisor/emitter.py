@@ -2,11 +2,12 @@
 
 While the supervisor keeps up, every event is sent at once as its own message, so a token's
 latency is one write. When the supervisor is behind (the bytes of an earlier message are still
-unread in the socket), a text chunk that neither starts nor ends its stream is held instead, and the held
-chunks leave together as one message, a JSON list of events in their order: with the next event
-sent once the supervisor has caught up (seen at most ``LOOK_S`` late), with any other event (a status, a final chunk, ...), before
-the runner blocks for its next task, or after ``hold_s`` at the latest (a thread of its own).
-A busy supervisor then wakes once per burst instead of once per token.
+unread in the socket), a text chunk that neither starts nor ends its stream is held instead,
+and the held chunks leave together as one message, a JSON list of events in their order: with
+the next event sent once the supervisor has caught up (noticed at most ``LOOK_S`` late), with
+any other event (a status, a final chunk, ...), before the runner blocks for its next task, or
+after ``hold_s`` at the latest (a thread of its own). A busy supervisor then wakes once per
+burst instead of once per token. Events are encoded by :mod:`exo_spec.supervisor.codec`.
 
 "Behind" is read with ``SIOCOUTQ`` (Linux: the bytes a unix socket holds that its peer has not
 read); elsewhere nothing is ever held.
@@ -16,18 +17,17 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import sys
 import termios
 import threading
 import time
-from json.encoder import encode_basestring_ascii
 from multiprocessing.connection import Connection
 from typing import TypeGuard
 
-from exo_spec.runtime.wire import ChunkGenerated, Event, TaskId, TextChunk, event_to_json
+from exo_spec.runtime.wire import ChunkGenerated, Event, TaskId, TextChunk
+from exo_spec.supervisor.codec import encode_event
 
-__all__ = ["HOLD_S", "MAX_HELD", "ChannelFault", "PipeEmitter", "batch_message", "encode_event"]
+__all__ = ["HOLD_S", "LOOK_S", "MAX_HELD", "ChannelFault", "PipeEmitter", "batch_message"]
 
 HOLD_S = 0.001
 """How long a held chunk waits at most for its burst to be sent, when nothing else sends it."""
@@ -38,9 +38,6 @@ MAX_HELD = 1024
 """A burst is sent when it holds this many chunks, whatever the supervisor's state."""
 _SIOCOUTQ = getattr(termios, "TIOCOUTQ", None)  # the same request number on Linux
 _UNREAD = b"\0\0\0\0"
-_encode = json.JSONEncoder(separators=(",", ":")).encode  # built once: json.dumps builds one a call
-_quote = encode_basestring_ascii  # what that encoder writes for a str (ensure_ascii)
-_FINISH = {None: "null", "stop": '"stop"', "length": '"length"', "cancelled": '"cancelled"'}
 
 
 class ChannelFault(BaseException):
@@ -51,28 +48,6 @@ class ChannelFault(BaseException):
 def batch_message(messages: list[bytes]) -> bytes:
     """One message carrying several encoded events, in order: a JSON list of them."""
     return b"[" + b",".join(messages) + b"]"
-
-
-def encode_event(event: Event) -> bytes:
-    """The message for ``event``: its JSON, compact. A text chunk (one per token) is written
-    directly, byte for byte what the encoder writes for ``event_to_json(event)``."""
-    if type(event) is ChunkGenerated:
-        chunk = event.chunk
-        if (
-            type(chunk) is TextChunk
-            and type(event.task_id) is str
-            and type(chunk.text) is str
-            and type(chunk.token_id) is int
-            and (chunk.finish_reason is None or type(chunk.finish_reason) is str)
-            and chunk.finish_reason in _FINISH
-        ):
-            return (
-                '{"ChunkGenerated":{"task_id":' + _quote(event.task_id)
-                + ',"chunk":{"TextChunk":{"text":' + _quote(chunk.text)
-                + ',"token_id":' + int.__repr__(chunk.token_id)
-                + ',"finish_reason":' + _FINISH[chunk.finish_reason] + "}}}}"
-            ).encode()  # fmt: skip
-    return _encode(event_to_json(event)).encode()
 
 
 def _continues_stream(event: Event) -> TypeGuard[ChunkGenerated]:
