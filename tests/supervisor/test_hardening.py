@@ -244,6 +244,21 @@ def test_a_subscriber_that_never_reads_is_dropped_and_counted() -> None:
         list(lazy)  # and for good
 
 
+def test_a_batch_is_delivered_as_if_one_event_at_a_time() -> None:
+    """A batch fills a subscription up to its backlog, then drops it, as single events would."""
+    batched, single = Fanout(RunnerId("r"), backlog=3), Fanout(RunnerId("r"), backlog=3)
+    lazy_batched, lazy_single = batched.subscribe(), single.subscribe()
+    events = [_status(index) for index in range(5)]
+    batched.publish(events)
+    for event in events:
+        single.publish([event])
+    assert batched.dropped == single.dropped == 1
+    for lazy in (lazy_batched, lazy_single):
+        assert [lazy.get(BOUND) for _ in range(3)] == events[:3]
+        with pytest.raises(SubscriptionDroppedError):
+            lazy.get(BOUND)
+
+
 def test_an_async_subscriber_that_never_reads_is_dropped() -> None:
     async def scenario() -> list[Event]:
         fanout = Fanout(RunnerId("r"), backlog=2)

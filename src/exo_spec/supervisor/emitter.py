@@ -2,11 +2,12 @@
 
 While the supervisor keeps up, every event is sent at once as its own message, so a token's
 latency is one write. When the supervisor is behind (the bytes of an earlier message are still
-unread in the socket), a text chunk that neither starts nor ends its stream is held instead, and the held
-chunks leave together as one message, a JSON list of events in their order: with the next event
-sent once the supervisor has caught up, with any other event (a status, a final chunk, ...), before
-the runner blocks for its next task, or after ``hold_s`` at the latest (a thread of its own).
-A busy supervisor then wakes once per burst instead of once per token.
+unread in the socket), a text chunk that neither starts nor ends its stream is held instead,
+and the held chunks leave together as one message, a JSON list of events in their order: with
+the next event sent once the supervisor has caught up (noticed at most ``LOOK_S`` late), with
+any other event (a status, a final chunk, ...), before the runner blocks for its next task, or
+after ``hold_s`` at the latest (a thread of its own). A busy supervisor then wakes once per
+burst instead of once per token. Events are encoded by :mod:`exo_spec.supervisor.codec`.
 
 "Behind" is read with ``SIOCOUTQ`` (Linux: the bytes a unix socket holds that its peer has not
 read); elsewhere nothing is ever held.
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import sys
 import termios
 import threading
@@ -24,17 +24,20 @@ import time
 from multiprocessing.connection import Connection
 from typing import TypeGuard
 
-from exo_spec.runtime.wire import ChunkGenerated, Event, TaskId, TextChunk, event_to_json
+from exo_spec.runtime.wire import ChunkGenerated, Event, TaskId, TextChunk
+from exo_spec.supervisor.codec import encode_event
 
-__all__ = ["HOLD_S", "MAX_HELD", "ChannelFault", "PipeEmitter", "batch_message"]
+__all__ = ["HOLD_S", "LOOK_S", "MAX_HELD", "ChannelFault", "PipeEmitter", "batch_message"]
 
 HOLD_S = 0.001
 """How long a held chunk waits at most for its burst to be sent, when nothing else sends it."""
+LOOK_S = 0.0001
+"""While chunks are held, how long the reader is taken to be still behind without looking (one
+system call per chunk at most once per this): held chunks leave at most this much later."""
 MAX_HELD = 1024
 """A burst is sent when it holds this many chunks, whatever the supervisor's state."""
 _SIOCOUTQ = getattr(termios, "TIOCOUTQ", None)  # the same request number on Linux
 _UNREAD = b"\0\0\0\0"
-_encode = json.JSONEncoder(separators=(",", ":")).encode  # built once: json.dumps builds one a call
 
 
 class ChannelFault(BaseException):
@@ -67,10 +70,11 @@ class PipeEmitter:
         self._hold_s = hold_s
         self._flush_due = threading.Event()
         self._flusher: threading.Thread | None = None
+        self._look_at = 0.0  # while chunks are held: when to look at the reader again
         self._coalesce = sys.platform.startswith("linux") and _SIOCOUTQ is not None
 
     def __call__(self, event: Event) -> None:
-        data = _encode(event_to_json(event)).encode()
+        data = encode_event(event)
         with self._lock:
             streaming = self._streaming
             self._streaming = None
@@ -79,7 +83,7 @@ class PipeEmitter:
                 if (
                     streaming == event.task_id  # never the first chunk: its latency counts
                     and len(self._held) < MAX_HELD
-                    and self._behind()
+                    and self._still_behind()
                 ):
                     self._held.append(data)
                     if len(self._held) == 1:
@@ -110,6 +114,16 @@ class PipeEmitter:
             self._conn.send_bytes(data)
         except (OSError, ValueError) as exc:
             raise ChannelFault(f"cannot send an event: {exc}") from None
+
+    def _still_behind(self) -> bool:
+        """Whether the reader is behind; while chunks are held it is looked at again (a system
+        call) only once ``LOOK_S`` has passed since it was last seen behind (lock held)."""
+        now = time.monotonic()
+        if self._held and now < self._look_at:
+            return True
+        behind = self._behind()
+        self._look_at = now + LOOK_S
+        return behind
 
     def _behind(self) -> bool:
         """Whether the reader has not yet read everything sent to it."""

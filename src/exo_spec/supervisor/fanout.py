@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import queue
 import threading
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TypeVar
 
@@ -47,6 +48,9 @@ class Subscription:
     def put(self, item: object) -> None:
         self._queue.put(item)
 
+    def put_all(self, items: list[Event]) -> None:
+        deque(map(self._queue.put, items), 0)  # one C loop: no Python frame per event
+
     def backlog(self) -> int:
         return self._queue.qsize()
 
@@ -57,12 +61,12 @@ class Subscription:
             item = self._queue.get(timeout=timeout)
         except queue.Empty:
             raise TimeoutError(f"no event within {timeout} s") from None
+        if type(item) is _Dropped:
+            self._queue.put(item)
+            raise item.error
         if item is _END:
             self._queue.put(_END)  # later calls end too
             return None
-        if isinstance(item, _Dropped):
-            self._queue.put(item)
-            raise item.error
         return item  # type: ignore[return-value]
 
     def __iter__(self) -> Iterator[Event]:
@@ -87,6 +91,15 @@ class AsyncSubscription:
         self._put += 1
         with contextlib.suppress(RuntimeError):  # a closed loop: nobody is listening
             self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+
+    def put_all(self, items: list[Event]) -> None:
+        """A batch in one hand-over to the loop (one wake-up of it, not one per event)."""
+        self._put += len(items)
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._enqueue, items)
+
+    def _enqueue(self, items: list[Event]) -> None:
+        deque(map(self._queue.put_nowait, items), 0)
 
     def backlog(self) -> int:
         return self._put - self._taken
@@ -130,8 +143,9 @@ class Fanout:
         self.backlog = backlog
         self.dropped = 0
         self._lock = threading.Lock()
-        self._sinks: list[_Sink] = []
-        self._callbacks: list[Callable[[Event], None]] = []
+        # replaced, never changed in place, so a publisher reads them without the lock
+        self._sinks: tuple[_Sink, ...] = ()
+        self._callbacks: tuple[Callable[[Event], None], ...] = ()
         self._ended = False
 
     def subscribe(self) -> Subscription:
@@ -140,33 +154,47 @@ class Fanout:
     def subscribe_async(self) -> AsyncSubscription:
         return self._add(AsyncSubscription(self, asyncio.get_running_loop()))
 
+    @property
+    def has_callbacks(self) -> bool:
+        return bool(self._callbacks)
+
     def add_callback(self, callback: Callable[[Event], None]) -> None:
         with self._lock:
-            self._callbacks.append(callback)
+            self._callbacks = (*self._callbacks, callback)
 
     def unsubscribe(self, sink: _Sink) -> None:
         with self._lock:
-            if sink in self._sinks:
-                self._sinks.remove(sink)
+            self._sinks = tuple(s for s in self._sinks if s is not sink)
 
     def publish(self, events: list[Event]) -> None:
-        """Deliver ``events``; callers hold the supervisor's order (one publisher at a time)."""
-        with self._lock:
-            sinks, callbacks = list(self._sinks), list(self._callbacks)
-        for event in events:
-            for sink in sinks:
-                if sink.backlog() >= self.backlog:
-                    self._drop(sink)
-                    continue
-                self._deliver(sink.put, event)
-            for callback in callbacks:
-                self._deliver(callback, event)
+        """Deliver ``events``; callers hold the supervisor's order (one publisher at a time).
+        Without callbacks, each subscription takes the batch at once (as many events as its
+        backlog has room for, then it is dropped: as if they were put one at a time)."""
+        sinks, callbacks = self._sinks, self._callbacks
+        if not events:
+            return
+        if callbacks:
+            for event in events:
+                for sink in sinks:
+                    if sink.backlog() >= self.backlog:
+                        self._drop(sink)
+                        continue
+                    self._deliver(sink.put, event)
+                for callback in callbacks:
+                    self._deliver(callback, event)
+            return
+        for sink in sinks:
+            room = self.backlog - sink.backlog()
+            if room > 0:
+                self._deliver(sink.put_all, events if room >= len(events) else events[:room])
+            if room < len(events):
+                self._drop(sink)
 
     def _drop(self, sink: _Sink) -> None:
         with self._lock:
             if sink not in self._sinks:
                 return
-            self._sinks.remove(sink)
+            self._sinks = tuple(s for s in self._sinks if s is not sink)
             self.dropped += 1
         self._log.warning("a subscription fell {} events behind and was dropped", self.backlog)
         self._deliver(sink.put, _Dropped(self.backlog))
@@ -175,7 +203,7 @@ class Fanout:
         """No more events: every subscription's iterator stops."""
         with self._lock:
             self._ended = True
-            sinks = list(self._sinks)
+            sinks = self._sinks
         for sink in sinks:
             self._deliver(sink.put, _END)
 
@@ -196,5 +224,5 @@ class Fanout:
             if self._ended:
                 sink.put(_END)
             else:
-                self._sinks.append(sink)
+                self._sinks = (*self._sinks, sink)
         return sink

@@ -103,6 +103,24 @@ class Mirror:
             return Change.NONE
         return Change.PROGRESS  # ChunkGenerated or DownloadProgressed
 
+    def apply_all(self, events: list[Event]) -> tuple[Change, bool]:
+        """Apply ``events`` in order: the change that matters for the deadlines (a state
+        entered, else progress, else none) and whether a task completed among them."""
+        entered = progressed = completed = False
+        for event in events:
+            if type(event) is ChunkGenerated:  # most events: a token
+                progressed = True
+                continue
+            change = self.apply(event)
+            entered = entered or change is Change.ENTERED
+            progressed = progressed or change is Change.PROGRESS
+            completed = completed or (
+                type(event) is TaskStatusUpdated and event.task_status == "Complete"
+            )
+        if entered:
+            return Change.ENTERED, completed
+        return (Change.PROGRESS if progressed else Change.NONE), completed
+
     def fail_all(
         self, runner_id: RunnerId, status: RunnerStatus | None, reason: str
     ) -> list[Event]:

@@ -19,7 +19,7 @@ from multiprocessing.connection import wait
 
 from attrs import frozen
 
-from exo_spec.runtime.wire import Event, RunnerContext, WireError, event_from_json
+from exo_spec.runtime.wire import Event, RunnerContext, WireError
 from exo_spec.supervisor.child import (
     EXIT_CHANNEL_FAULT,
     EXIT_ENGINE_FAULT,
@@ -28,6 +28,7 @@ from exo_spec.supervisor.child import (
     EngineFactory,
     describe_decode_error,
 )
+from exo_spec.supervisor.codec import decode_event
 from exo_spec.supervisor.spawn import ChildProcess
 
 __all__ = ["Ending", "Read", "RunnerProcess", "channel_cause", "decode_events", "describe_exit"]
@@ -245,7 +246,7 @@ def decode_events(data: bytes) -> list[Event]:
     Raises what decoding raises; a burst is taken whole or not at all."""
     value = json.loads(data)
     if type(value) is not list:
-        return [event_from_json(value)]
+        return [decode_event(value)]
     if not value:
         raise WireError("an empty list of events")
-    return [event_from_json(item) for item in value]
+    return [decode_event(item) for item in value]

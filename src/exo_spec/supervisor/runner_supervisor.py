@@ -465,20 +465,20 @@ class RunnerSupervisor:
     # -- publication -------------------------------------------------------------------------
 
     def _publish_runner_events(self, events: list[Event]) -> None:
-        """Apply then deliver each of a batch of the runner's events, in order."""
+        """Apply then deliver the runner's events in order; one at a time with callbacks (one
+        holding an event sees the record as of it), else the whole batch at once."""
         with self._publish_lock:
-            for event in events:
+            for batch in ([e] for e in events) if self._fanout.has_callbacks else (events,):
                 with self._lock:
-                    change = self._mirror.apply(event)
-                    now = time.monotonic()
+                    change, completed = self._mirror.apply_all(batch)
                     if change is Change.ENTERED and self._mirror.state is not None:
-                        self._clock.enter(self._mirror.state, now)
+                        self._clock.enter(self._mirror.state, time.monotonic())
                     elif change is Change.PROGRESS:
-                        self._clock.progress(now)
-                    if isinstance(event, TaskStatusUpdated) and event.task_status == "Complete":
+                        self._clock.progress(time.monotonic())
+                    if completed:
                         self._failures_in_a_row = 0
                     self._changed.notify_all()
-                self._fanout.publish([event])
+                self._fanout.publish(batch)
 
     def _publish_built(self, build: Callable[[], list[Event]]) -> None:
         with self._publish_lock:
