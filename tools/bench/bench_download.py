@@ -5,6 +5,9 @@
 Builds a synthetic repo (config, tokenizer, one weights file of random bytes), serves it with
 ``serve_hub`` on 127.0.0.1 and reports MB/s (min / median over the repetitions) for a fresh
 ``download_model`` each time, and for a plain ``urllib`` GET of the same bytes as a baseline.
+The hub runs in its own process (``tools/hub_server.py``), as a remote hub would, so the server
+does not share the downloading interpreter's GIL; ``--hub-thread`` serves it from a thread of
+this process instead.
 """
 
 from __future__ import annotations
@@ -13,10 +16,13 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from exo_spec.engine.download import download_model
@@ -43,28 +49,54 @@ def _summary(total_bytes: int, seconds: list[float]) -> dict[str, float]:
     return {"min_mb_s": min(rates), "median_mb_s": statistics.median(rates), "max_mb_s": max(rates)}
 
 
+@contextmanager
+def _hub(repo: Path, *, in_thread: bool) -> Iterator[str]:
+    """The hub's URL: served from a thread here, or by ``tools/hub_server.py`` in its own process."""
+    if in_thread:
+        with serve_hub({REPO: repo}) as hub:
+            yield hub.url
+        return
+    server = Path(__file__).resolve().parents[1] / "hub_server.py"
+    proc = subprocess.Popen(
+        [sys.executable, str(server), "--repo", f"{REPO}={repo}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        if not url.startswith("http://"):
+            raise RuntimeError(f"the hub server did not start (it printed {url!r})")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=float, default=50.0)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
+    parser.add_argument(
+        "--hub-thread", action="store_true", help="serve the hub from a thread of this process"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="exo-bench-") as tmp:
         root = Path(tmp)
         total = _make_repo(root / "repo", int(args.size_mb * 1e6))
-        with serve_hub({REPO: root / "repo"}) as hub:
+        with _hub(root / "repo", in_thread=args.hub_thread) as url:
             hub_times: list[float] = []
-            for i in range(args.repeat):
-                start = time.perf_counter()
-                download_model(ModelRef(REPO), root / f"models-{i}", _ignore, endpoint=hub.url)
-                hub_times.append(time.perf_counter() - start)
             raw_times: list[float] = []
             names = ("config.json", "tokenizer.json", "model.safetensors")
-            for _ in range(args.repeat):
+            for i in range(args.repeat):  # interleaved: both sides see the same machine
+                start = time.perf_counter()
+                download_model(ModelRef(REPO), root / f"models-{i}", _ignore, endpoint=url)
+                hub_times.append(time.perf_counter() - start)
                 start = time.perf_counter()
                 for name in names:
-                    url = f"{hub.url}/{REPO}/resolve/main/{name}"
-                    with urllib.request.urlopen(url) as response:
+                    with urllib.request.urlopen(f"{url}/{REPO}/resolve/main/{name}") as response:
                         while response.read(1 << 20):
                             pass
                 raw_times.append(time.perf_counter() - start)

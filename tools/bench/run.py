@@ -272,13 +272,13 @@ UNDER_LOAD = " under load"
 MISSED: dict[tuple[str, str], str] = {
     ("download", "download_model"): (
         "Reason (cProfile of a 200 MB download, with 1 MiB socket reads and sha256 on a second "
-        "thread): per megabyte the receiving thread copies the bytes four times (recv, then "
-        "h11's receive buffer, its slice and httpcore's bytes()) and writes them to the page "
-        "cache, and the hashing thread runs sha256 at about 2 GB/s, while the hub serves "
-        "from a thread of the same process; on 2 cores that CPU, not the network, bounds the "
-        "rate. The raw GET does one copy and nothing else. Fix still open: read the body "
-        "into a preallocated buffer (recv_into) without h11's copies; measure against a hub "
-        "in another process."
+        "thread; the hub in its own process): per megabyte the receiving thread copies the "
+        "bytes four times (recv, then h11's receive buffer, its slice and httpcore's bytes()) "
+        "and writes them to the page cache (about 0.8 ms), the hashing thread runs sha256 at "
+        "about 2 GB/s (0.5 ms), and the hub's process needs the CPU too; on 2 cores that CPU, "
+        "not the network, bounds the rate near 0.4 of the raw GET, which does one copy, no "
+        "write and no hash. Fix still open: receive the body into a preallocated buffer "
+        "(recv_into, or splice to the file) without h11's copies."
     ),
     ("explore", "N=3, crash"): (
         "Reason: the exploration needs about 2.4 s of CPU (186,697 configurations, about a "
@@ -287,14 +287,22 @@ MISSED: dict[tuple[str, str], str] = {
         "reduce the interleavings of the ranks' close() steps after a deletion (partial-order "
         "reduction), which make up most of the configurations."
     ),
+    ("stream", "RunnerSupervisor (subprocess) TTFT"): (
+        "Reason: of the supervised path's extra ~1.5 ms on a ~9 ms first token, the chat "
+        "template and tokenisation (about 0.3 ms) are inside the served paths' timer and "
+        "outside the raw side's (it is handed token ids), the in-process Runner already adds "
+        "about 1 ms at 128 tokens but 0.15 ms at one token (measured with cProfile: not its "
+        "dispatch), and the rest is the task crossing to the child and the first chunk coming "
+        "back (about 0.1 ms with the scripted engine). Fix still open: find what delays the "
+        "first chunk of a long request in the Runner; then measure on idle cores."
+    ),
     ("supervisor", "spawn to RunnerIdle"): (
-        "Reason (python -X importtime in the runner process): the spawn start method runs a "
-        "fresh interpreter that imports the parent's main module and the runtime before the "
-        "runner can report Idle; the runtime alone is attrs, cattrs, loguru, the generated "
-        "machine and exo_spec.spec, whose package imports the YAML loader (PyYAML) that a "
-        "runner never uses. Fix still open: a spec package that loads its loader only when "
-        "asked, and/or a forkserver with the runtime preloaded (its children are forked from "
-        "the server, so the orphan handling must watch the supervisor, not the parent pid)."
+        "Reason (python -X importtime in the runner process): the runner starts a fresh "
+        "interpreter on its own entry point (supervisor/spawn.py) that imports attrs, cattrs, "
+        "transitions, the wire types and the generated machine before it can report Idle "
+        "(about 215 modules; no YAML, loguru or supervisor side). Fix still open: a fork "
+        "server with the runtime preloaded, whose children must then watch the supervisor, "
+        "not their parent, for orphaning."
     ),
     ("stream", "RunnerSupervisor (subprocess) tok/s"): (
         "Reason: at this token rate the supervisor keeps up, so every token still crosses the "
