@@ -172,10 +172,11 @@ def test_two_specs_with_the_same_machine_name_cannot_share_a_folder(tmp_path: Pa
     result = generate(other, out)
     assert not result.ok
     assert result.written == ()
-    [first, *_] = result.diagnostics
+    [first] = result.diagnostics
     assert first.code == "EXS302"
     assert "was generated from spec/traffic_light.yaml" in first.message
     assert "another machine: name" in first.message
+    assert "(and 8 more of its files)" in first.message
     assert {name: (out / name).read_bytes() for name in _tree(out)} == before
 
 
