@@ -34,10 +34,15 @@ def _tree(folder: Path) -> set[str]:
     }
 
 
-def _pytest(project: Path, *paths: str) -> subprocess.CompletedProcess[str]:
-    """pytest as a user starts it in their project: no PYTHONPATH, no configuration."""
+def _pytest(
+    project: Path, *paths: str, pythonpath: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """pytest as a user starts it in their project: no configuration, and no PYTHONPATH unless
+    ``pythonpath`` (where their package is) is given."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *paths],
         cwd=project,
@@ -105,16 +110,7 @@ def test_module_and_root_place_the_machine_in_a_package(tmp_path: Path) -> None:
     assert main(["generate", "--spec", spec, *where, "--check"]) == 0
     # without the module flags, the check looks for the default module, which is missing
     assert main(["generate", "--spec", spec, "--out", str(project / "generated"), "--check"]) == 1
-    env = dict(os.environ, PYTHONPATH=str(project / "src"), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "generated/tests"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    done = _pytest(project, "generated/tests", pythonpath=project / "src")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
