@@ -288,13 +288,15 @@ MISSED: dict[tuple[str, str], str] = {
         "reduction), which make up most of the configurations."
     ),
     ("stream", "RunnerSupervisor (subprocess) TTFT"): (
-        "Reason: of the supervised path's extra ~1.5 ms on a ~9 ms first token, the chat "
-        "template and tokenisation (about 0.3 ms) are inside the served paths' timer and "
-        "outside the raw side's (it is handed token ids), the in-process Runner already adds "
-        "about 1 ms at 128 tokens but 0.15 ms at one token (measured with cProfile: not its "
-        "dispatch), and the rest is the task crossing to the child and the first chunk coming "
-        "back (about 0.1 ms with the scripted engine). Fix still open: find what delays the "
-        "first chunk of a long request in the Runner; then measure on idle cores."
+        "Reason (20 interleaved pairs per figure, outside this run): the in-process Runner's "
+        "first token comes as fast as MlxEngine.generate's (9.95 vs 9.87 ms median at 128 "
+        "tokens), so the runtime adds nothing measurable; the chat template and tokenisation "
+        "(about 0.3 ms) are inside the served paths' timer and outside the raw side's (it is "
+        "handed token ids); the supervised path adds about 1 ms even for a one-token request "
+        "(minimum 10.1 vs 9.1 ms), where the scripted engine's whole round trip is about "
+        "0.2 ms: the rest is the child's first MLX step and the supervisor's threads waking "
+        "on a 2-core machine that the model's compute already fills. Fix still open: measure "
+        "where the child's first step loses it (a profile inside the runner process)."
     ),
     ("supervisor", "spawn to RunnerIdle"): (
         "Reason (python -X importtime in the runner process): the runner starts a fresh "
