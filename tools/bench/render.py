@@ -115,12 +115,14 @@ def metric_table(results: dict[str, Any], bench: dict[str, Any]) -> list[str]:
         "| target | met? |",
         "|---|---|---:|---:|---:|---|---:|---:|---|---|",
     ]
+    baselines = {m["baseline"] for m in bench["metrics"]}
     for m in bench["metrics"]:
         base = m["baseline"]
         name = _cell(m["name"]) + (f" ({_cell(m['note'])})" if m.get("note") else "")
+        role = _cell(base) if base else "*baseline*" if m["name"] in baselines else "—"
         lines.append(
             f"| {name} | {m['unit']} | {_num(m['min'])} | {_num(m['median'])} | "
-            f"{_num(m.get('max'))} | {_cell(base) if base else '*baseline*'} | "
+            f"{_num(m.get('max'))} | {role} | "
             f"{_ratio(m['ratio'])} | {_ratio(m['ratio_best'])} | {_target(m)} | "
             f"{_met(_verdict(results, bench, m))} |"
         )
