@@ -20,11 +20,18 @@ from exo_spec.model.plan import Conjunct, Op, Phase, RulePlan, conjuncts, plan_r
 from exo_spec.spec.expr import And, Expr, Name, Not, Or, TrueExpr
 from exo_spec.spec.types import Rule, Spec
 
-__all__ = ["class_prefix", "machine_module_name", "render_machine"]
+__all__ = ["TABLES", "class_prefix", "machine_module_name", "render_machine"]
+
+TABLES = tuple(
+    "ACTIONS CONSTANT_GUARDS FINAL_STATES GUARDS SPEC_PATH SPEC_SHA256 STATUS_OF TIMEOUTS".split()  # noqa: SIM905
+)
+"""The tables every generated module publishes (its generated tests check each one)."""
 
 # The generated module's public names: the same for every spec, and the spec's classes.
-_EXPORTS = """ACTIONS CANCELLED CONSTANT_GUARDS FINAL_STATES GUARDS STATUS_OF TIMEOUTS SPEC_PATH
-SPEC_SHA256 ActionOutcome StateChangeError TaskDeferred TaskRejected TaskStatusName""".split()  # noqa: SIM905
+_EXPORTS = [
+    *TABLES,
+    *"CANCELLED ActionOutcome StateChangeError TaskDeferred TaskRejected TaskStatusName".split(),  # noqa: SIM905
+]
 _CLASSES = ("Actions", "Bindings", "Events", "Guards", "Machine", "State", "Task")
 
 

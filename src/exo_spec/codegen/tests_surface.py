@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from attrs import evolve
 
+from exo_spec.codegen.machine_gen import TABLES
 from exo_spec.codegen.source import isort_key
 from exo_spec.codegen.tests_common import IMPORTS, Names, assign, finish, header, row_test
 from exo_spec.codegen.tests_pyfmt import Literal
@@ -169,7 +170,7 @@ def render_surface(spec: Spec, names: Names, helper: str, machine_module: str) -
             "".join(
                 f"    {n},\n"
                 for n in sorted(
-                    (*_PUBLIC, "StateChangeError", f"{names.prefix}Machine"), key=isort_key
+                    (*TABLES, "StateChangeError", f"{names.prefix}Machine"), key=isort_key
                 )
             ),
         ),
@@ -239,18 +240,6 @@ def render_surface(spec: Spec, names: Names, helper: str, machine_module: str) -
         .replace("{Machine}", f"{names.prefix}Machine"),
     ]
     return finish(out, helper, names)
-
-
-_PUBLIC = (
-    "ACTIONS",
-    "CONSTANT_GUARDS",
-    "FINAL_STATES",
-    "GUARDS",
-    "SPEC_PATH",
-    "SPEC_SHA256",
-    "STATUS_OF",
-    "TIMEOUTS",
-)
 
 
 def _seconds(value: float | None) -> str | None:
