@@ -53,7 +53,7 @@ serve: env
 	$(BIN)/exo-spec node $(SERVE_ARGS)
 
 bench: env
-	$(BIN)/python tools/bench/run.py
+	$(BIN)/python tools/bench/run.py --load
 
 clean:
 	rm -rf .tools $(VENV) .mypy_cache .ruff_cache

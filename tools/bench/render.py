@@ -217,7 +217,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         "## How to reproduce",
         "",
         "```",
-        "make bench                                   # every benchmark, then this file",
+        "make bench                                   # every benchmark (quiet and under load), then this file",
         "python tools/bench/run.py --only dispatch    # re-measure one, keep the others",
         "python tools/bench/run.py --only stream --load  # and beside a CPU-bound competitor",
         "python tools/bench/run.py --quick            # smoke run into a temp dir (the test)",
