@@ -256,3 +256,20 @@ def test_the_readme_walkthrough_of_a_users_own_spec_runs(tmp_path: Path) -> None
     )
     assert done.returncode == 0, done.stderr
     assert "task Send rejected in state done" in done.stdout
+
+
+def test_a_file_generated_from_another_version_of_the_spec_is_named(tmp_path: Path) -> None:
+    project = _project(tmp_path, "traffic_light", "job_queue")
+    out = project / "generated"
+    for name in ("traffic_light", "job_queue"):
+        assert generate(project / "spec" / f"{name}.yaml", out).ok
+    victim = out / "tests" / "test_traffic_light_walk.py"
+    lines = victim.read_text(encoding="utf-8").split("\n")
+    [at] = [i for i, line in enumerate(lines) if line.startswith("# spec sha256: ")]
+    lines[at] = "# spec sha256: " + "0" * 64
+    victim.write_text("\n".join(lines), encoding="utf-8")
+    found = quick_check_generated(project / "spec" / "traffic_light.yaml", out)
+    assert [d.code for d in found] == ["EXS301"]
+    assert "test_traffic_light_walk.py was generated from another version" in found[0].message
+    # the other spec's files are not this spec's business
+    assert quick_check_generated(project / "spec" / "job_queue.yaml", out) == []
