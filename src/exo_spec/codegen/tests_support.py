@@ -46,8 +46,9 @@ def render_bindings(
     machine_imports = sorted([machine_t, state_t, task_t, "TaskDeferred", "TaskRejected"])
     exports = sorted([*HELPER_EXPORTS, machine_t, state_t, task_t], key=isort_key)
     doc = f"Recording bindings and helpers for the {spec.machine} machine's tests."
-    text = _fill(
+    return header(spec, doc) + _fill(
         module=machine_module,
+        module_root=module_root,
         machine_imports="".join(f"    {name},\n" for name in machine_imports),
         exports="".join(f"    {py_str(name)},\n" for name in exports),
         state_t=state_t,
@@ -59,35 +60,6 @@ def render_bindings(
         guards=guards,
         actions=actions,
     )
-    if module_root is not None:
-        text = _importable_from(text, machine_module, module_root)
-    return header(spec, doc) + text
-
-
-def _importable_from(text: str, machine_module: str, module_root: str) -> str:
-    """``text`` (the rendered bindings) with the machine's import moved below code that puts
-    ``module_root`` (relative to the tests' folder) on ``sys.path``."""
-    stdlib = "from dataclasses import dataclass\nfrom typing import Literal\n"
-    start = text.find(f"from {machine_module} import (\n")
-    end = text.find(")\n", start) + 2
-    anchor = "from exo_spec.spec import TaskStatusName\n"
-    if not text.startswith(stdlib) or start < 0 or anchor not in text:
-        raise ValueError("the bindings template changed: update _importable_from")
-    block = text[start:end]
-    text = text[:start] + text[end:]
-    parts = ", ".join(py_str(part) for part in module_root.split("/"))
-    where = posixpath.join(module_root, *machine_module.split(".")) + ".py"
-    setup = (
-        f"\n# The machine module is generated at {where} from this folder: make it importable\n"
-        "# however pytest is started.\n"
-        f"_MODULE_ROOT = str(Path(__file__).resolve().parent.joinpath({parts}).resolve())\n"
-        "if _MODULE_ROOT not in sys.path:\n"
-        "    sys.path.insert(0, _MODULE_ROOT)\n\n"
-        + block.replace(" import (\n", " import (  # noqa: E402\n", 1)
-    )
-    text = text.replace(anchor, anchor + setup, 1)
-    header = "import sys\nfrom dataclasses import dataclass\nfrom pathlib import Path\n"
-    return header + "from typing import Literal\n" + text.removeprefix(stdlib)
 
 
 def bindings_template_source() -> str:
@@ -111,6 +83,7 @@ def bindings_template_source() -> str:
 def _fill(
     *,
     module: str,
+    module_root: str | None = None,
     machine_imports: str,
     exports: str,
     state_t: str,
@@ -125,7 +98,7 @@ def _fill(
     example = failure_message("ACTION")
     template = _TEMPLATE.replace("{failure}", py_str(example).replace("ACTION", "{action}"))
     return (
-        template.replace("{project_imports}", _project_imports(module, machine_imports))
+        template.replace("{imports}", _imports(module, machine_imports, module_root))
         .replace("{exports}", exports)
         .replace("{State}", state_t)
         .replace("{Task}", task_t)
@@ -138,15 +111,36 @@ def _fill(
     )
 
 
-def _project_imports(module: str, machine_imports: str) -> str:
-    """The bindings' imports of exo-spec and of the machine, sorted by module as ruff sorts a
-    section (see ``tests_surface._machine_imports``)."""
-    lines = [
+def _imports(module: str, machine_imports: str, module_root: str | None) -> str:
+    """The bindings' imports, sorted by module as ruff sorts a section (see
+    ``tests_surface._machine_imports``). With ``module_root``, the machine's import comes last,
+    after code that puts that folder (relative to the tests' folder) on ``sys.path``."""
+    stdlib = ["from dataclasses import dataclass\n", "from typing import Literal\n"]
+    project = [
         ("exo_spec.model", "from exo_spec.model import CANCELLED, Cancelled\n"),
         ("exo_spec.spec", "from exo_spec.spec import TaskStatusName\n"),
     ]
-    ours = (module, f"from {module} import (\n{machine_imports})\n")
-    return "".join(line for _, line in sorted([*lines, ours]))
+    machine = f"from {module} import (\n{machine_imports})\n"
+    if module_root is None:
+        ordered = sorted([*project, (module, machine)])
+        return "".join(stdlib) + "\n" + "".join(line for _, line in ordered)
+    stdlib = sorted([*stdlib, "import sys\n", "from pathlib import Path\n"], key=_import_order)
+    parts = ", ".join(py_str(part) for part in module_root.split("/"))
+    where = posixpath.join(module_root, *module.split(".")) + ".py"
+    return (
+        "".join(stdlib) + "\n" + "".join(line for _, line in project) + "\n"
+        f"# The machine module is generated at {where} from this folder: make it importable\n"
+        "# however pytest is started.\n"
+        f"_MODULE_ROOT = str(Path(__file__).resolve().parent.joinpath({parts}).resolve())\n"
+        "if _MODULE_ROOT not in sys.path:\n"
+        "    sys.path.insert(0, _MODULE_ROOT)\n\n"
+        + machine.replace(" import (\n", " import (  # noqa: E402\n", 1)
+    )
+
+
+def _import_order(line: str) -> tuple[bool, str]:
+    """ruff's order in a section: ``import x`` lines before ``from x import`` lines."""
+    return line.startswith("from "), line
 
 
 HELPER_EXPORTS = (
@@ -169,10 +163,7 @@ HELPER_EXPORTS = (
 """What the bindings module exports besides the machine's own enums and class."""
 
 
-_TEMPLATE = '''from dataclasses import dataclass
-from typing import Literal
-
-{project_imports}
+_TEMPLATE = '''{imports}
 __all__ = [
 {exports}]
 
