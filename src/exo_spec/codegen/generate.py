@@ -331,8 +331,9 @@ def quick_check_generated(
         return []  # the linter reports the spec's own problems
     spec = _as_generated(loaded.spec, spec_path, out_dir)
     name = layout.module_name(spec)
-    if module_problem(name) is not None:
-        return [_unsafe(spec_path, CodegenError(str(module_problem(name))))]
+    problem = module_problem(name)
+    if problem is not None:
+        return [_unsafe(spec_path, CodegenError(problem))]
     machine = _module_key(name, layout.root_from_out())
     if not (out_dir / machine).is_file() and not explicit:
         return []

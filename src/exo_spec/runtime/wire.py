@@ -450,7 +450,7 @@ def task_from_json(data: object) -> Task:
     return cast(Task, from_json(data, Task))
 
 
-_FINISH_REASONS = frozenset({None, "stop", "length", "cancelled"})
+_FINISH_REASONS = frozenset((*get_args(FinishReason), None))
 
 
 def event_to_json(event: Event) -> dict[str, Any]:

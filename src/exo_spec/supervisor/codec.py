@@ -17,6 +17,7 @@ from typing import cast, get_args
 
 import attrs
 
+from exo_spec.runtime.engine_protocol import FinishReason
 from exo_spec.runtime.wire import (
     ChunkGenerated,
     Event,
@@ -36,7 +37,8 @@ __all__ = ["decode_event", "encode_event"]
 
 _encode = json.JSONEncoder(separators=(",", ":")).encode  # built once: json.dumps builds one a call
 _quote = encode_basestring_ascii  # what that encoder writes for a str (ensure_ascii)
-_FINISH = {None: "null", "stop": '"stop"', "length": '"length"', "cancelled": '"cancelled"'}
+_FINISH = {reason: json.dumps(reason) for reason in (*get_args(FinishReason), None)}
+"""Each finish reason a text chunk may carry, as JSON."""
 _REPORTED: frozenset[str] = frozenset(get_args(TaskStatusName))
 _BARE: dict[str, type[RunnerStatus]] = {
     cls.__name__: cls
