@@ -158,3 +158,100 @@ def test_held_chunks_are_sent_before_the_runner_waits_for_a_task(
     source = iter(PipeTaskSource(runner, before_wait=emit.flush))
     assert next(source) == task
     assert messages(supervisor) == [[chunk(0)], [chunk(1)]]
+
+
+# -- the events of one step leave together ---------------------------------------------------------
+
+
+def running(task: str = "c") -> TaskStatusUpdated:
+    return TaskStatusUpdated(TaskId(task), "Running", None)
+
+
+def complete(task: str = "c") -> TaskStatusUpdated:
+    return TaskStatusUpdated(TaskId(task), "Complete", None)
+
+
+def test_a_steps_events_are_held_after_cork_and_sent_as_one_message_at_flush(
+    pipe: tuple[Connection, Connection],
+) -> None:
+    supervisor, runner = pipe
+    emit = PipeEmitter(runner, hold_s=NEVER)
+    emit(TaskAcknowledged(TaskId("before")))  # not corked: sent at once
+    emit.cork()
+    step: list[Event] = [running(), TaskAcknowledged(TaskId("c"))]
+    for event in step:
+        emit(event)
+    assert messages(supervisor) == [[TaskAcknowledged(TaskId("before"))]]
+    emit.flush()
+    emit(complete())  # the flush ended the step: sent at once
+    assert messages(supervisor) == [step, [complete()]]
+
+
+def test_a_chunk_takes_the_held_events_with_it_in_order(
+    pipe: tuple[Connection, Connection],
+) -> None:
+    supervisor, runner = pipe
+    emit = PipeEmitter(runner, hold_s=NEVER)
+    emit.cork()
+    emit(running())
+    emit(chunk(0))
+    assert messages(supervisor) == [[running(), chunk(0)]]
+
+
+def test_the_events_after_a_streams_last_chunk_leave_together(
+    pipe: tuple[Connection, Connection],
+) -> None:
+    supervisor, runner = pipe
+    emit = PipeEmitter(runner, hold_s=NEVER)
+    emit(chunk(0))
+    emit(chunk(1, finish=True))  # the last chunk itself is never held
+    assert messages(supervisor) == [[chunk(0)], [chunk(1, finish=True)]]
+    ending: list[Event] = [complete(), TaskAcknowledged(TaskId("next"))]
+    for event in ending:
+        emit(event)
+    assert messages(supervisor) == []
+    emit.flush()
+    assert messages(supervisor) == [ending]
+
+
+def test_corked_events_leave_within_the_hold_bound_by_themselves(
+    pipe: tuple[Connection, Connection],
+) -> None:
+    supervisor, runner = pipe
+    emit = PipeEmitter(runner, hold_s=0.001)
+    emit.cork()
+    emit(running())
+    emit(complete())
+    received: list[Event] = []
+    while len(received) < 2 and supervisor.poll(BOUND):
+        received += decode_events(supervisor.recv_bytes())
+    assert received == [running(), complete()]
+
+
+def test_a_corked_step_is_sent_when_it_holds_max_held_events(
+    pipe: tuple[Connection, Connection],
+) -> None:
+    supervisor, runner = pipe
+    emit = PipeEmitter(runner, hold_s=NEVER)
+    emit.cork()
+    for index in range(MAX_HELD + 1):
+        emit(TaskAcknowledged(TaskId(f"a{index}")))
+    got = messages(supervisor)
+    assert [len(m) for m in got] == [MAX_HELD + 1]
+    assert got[0] == [TaskAcknowledged(TaskId(f"a{index}")) for index in range(MAX_HELD + 1)]
+
+
+@pytest.mark.parametrize("how", ["iterate", "poll"])
+def test_the_task_source_corks_when_it_reads_a_task(
+    pipe: tuple[Connection, Connection], how: str
+) -> None:
+    supervisor, runner = pipe
+    calls: list[str] = []
+    supervisor.send_bytes(encode_task(chat("a")))
+    source = PipeTaskSource(
+        runner, before_wait=lambda: calls.append("flush"), on_task=lambda: calls.append("cork")
+    )
+    assert runner.poll(BOUND)
+    task = next(iter(source)) if how == "iterate" else source.poll()
+    assert task == chat("a")
+    assert calls == (["flush", "cork"] if how == "iterate" else ["cork"])

@@ -41,7 +41,7 @@ from exo_spec.runtime.wire import (
     task_from_json,
     task_to_json,
 )
-from exo_spec.supervisor.emitter import ChannelFault, PipeEmitter
+from exo_spec.supervisor.emitter import ChannelFault, FlushingEngine, PipeEmitter
 from exo_spec.supervisor.preload import PreloadedEngine
 
 __all__ = [
@@ -155,17 +155,20 @@ class PipeTaskSource:
     A message that is not a valid task is handed to ``unreadable`` (which fails it when its id
     can be read) and skipped: the runner goes on serving. Without ``unreadable`` it is a
     :class:`ChannelFault`. ``before_wait`` is called before each blocking wait (the emitter's
-    flush: no event stays held while the runner waits for a task)."""
+    flush: no event stays held while the runner waits for a task), ``on_task`` when a task has
+    been read (the emitter's cork: the events of the task's step leave together)."""
 
     def __init__(
         self,
         conn: Connection,
         unreadable: Unreadable | None = None,
         before_wait: Callable[[], None] | None = None,
+        on_task: Callable[[], None] | None = None,
     ) -> None:
         self._conn = conn
         self._unreadable = unreadable
         self._before_wait = before_wait
+        self._on_task = on_task
         self._poller = select.poll()  # registered once: Connection.poll builds a selector a call
         self._poller.register(conn.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
 
@@ -192,6 +195,8 @@ class PipeTaskSource:
         return None
 
     def _decode(self, data: bytes) -> Task | None:
+        if self._on_task is not None:
+            self._on_task()
         try:
             return decode_task(data)
         except ChannelFault as fault:
@@ -263,13 +268,14 @@ def runner_main(
         sys.stderr.write(message + "\n")
         sys.exit(EXIT_ENGINE_FAULT)
     # nothing in this process turns exo-spec's logs on: the runner skips loguru altogether
-    runner = Runner(context, engine, emit, QuietLog())  # reports RunnerIdle
+    # reports RunnerIdle; a step's events leave as one message (PipeEmitter.cork)
+    runner = Runner(context, FlushingEngine(engine, emit.flush), emit, QuietLog())
     gc.freeze()  # what start-up made lives as long as the process: never scan it again
     gc.enable()  # off while the process started (exo_spec.supervisor.spawn.ENTRY)
     if isinstance(engine, PreloadedEngine):
         engine.start()
     try:
-        runner.serve(PipeTaskSource(conn, runner.fail_unreadable, emit.flush))
+        runner.serve(PipeTaskSource(conn, runner.fail_unreadable, emit.flush, emit.cork))
         if not runner.finished:
             raise ChannelFault("the channel closed before Shutdown")
     except ChannelFault as fault:

@@ -9,6 +9,14 @@ any other event (a status, a final chunk, ...), before the runner blocks for its
 after ``hold_s`` at the latest (a thread of its own). A busy supervisor then wakes once per
 burst instead of once per token. Events are encoded by :mod:`exo_spec.supervisor.codec`.
 
+The events of one step are sent together too: after :meth:`PipeEmitter.cork` (the runner has
+read a task) and after a stream's last chunk, events are held until :meth:`PipeEmitter.flush`
+(the runner calls its engine or waits for its next task), a text chunk is sent, or ``hold_s``
+has passed. A task's
+acknowledgement and the statuses it moves through then reach the supervisor in one message, not
+one wake-up each while the engine starts its work; none waits longer than the step that makes
+it (microseconds) or ``hold_s``.
+
 "Behind" is read with ``SIOCOUTQ`` (Linux: the bytes a unix socket holds that its peer has not
 read); elsewhere nothing is ever held.
 """
@@ -21,13 +29,32 @@ import sys
 import termios
 import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import TypeGuard
 
+from exo_spec.runtime.engine_protocol import (
+    ChatRequest,
+    DownloadProgress,
+    Engine,
+    GroupPeer,
+    LoadProgress,
+    ModelRef,
+    TokenChunk,
+)
 from exo_spec.runtime.wire import ChunkGenerated, Event, TaskId, TextChunk
 from exo_spec.supervisor.codec import encode_event
 
-__all__ = ["HOLD_S", "LOOK_S", "MAX_HELD", "ChannelFault", "PipeEmitter", "batch_message"]
+__all__ = [
+    "HOLD_S",
+    "LOOK_S",
+    "MAX_HELD",
+    "ChannelFault",
+    "FlushingEngine",
+    "PipeEmitter",
+    "batch_message",
+]
 
 HOLD_S = 0.001
 """How long a held chunk waits at most for its burst to be sent, when nothing else sends it."""
@@ -71,10 +98,12 @@ class PipeEmitter:
         self._flush_due = threading.Event()
         self._flusher: threading.Thread | None = None
         self._look_at = 0.0  # while chunks are held: when to look at the reader again
+        self._corked = False  # hold every event until the next flush (the step's events)
         self._coalesce = sys.platform.startswith("linux") and _SIOCOUTQ is not None
 
     def __call__(self, event: Event) -> None:
         data = encode_event(event)
+        chunk = type(event) is ChunkGenerated
         with self._lock:
             streaming = self._streaming
             self._streaming = None
@@ -85,14 +114,23 @@ class PipeEmitter:
                     and len(self._held) < MAX_HELD
                     and self._still_behind()
                 ):
-                    self._held.append(data)
-                    if len(self._held) == 1:
-                        self._flush_later()
+                    self._hold(data)
                     return
+            elif self._corked and not chunk and len(self._held) < MAX_HELD:
+                self._hold(data)
+                return
             if self._held:
                 self._held.append(data)
                 data = self._take_held()
             self._send(data)
+            if chunk and self._streaming is None:
+                self._corked = True  # a stream's last chunk: the statuses ending its step follow
+
+    def cork(self) -> None:
+        """Hold the events that follow until the next :meth:`flush` (or ``hold_s``, or a
+        text chunk), then send them as one message."""
+        with self._lock:
+            self._corked = True
 
     def send(self, data: bytes) -> None:
         """Send one message as it is (a heartbeat); held chunks are not affected."""
@@ -100,12 +138,20 @@ class PipeEmitter:
             self._send(data)
 
     def flush(self) -> None:
-        """Send the held chunks now, if any."""
+        """Send the held events now, if any, and stop holding the events that follow."""
         with self._lock:
+            self._corked = False
             if self._held:
                 self._send(self._take_held())
 
+    def _hold(self, data: bytes) -> None:
+        """Keep ``data`` for the next message; sent within ``hold_s`` at the latest (lock held)."""
+        self._held.append(data)
+        if len(self._held) == 1:
+            self._flush_later()
+
     def _take_held(self) -> bytes:
+        self._corked = False
         held, self._held = self._held, []
         return held[0] if len(held) == 1 else batch_message(held)
 
@@ -150,3 +196,42 @@ class PipeEmitter:
             self._flush_due.clear()
             with contextlib.suppress(ChannelFault):  # the main thread meets it and exits
                 self.flush()
+
+
+class FlushingEngine:
+    """``engine``, with the emitter's held events sent before each call that does the work of
+    a step (which may take long: no status waits for it). The guard ``weights_present`` is
+    answered without a flush: the statuses its answer leads to follow in the same message."""
+
+    def __init__(self, engine: Engine, flush: Callable[[], None]) -> None:
+        self.engine = engine
+        self._flush = flush
+
+    def download(
+        self, model: ModelRef, models_dir: Path, progress: Callable[[DownloadProgress], None]
+    ) -> Path:
+        self._flush()
+        return self.engine.download(model, models_dir, progress)
+
+    def weights_present(self, model_dir: Path) -> bool:
+        return self.engine.weights_present(model_dir)
+
+    def connect(self, rank: int, peers: Sequence[GroupPeer]) -> None:
+        self._flush()
+        self.engine.connect(rank, peers)
+
+    def load(self, model_dir: Path) -> Iterator[LoadProgress]:
+        self._flush()
+        return self.engine.load(model_dir)
+
+    def warmup(self) -> None:
+        self._flush()
+        self.engine.warmup()
+
+    def generate(self, request: ChatRequest, cancelled: Callable[[], bool]) -> Iterator[TokenChunk]:
+        self._flush()
+        return self.engine.generate(request, cancelled)
+
+    def close(self) -> None:
+        self._flush()
+        self.engine.close()
