@@ -11,7 +11,12 @@ EOS ignored, interleaved repetition by repetition (the order reversed every othe
 * ``Runner (in-process)``: ``Runner.handle(ChatCompletion)`` over ``MlxEngine(ignore_eos=True)``,
   timed from the call to the final ``ChunkGenerated`` event;
 * ``RunnerSupervisor``: the runner in its spawned process with the default MLX engine factory,
-  timed from ``submit`` to the final chunk received by a subscriber.
+  timed from ``submit`` to the final chunk received by a subscriber;
+* ``process-boundary floor``: the in-process runner, each event encoded as the runner process
+  encodes it and written to a socket read by a second process that does nothing else (one
+  ``recv`` per message), timed as the in-process runner: what crossing a process boundary once
+  per token costs the generating process, with no supervisor at all. The supervised side cannot
+  do better than this on the same machine.
 
 Reported per side: tokens/s over the whole request (prompt included) and time to first token.
 """
@@ -20,10 +25,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import socket
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -48,15 +56,28 @@ from exo_spec.runtime.wire import (
     TaskId,
 )
 from exo_spec.supervisor import DEFAULT_ENGINE, EngineFactory, RunnerSupervisor
+from exo_spec.supervisor.codec import encode_event
 
 PROMPT = "And God said"
 BOUND = 120.0
-RAW, ENGINE, RUNNER, SUPERVISED = (
+RAW, ENGINE, RUNNER, SUPERVISED, FLOOR = (
     "stream_generate",
     "MlxEngine.generate",
     "Runner (in-process)",
     "RunnerSupervisor (subprocess)",
+    "process-boundary floor",
 )
+READER = (
+    "import sys\n"
+    "from multiprocessing.connection import Connection\n"
+    "conn = Connection(int(sys.argv[1]))\n"
+    "try:\n"
+    "    while True:\n"
+    "        conn.recv_bytes()\n"
+    "except EOFError:\n"
+    "    pass\n"
+)
+"""The floor's reader process: takes every message, one ``recv`` each, and does nothing else."""
 
 
 class Run(NamedTuple):
@@ -106,6 +127,27 @@ class InProcess:
         t0 = time.perf_counter()
         self.runner.handle(ChatCompletion(TaskId(f"c{self.count}"), request))
         return _run(t0, self.stamps)
+
+
+class Floor(InProcess):
+    """The in-process runner, every event also written to a reader process (module doc)."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair()
+        self.reader = subprocess.Popen(
+            [sys.executable, "-c", READER, str(theirs.fileno())], pass_fds=(theirs.fileno(),)
+        )
+        theirs.close()
+        self.conn = Connection(ours.detach())
+        super().__init__()
+
+    def _emit(self, event: Event) -> None:
+        self.conn.send_bytes(encode_event(event))
+        super()._emit(event)
+
+    def close(self) -> None:
+        self.conn.close()  # the reader's recv ends: it exits
+        self.reader.wait(BOUND)
 
 
 class Supervised:
@@ -158,6 +200,7 @@ def bench(max_tokens: int, repeat: int) -> dict[str, Any]:
 
     in_process = InProcess()
     supervised = Supervised()
+    floor = Floor()
     sides: dict[str, Callable[[], Run]] = {
         RAW: lambda: _drain(
             iter(stream_generate(model, tokenizer, prompt, max_tokens, sampler=sampler))
@@ -165,6 +208,7 @@ def bench(max_tokens: int, repeat: int) -> dict[str, Any]:
         ENGINE: lambda: _drain(iter(engine.generate(request, never))),
         RUNNER: lambda: in_process(request),
         SUPERVISED: lambda: supervised(request),
+        FLOOR: lambda: floor(request),
     }
     runs: dict[str, list[Run]] = {name: [] for name in sides}
     try:
@@ -177,6 +221,7 @@ def bench(max_tokens: int, repeat: int) -> dict[str, Any]:
                 runs[name].append(fn())
     finally:
         supervised.close()
+        floor.close()
         engine.close()
     return {"prompt_tokens": len(prompt), "runs": runs, "device": str(mx.default_device())}
 
@@ -225,6 +270,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"{args.max_tokens} tokens from a {measured['prompt_tokens']}-token prompt, "
                 f"greedy, EOS ignored, {args.repeat} interleaved repetitions per side on "
                 f"{measured['device']}; tok/s counts the whole request, prompt included.",
+                f"{FLOOR}: the in-process runner whose every event is also encoded and written "
+                "to a reader process that does nothing but read it; the gap between it and the "
+                "in-process runner is what one process crossing per token costs the generating "
+                "process on this machine, the gap between it and the supervised side what the "
+                "supervisor adds.",
             ],
         ),
     )
