@@ -7,7 +7,8 @@ may not exceed the size the hub listed. A body goes to an ``.incomplete`` file t
 attempt (in this call or a later one, after a crash or a kill) resumes with a ``Range`` request.
 Every byte written is fed to the file's ``Digest`` as it is written, on a second thread (a resumed
 file's prefix is read back once), so the file is verified without a second pass over it; sockets
-are read a megabyte at a time (``exo_spec.engine.hub_io``).
+are read a megabyte at a time, and a plain body of known length straight into reused buffers
+(``exo_spec.engine.hub_io``).
 
 Time is enforced by a watchdog thread that shuts the request's socket down when the time is up,
 so a read blocked on a silent or trickling server returns at once. It finds the socket through
@@ -40,7 +41,7 @@ from exo_spec.engine.download_errors import (
     HubResponseError,
     HubUnreachableError,
 )
-from exo_spec.engine.hub_io import HashingWriter, WideReadTransport
+from exo_spec.engine.hub_io import BodyTooLongError, HashingWriter, WideReadTransport, write_body
 from exo_spec.engine.listing import Digest
 
 __all__ = ["DownloadLimits", "fetch_file", "get_bounded", "open_client"]
@@ -329,13 +330,12 @@ def _fetch_from(client: httpx2.Client, body: _Body, have: int) -> None:
                     partial.open("ab" if pos else "wb", buffering=0) as f,
                     HashingWriter(f, body.digest) as out,
                 ):
-                    for chunk in response.iter_bytes():
-                        if pos + len(chunk) > size:
-                            raise _too_long(body)
-                        out.write(chunk)
-                        pos += len(chunk)
-                        dog.progress(len(chunk))
-                        body.on_bytes(len(chunk))
+                    for count in write_body(response, out, size - pos, 2 * limits.body_stall_s):
+                        pos += count
+                        dog.progress(count)
+                        body.on_bytes(count)
+        except BodyTooLongError:
+            raise _too_long(body) from None
         except httpx2.TransportError as error:
             # the read timeout (two windows) backs the watchdog up: either is a stall
             if dog.fired or isinstance(error, httpx2.TimeoutException):
