@@ -12,10 +12,20 @@ from pathlib import Path
 
 import psutil
 
-from tests.supervisor.cells import BOUND
+from exo_spec.runtime.wire import (
+    CancelTask,
+    LoadModel,
+    Shutdown,
+    StartWarmup,
+    Task,
+    TaskId,
+)
+from exo_spec.supervisor.child import encode_task
+from tests.supervisor.cells import BOUND, chat
 
 NOT_BEFORE_IDLE = [
     "asyncio",
+    "cattrs",
     "exo_spec.cli",
     "exo_spec.spec.loader",
     "exo_spec.supervisor.fanout",
@@ -108,3 +118,54 @@ def test_a_runner_left_running_ends_with_its_supervisors_interpreter(tmp_path: P
     for process in alive:
         process.kill()
     assert alive == []
+
+
+SERVE = """
+import json, socket, sys
+from multiprocessing.connection import Connection
+from exo_spec.conformance.scripted_engine import ScriptedEngine
+from exo_spec.runtime.engine_protocol import ModelRef
+from exo_spec.runtime.runner import QuietLog, Runner
+from exo_spec.runtime.wire import BoundInstance, InstanceId, RunnerContext, RunnerId
+from exo_spec.supervisor.child import PipeTaskSource
+from exo_spec.supervisor.emitter import FlushingEngine, PipeEmitter
+
+a, b = socket.socketpair()
+supervisor, runner_end = Connection(a.detach()), Connection(b.detach())
+for message in json.loads(sys.argv[1]):
+    supervisor.send_bytes(message.encode())
+instance = BoundInstance(InstanceId("i"), ModelRef("org/m"))
+context = RunnerContext(RunnerId("r"), instance, "/nonexistent/models", "/nonexistent/m")
+emit = PipeEmitter(runner_end)
+runner = Runner(context, FlushingEngine(ScriptedEngine(), emit.flush), emit, QuietLog())
+runner.serve(PipeTaskSource(runner_end, runner.fail_unreadable, emit.flush, emit.cork))
+emit.flush()
+print(json.dumps({"cattrs": "cattrs" in sys.modules, "state": str(runner.state)}))
+from exo_spec.supervisor.process import decode_events
+seen = []
+while supervisor.poll(0):
+    for e in decode_events(supervisor.recv_bytes()):
+        status = getattr(e, "task_status", None) or type(getattr(e, "runner_status", e)).__name__
+        seen.append([getattr(e, "task_id", ""), status])
+print(json.dumps(seen))
+"""
+
+
+def test_a_runner_serves_its_usual_tasks_without_the_wire_converter() -> None:
+    """Tasks read and events written by the channel's codec: no cattrs in the runner process
+    from load to shutdown (about 40 ms of imports at start-up)."""
+    tasks: list[Task] = [
+        LoadModel(TaskId("load")),
+        StartWarmup(TaskId("warm")),
+        chat("chat"),
+        CancelTask(TaskId("cancel"), TaskId("nothing")),
+        Shutdown(TaskId("down")),
+    ]
+    messages = json.dumps([encode_task(task).decode() for task in tasks])
+    served, events = _fresh(SERVE.replace("sys.argv[1]", repr(messages))).splitlines()
+    assert json.loads(served) == {"cattrs": False, "state": "shutdown"}
+    seen = [tuple(pair) for pair in json.loads(events)]
+    finals = {task: status for task, status in seen if status in ("Complete", "Failed")}
+    assert finals == dict.fromkeys(["load", "warm", "chat", "cancel", "down"], "Complete")
+    assert ("", "RunnerLoading") in seen
+    assert ("chat", "ChunkGenerated") in seen

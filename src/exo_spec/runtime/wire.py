@@ -3,16 +3,21 @@
 Every value here is frozen attrs data. :func:`to_json` / :func:`from_json` convert to and from
 plain JSON (``{"RunnerStatusUpdated": {...}}``): only str keys, only JSON scalars, lists and
 objects, so ``json.dumps`` can never fail on an event (seed 002's health-report crash).
+
+The converter behind them (cattrs, with typing_extensions about 40 ms of imports) is built at
+its first use, :func:`json_converter`: a runner process reads its usual tasks and writes its
+usual events without it (:mod:`exo_spec.supervisor.codec`), so it never imports cattrs unless a
+download, an error chunk or a malformed task needs it.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, NewType, cast, get_args
+from typing import TYPE_CHECKING, Any, Literal, NewType, cast, get_args
 
-import cattrs
 from attrs import field, frozen
 
 from exo_spec.runtime.engine_protocol import (
@@ -23,6 +28,9 @@ from exo_spec.runtime.engine_protocol import (
     ModelRef,
 )
 from exo_spec.spec import TaskStatusName
+
+if TYPE_CHECKING:
+    import cattrs
 
 __all__ = [
     "FINAL_TASK_STATUSES",
@@ -65,10 +73,10 @@ __all__ = [
     "TaskStatusUpdated",
     "TextChunk",
     "WireError",
-    "converter",
     "event_from_json",
     "event_to_json",
     "from_json",
+    "json_converter",
     "status_for",
     "task_from_json",
     "task_to_json",
@@ -341,10 +349,6 @@ class RunnerContext:
 
 # -- JSON --------------------------------------------------------------------------------------
 
-converter = cattrs.Converter(forbid_extra_keys=True)
-converter.register_unstructure_hook(Path, str)
-converter.register_structure_hook(Path, lambda value, _: Path(value))
-
 
 def _strict_str(value: object, _: object) -> str:
     if not isinstance(value, str):
@@ -370,13 +374,26 @@ def _strict_bool(value: object, _: object) -> bool:
     return value
 
 
-converter.register_structure_hook(str, _strict_str)
-converter.register_structure_hook(int, _strict_int)
-converter.register_structure_hook(float, _strict_float)
-converter.register_structure_hook(bool, _strict_bool)
+@functools.cache
+def json_converter() -> cattrs.Converter:
+    """The strict converter of the tagged unions, built once, at first use."""
+    import cattrs  # noqa: PLC0415 (about 40 ms: not needed before the first use)
+
+    converter = cattrs.Converter(forbid_extra_keys=True)
+    converter.register_unstructure_hook(Path, str)
+    converter.register_structure_hook(Path, lambda value, _: Path(value))
+    converter.register_structure_hook(str, _strict_str)
+    converter.register_structure_hook(int, _strict_int)
+    converter.register_structure_hook(float, _strict_float)
+    converter.register_structure_hook(bool, _strict_bool)
+    for union in (Task, RunnerStatus, Chunk, Event):
+        _register_tagged(converter, union)
+    return converter
 
 
-def _register_tagged(union: Any) -> None:
+def _register_tagged(converter: cattrs.Converter, union: Any) -> None:
+    import cattrs  # noqa: PLC0415 (imported by json_converter already)
+
     members: tuple[type[Any], ...] = get_args(union)
     by_name = {cls.__name__: cls for cls in members}
 
@@ -412,6 +429,8 @@ def _short(value: object) -> str:
 
 def _explain(exc: BaseException, path: str = "") -> str:
     """Every problem in ``exc``, each with the path of the field it is about."""
+    import cattrs  # noqa: PLC0415 (imported by json_converter already)
+
     if isinstance(exc, cattrs.ClassValidationError):
         noted, plain = exc.group_exceptions()
         parts = [_explain(inner, f"{path}.{note.name}") for inner, note in noted]
@@ -428,18 +447,14 @@ def _explain(exc: BaseException, path: str = "") -> str:
     return where + (str(exc) or type(exc).__name__)
 
 
-for _union in (Task, RunnerStatus, Chunk, Event):
-    _register_tagged(_union)
-
-
 def to_json(value: object, union: Any) -> Any:
     """Plain JSON data for a value of one of the tagged unions (``Task``, ``Event``, ...)."""
-    return converter.unstructure(value, union)
+    return json_converter().unstructure(value, union)
 
 
 def from_json(data: object, union: Any) -> Any:
     """The typed value for tagged JSON data; :class:`WireError` names what was wrong."""
-    return converter.structure(data, union)
+    return json_converter().structure(data, union)
 
 
 def task_to_json(task: Task) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from exo_spec.runtime.wire import (
     task_from_json,
     task_to_json,
 )
+from exo_spec.supervisor.codec import decode_task as read_task
 from exo_spec.supervisor.emitter import ChannelFault, FlushingEngine, PipeEmitter
 from exo_spec.supervisor.preload import PreloadedEngine
 
@@ -108,7 +109,7 @@ class EngineFactory:
 def decode_task(data: bytes) -> Task:
     """A task from one message; :class:`ChannelFault` when it is not a valid task."""
     try:
-        return task_from_json(json.loads(data))
+        return read_task(json.loads(data))
     except Exception as exc:  # any decode failure: ValueError, RecursionError, WireError...
         raise ChannelFault(f"malformed task on the channel: {describe_decode_error(exc)}") from None
 
