@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2
@@ -117,46 +118,46 @@ def test_a_failed_receive_writes_nothing_and_keeps_file_and_digest_in_step(
     assert digest.size == 1000 == path.stat().st_size
 
 
-@pytest.mark.parametrize("size", [0, 17, WIDE_READ - 1, 3 * WIDE_READ + 5])
-def test_a_plain_body_is_read_straight_from_the_socket(tmp_path: Path, size: int) -> None:
+@contextmanager
+def _hub_body(
+    tmp_path: Path, data: bytes, digest: Digest
+) -> Iterator[tuple[httpx2.Response, HashingWriter]]:
+    """A response for ``data`` from the local hub, and a hashing writer into a partial file."""
     repo = tmp_path / "repo"
     repo.mkdir()
-    data = os.urandom(size)
     (repo / "model.safetensors").write_bytes(data)
+    with (
+        serve_hub({"exo-test/body": repo}) as hub,
+        open_client() as client,
+        client.stream("GET", f"{hub.url}/exo-test/body/resolve/main/model.safetensors") as got,
+        (tmp_path / "f.incomplete").open("wb", buffering=0) as f,
+        HashingWriter(f, digest) as out,
+    ):
+        yield got, out
+
+
+@pytest.mark.parametrize("size", [0, 17, WIDE_READ - 1, 3 * WIDE_READ + 5])
+def test_a_plain_body_is_read_straight_from_the_socket(tmp_path: Path, size: int) -> None:
+    data = os.urandom(size)
     digest = _digest_for(data)
-    path = tmp_path / "f.incomplete"
-    with serve_hub({"exo-test/direct": repo}) as hub, open_client() as client:
-        url = f"{hub.url}/exo-test/direct/resolve/main/model.safetensors"
-        with (
-            client.stream("GET", url) as response,
-            path.open("wb", buffering=0) as f,
-            HashingWriter(f, digest) as out,
-        ):
-            counts = list(write_body(response, out, size, 10.0))
-            # the body came through the socket: httpx saw at most its first read
-            assert response.num_bytes_downloaded <= max(WIDE_READ, 1)
+    with _hub_body(tmp_path, data, digest) as (response, out):
+        counts = list(write_body(response, out, size, 10.0))
+        # the body came through the socket: httpx saw at most its first read
+        assert response.num_bytes_downloaded <= max(WIDE_READ, 1)
     assert sum(counts) == size
-    assert path.read_bytes() == data
+    assert (tmp_path / "f.incomplete").read_bytes() == data
     assert digest.verdict() == (None, hashlib.sha256(data).hexdigest())
 
 
 def test_a_body_longer_than_the_room_is_refused_before_a_byte_is_written(
     tmp_path: Path,
 ) -> None:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    (repo / "model.safetensors").write_bytes(os.urandom(4096))
-    path = tmp_path / "f.incomplete"
-    with serve_hub({"exo-test/long": repo}) as hub, open_client() as client:
-        url = f"{hub.url}/exo-test/long/resolve/main/model.safetensors"
-        with (
-            client.stream("GET", url) as response,
-            path.open("wb", buffering=0) as f,
-            HashingWriter(f, _digest_for(b"")) as out,
-            pytest.raises(BodyTooLongError),
-        ):
-            list(write_body(response, out, 4095, 10.0))
-    assert path.stat().st_size == 0
+    with (
+        _hub_body(tmp_path, os.urandom(4096), _digest_for(b"")) as (response, out),
+        pytest.raises(BodyTooLongError),
+    ):
+        list(write_body(response, out, 4095, 10.0))
+    assert (tmp_path / "f.incomplete").stat().st_size == 0
 
 
 @pytest.mark.parametrize("room", [10, 9])

@@ -53,6 +53,14 @@ def messages(conn: Connection) -> list[list[Event]]:
     return out
 
 
+def receive(conn: Connection, count: int) -> list[Event]:
+    """The events of the messages that arrive until ``count`` events have (or ``BOUND``)."""
+    received: list[Event] = []
+    while len(received) < count and conn.poll(BOUND):
+        received += decode_events(conn.recv_bytes())
+    return received
+
+
 def test_a_burst_decodes_in_order() -> None:
     events: list[Event] = [chunk(1), chunk(2), TaskAcknowledged(TaskId("x"))]
     data = batch_message([json.dumps(event_to_json(e)).encode() for e in events])
@@ -139,10 +147,7 @@ def test_held_chunks_leave_within_the_hold_bound_by_themselves(
     emit(chunk(0))
     emit(chunk(1))
     emit(chunk(2))
-    received: list[Event] = []
-    while len(received) < 3 and supervisor.poll(BOUND):
-        received += decode_events(supervisor.recv_bytes())
-    assert received == [chunk(0), chunk(1), chunk(2)]
+    assert receive(supervisor, 3) == [chunk(0), chunk(1), chunk(2)]
 
 
 @linux_only
@@ -222,10 +227,7 @@ def test_corked_events_leave_within_the_hold_bound_by_themselves(
     emit.cork()
     emit(running())
     emit(complete())
-    received: list[Event] = []
-    while len(received) < 2 and supervisor.poll(BOUND):
-        received += decode_events(supervisor.recv_bytes())
-    assert received == [running(), complete()]
+    assert receive(supervisor, 2) == [running(), complete()]
 
 
 def test_a_corked_step_is_sent_when_it_holds_max_held_events(

@@ -29,22 +29,14 @@ import sys
 import termios
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import TypeGuard
 
-from exo_spec.runtime.engine_protocol import (
-    ChatRequest,
-    DownloadProgress,
-    Engine,
-    GroupPeer,
-    LoadProgress,
-    ModelRef,
-    TokenChunk,
-)
+from exo_spec.runtime.engine_protocol import Engine
 from exo_spec.runtime.wire import ChunkGenerated, Event, TaskId, TextChunk
 from exo_spec.supervisor.codec import encode_event
+from exo_spec.supervisor.preload import EngineWrapper
 
 __all__ = [
     "HOLD_S",
@@ -198,7 +190,7 @@ class PipeEmitter:
                 self.flush()
 
 
-class FlushingEngine:
+class FlushingEngine(EngineWrapper):
     """``engine``, with the emitter's held events sent before each call that does the work of
     a step (which may take long: no status waits for it). The guard ``weights_present`` is
     answered without a flush: the statuses its answer leads to follow in the same message."""
@@ -207,31 +199,7 @@ class FlushingEngine:
         self.engine = engine
         self._flush = flush
 
-    def download(
-        self, model: ModelRef, models_dir: Path, progress: Callable[[DownloadProgress], None]
-    ) -> Path:
-        self._flush()
-        return self.engine.download(model, models_dir, progress)
-
-    def weights_present(self, model_dir: Path) -> bool:
-        return self.engine.weights_present(model_dir)
-
-    def connect(self, rank: int, peers: Sequence[GroupPeer]) -> None:
-        self._flush()
-        self.engine.connect(rank, peers)
-
-    def load(self, model_dir: Path) -> Iterator[LoadProgress]:
-        self._flush()
-        return self.engine.load(model_dir)
-
-    def warmup(self) -> None:
-        self._flush()
-        self.engine.warmup()
-
-    def generate(self, request: ChatRequest, cancelled: Callable[[], bool]) -> Iterator[TokenChunk]:
-        self._flush()
-        return self.engine.generate(request, cancelled)
-
-    def close(self) -> None:
-        self._flush()
-        self.engine.close()
+    def _target(self, work: bool, /) -> Engine:
+        if work:
+            self._flush()
+        return self.engine

@@ -30,14 +30,45 @@ from exo_spec.runtime.engine_protocol import (
 if TYPE_CHECKING:
     from exo_spec.supervisor.child import EngineFactory
 
-__all__ = ["EngineUnavailableError", "PreloadedEngine"]
+__all__ = ["EngineUnavailableError", "EngineWrapper", "PreloadedEngine"]
 
 
 class EngineUnavailableError(RuntimeError):
     """The engine could not be built; the message names it and says why."""
 
 
-class PreloadedEngine:
+class EngineWrapper:
+    """The engine protocol, every call passed on to the engine :meth:`_target` names;
+    ``work`` says whether the call does a step's work (all but the guard ``weights_present``)."""
+
+    def _target(self, work: bool, /) -> Engine:
+        raise NotImplementedError
+
+    def download(
+        self, model: ModelRef, models_dir: Path, progress: Callable[[DownloadProgress], None]
+    ) -> Path:
+        return self._target(True).download(model, models_dir, progress)
+
+    def weights_present(self, model_dir: Path) -> bool:
+        return self._target(False).weights_present(model_dir)
+
+    def connect(self, rank: int, peers: Sequence[GroupPeer]) -> None:
+        self._target(True).connect(rank, peers)
+
+    def load(self, model_dir: Path) -> Iterator[LoadProgress]:
+        return self._target(True).load(model_dir)
+
+    def warmup(self) -> None:
+        self._target(True).warmup()
+
+    def generate(self, request: ChatRequest, cancelled: Callable[[], bool]) -> Iterator[TokenChunk]:
+        return self._target(True).generate(request, cancelled)
+
+    def close(self) -> None:
+        self._target(True).close()
+
+
+class PreloadedEngine(EngineWrapper):
     """The engine protocol over the engine ``factory`` builds, imported ahead of first use."""
 
     def __init__(self, factory: EngineFactory, *, start: bool = True) -> None:
@@ -57,7 +88,7 @@ class PreloadedEngine:
         if self._imported.ident is None:  # not started yet
             self._imported.start()
 
-    def _ready(self) -> Engine:
+    def _target(self, _work: bool, /) -> Engine:
         if self._engine is None:
             self.start()
             self._imported.join()
@@ -68,26 +99,6 @@ class PreloadedEngine:
                     f"engine {self._factory.ref} could not be built: {exc or type(exc).__name__}"
                 ) from exc
         return self._engine
-
-    def download(
-        self, model: ModelRef, models_dir: Path, progress: Callable[[DownloadProgress], None]
-    ) -> Path:
-        return self._ready().download(model, models_dir, progress)
-
-    def weights_present(self, model_dir: Path) -> bool:
-        return self._ready().weights_present(model_dir)
-
-    def connect(self, rank: int, peers: Sequence[GroupPeer]) -> None:
-        self._ready().connect(rank, peers)
-
-    def load(self, model_dir: Path) -> Iterator[LoadProgress]:
-        return self._ready().load(model_dir)
-
-    def warmup(self) -> None:
-        self._ready().warmup()
-
-    def generate(self, request: ChatRequest, cancelled: Callable[[], bool]) -> Iterator[TokenChunk]:
-        return self._ready().generate(request, cancelled)
 
     def close(self) -> None:
         if self._engine is not None:  # nothing was built: nothing to free
