@@ -290,15 +290,17 @@ MISSED: dict[tuple[str, str], str] = {
         "reduction), which make up most of the configurations."
     ),
     ("stream", "RunnerSupervisor (subprocess) TTFT"): (
-        "Reason (timestamps inside the runner process, 30 requests 20 ms apart, outside this "
-        "run): from submit to the task read in the runner process 0.19 to 0.29 ms; from the "
-        "task read to the engine's call 0.33 to 0.45 ms, though the same steps take about "
-        "20 us in a busy process (the runner's code runs cold after sitting idle: one task "
-        "decode measured 9 us warm, 130 us after a 20 ms sleep); the runner's first token "
-        "0.5 to 1 ms later than the in-process engine's, and 0.37 ms from the first chunk "
-        "written to the subscriber. The step's statuses now leave as one message (one wake-up "
-        "of the supervisor during the prefill, not three) and the task is read without the "
-        "converter. The rest is a second process waking after idling on 2 cores."
+        "Reason (timestamps inside the runner process, outside this run): the supervised first "
+        "token comes about 0.6 ms after the in-process runner's: 0.2 to 0.3 ms from submit to "
+        "the task read in the runner process, and 0.2 to 0.4 ms from the first chunk written "
+        "to the subscriber (the supervisor's watcher, then the subscriber's thread, each woken "
+        "on a 2-core virtual machine whose idle cores take long to wake); the steps between "
+        "take about 30 us when warm. The in-process runner itself is 0.3 ms behind the raw "
+        "side, whose timer starts after the chat template and tokenisation (it is handed token "
+        "ids). The step's statuses leave as one message (one wake-up of the supervisor during "
+        "the prefill, not three) and the task is read without the converter. The TTFT rows "
+        "after another side show what an idle start costs: up to 2.5 ms more while this "
+        "process's own MLX threads are still busy from an in-process side."
     ),
     ("stream", "RunnerSupervisor (subprocess) tok/s"): (
         "Reason: the process-boundary floor in this table (the in-process runner writing each "
