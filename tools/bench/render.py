@@ -22,19 +22,17 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 
 GPU_RECIPE = """\
-No GPU was lent to the run above, so there are no GPU figures here (none are estimated).
-The recipe that would measure the same streaming benchmark on the lent NVIDIA machine
-(`/work/shared/GPU.md` has the details; MLX 0.32.4 with `mlx-cuda-13`):
+No GPU was available to the run above, so there are no GPU figures here (none are estimated).
+To measure the same streaming benchmark on a Linux machine with an NVIDIA GPU (MLX 0.32.4 with
+its CUDA build):
 
-1. Here, with network: `pip download --no-deps --only-binary=:all: --python-version 3.12
-   --platform manylinux_2_35_x86_64 -d .gpu/wheels mlx==0.32.4 mlx-cuda-13==0.32.4`, the same
-   for `mlx-lm` and the pure-Python packages it imports if the machine lacks them; split the
-   86 MiB CUDA wheel (`split -b 40M`) because one call carries at most 64 MiB.
-2. There: carry the parts in two calls into a folder outside the tree, `cat` them back into
-   the wheel, `pip install --no-index --no-deps --target "$SITE"` and check that
-   `mx.default_device()` is `Device(gpu, 0)`.
-3. Run `PYTHONPATH="$SITE:src:generated" python3 tools/bench/bench_stream.py --out
-   "$OUT/stream.json"` and fold the JSON into `results.json` as a `stream-gpu` entry.
+1. Into the project's environment, add MLX's CUDA build of the locked version:
+   `pip install mlx==0.32.4 mlx-cuda-13==0.32.4` (or from wheels downloaded elsewhere, with
+   `--no-index`), and check that `python -c "import mlx.core as mx;
+   print(mx.default_device())"` prints `Device(gpu, 0)`.
+2. Run `python tools/bench/bench_stream.py --out stream-gpu.json` (it streams from the embedded
+   tiny model; the script has no option yet for another model, such as an 8B-shaped one).
+3. Fold the JSON into `results.json` as a `stream-gpu` entry and re-render this file.
 """
 
 
