@@ -12,7 +12,10 @@ supervised side: right after an in-process side this process's own MLX threads a
 on the two cores while the runner process starts its prefill, which no supervisor process does
 in service (it never runs MLX itself).
 
-* ``stream_generate``: ``mlx_lm.stream_generate`` called directly (the baseline);
+* ``stream_generate``: ``mlx_lm.stream_generate`` called directly on the prompt's token ids
+  (the baseline);
+* ``stream_generate from the chat``: the same, with the chat template and the tokenisation that
+  a served request needs inside the timer (what the other sides do before their first token);
 * ``MlxEngine.generate``: our engine, no runner;
 * ``Runner (in-process)``: ``Runner.handle(ChatCompletion)`` over ``MlxEngine(ignore_eos=True)``,
   timed from the call to the final ``ChunkGenerated`` event;
@@ -36,7 +39,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -66,8 +69,9 @@ from exo_spec.supervisor.codec import encode_event
 
 PROMPT = "And God said"
 BOUND = 120.0
-RAW, ENGINE, RUNNER, SUPERVISED, FLOOR = (
+RAW, RAW_CHAT, ENGINE, RUNNER, SUPERVISED, FLOOR = (
     "stream_generate",
+    "stream_generate from the chat",
     "MlxEngine.generate",
     "Runner (in-process)",
     "RunnerSupervisor (subprocess)",
@@ -101,9 +105,11 @@ def _run(t0: float, stamps: list[float]) -> Run:
     return Run(len(stamps), first, total, gaps)
 
 
-def _drain(stream: Iterator[object]) -> Run:
+def _drain(start: Callable[[], Iterable[object]]) -> Run:
+    """Time ``start()`` and the stream it returns, from before the call (what the call does
+    before its first token, such as a chat template, is in the time to first token)."""
     t0 = time.perf_counter()
-    stamps = [time.perf_counter() for _ in stream]
+    stamps = [time.perf_counter() for _ in start()]
     return _run(t0, stamps)
 
 
@@ -205,14 +211,23 @@ def bench(max_tokens: int, repeat: int) -> dict[str, Any]:
     def never() -> bool:
         return False
 
+    def templated() -> list[int]:
+        ids: list[int] = tokenizer.apply_chat_template(  # type: ignore[no-untyped-call]
+            [{"role": "user", "content": PROMPT}], add_generation_prompt=True
+        )
+        return ids
+
     in_process = InProcess()
     supervised = Supervised()
     floor = Floor()
     sides: dict[str, Callable[[], Run]] = {
         RAW: lambda: _drain(
-            iter(stream_generate(model, tokenizer, prompt, max_tokens, sampler=sampler))
+            lambda: stream_generate(model, tokenizer, prompt, max_tokens, sampler=sampler)
         ),
-        ENGINE: lambda: _drain(iter(engine.generate(request, never))),
+        RAW_CHAT: lambda: _drain(
+            lambda: stream_generate(model, tokenizer, templated(), max_tokens, sampler=sampler)
+        ),
+        ENGINE: lambda: _drain(lambda: engine.generate(request, never)),
         RUNNER: lambda: in_process(request),
         SUPERVISED: lambda: supervised(request),
         FLOOR: lambda: floor(request),
