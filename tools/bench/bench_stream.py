@@ -199,9 +199,15 @@ def bench(max_tokens: int, repeat: int) -> dict[str, Any]:
     loaded = load(str(EMBEDDED_MODEL_DIR))
     model, tokenizer = loaded[0], loaded[1]
     tokenizer.eos_token_ids = set()
-    prompt: list[int] = tokenizer.apply_chat_template(  # type: ignore[no-untyped-call]
-        [{"role": "user", "content": PROMPT}], add_generation_prompt=True
-    )
+
+    def templated() -> list[int]:
+        """The prompt's token ids: the chat template applied and tokenised."""
+        ids: list[int] = tokenizer.apply_chat_template(  # type: ignore[no-untyped-call]
+            [{"role": "user", "content": PROMPT}], add_generation_prompt=True
+        )
+        return ids
+
+    prompt = templated()
     request = ChatRequest((ChatMessage("user", PROMPT),), max_tokens=max_tokens, temperature=0.0)
     sampler = make_sampler(temp=0.0)
     engine = MlxEngine(ignore_eos=True)
@@ -210,12 +216,6 @@ def bench(max_tokens: int, repeat: int) -> dict[str, Any]:
 
     def never() -> bool:
         return False
-
-    def templated() -> list[int]:
-        ids: list[int] = tokenizer.apply_chat_template(  # type: ignore[no-untyped-call]
-            [{"role": "user", "content": PROMPT}], add_generation_prompt=True
-        )
-        return ids
 
     in_process = InProcess()
     supervised = Supervised()

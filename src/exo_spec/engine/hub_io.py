@@ -199,8 +199,8 @@ def write_body(
     or TLS, no proxy) is read from the socket straight into ``out``'s buffers, after what h11
     already holds; any other body goes through httpx. Socket errors are httpx's: an early end is
     a ``RemoteProtocolError``, a read that waits ``read_timeout`` a ``ReadTimeout``."""
-    sock, length = _direct(response)
-    if sock is None or length is None:
+    direct = _direct(response)
+    if direct is None:
         for chunk in response.iter_bytes():
             if len(chunk) > room:
                 raise BodyTooLongError
@@ -208,6 +208,7 @@ def write_body(
             out.write(chunk)
             yield len(chunk)
         return
+    sock, length = direct
     if length > room:
         raise BodyTooLongError
     left = length
@@ -228,9 +229,9 @@ def write_body(
         yield count
 
 
-def _direct(response: httpx2.Response) -> tuple[socket.socket | None, int | None]:
+def _direct(response: httpx2.Response) -> tuple[socket.socket, int] | None:
     """The socket to read ``response``'s body from, and the body's length, where it can be read
-    directly (see :func:`write_body`)."""
+    directly (see :func:`write_body`); ``None`` elsewhere."""
     stream = response.extensions.get("network_stream")
     headers = response.headers
     if (
@@ -239,13 +240,13 @@ def _direct(response: httpx2.Response) -> tuple[socket.socket | None, int | None
         or headers.get("content-encoding", "identity").lower() != "identity"
         or "transfer-encoding" in headers
     ):
-        return None, None
+        return None
     try:
         length = int(headers.get("content-length", ""))
     except ValueError:
-        return None, None
+        return None
     sock = stream.get_extra_info("socket")
-    return (sock, length) if isinstance(sock, socket.socket) and length >= 0 else (None, None)
+    return (sock, length) if isinstance(sock, socket.socket) and length >= 0 else None
 
 
 def _recv_into(sock: socket.socket, timeout: float, left: int, view: memoryview) -> int:

@@ -61,6 +61,8 @@ _ID_TASKS: dict[str, tuple[type[Task], tuple[str, ...]]] = {
 }
 """The tasks whose every field is a task id, by name, with their fields' names."""
 _ROLES = frozenset(get_args(Role))
+# written out, not read from ChatRequest's fields: a field added there must not be read here
+# (and defaulted) before this reading learns its type; until then the converter reads it
 _REQUEST_FIELDS = ("messages", "max_tokens", "temperature", "top_p", "stop", "seed")
 _REQUEST_KEYS = frozenset(_REQUEST_FIELDS)
 

@@ -12,10 +12,9 @@ burst instead of once per token. Events are encoded by :mod:`exo_spec.supervisor
 The events of one step are sent together too: after :meth:`PipeEmitter.cork` (the runner has
 read a task) and after a stream's last chunk, events are held until :meth:`PipeEmitter.flush`
 (the runner calls its engine or waits for its next task), a text chunk is sent, or ``hold_s``
-has passed. A task's
-acknowledgement and the statuses it moves through then reach the supervisor in one message, not
-one wake-up each while the engine starts its work; none waits longer than the step that makes
-it (microseconds) or ``hold_s``.
+has passed. A task's acknowledgement and the statuses it moves through then reach the
+supervisor in one message, not one wake-up each while the engine starts its work; none waits
+longer than the step that makes it (microseconds) or ``hold_s``.
 
 "Behind" is read with ``SIOCOUTQ`` (Linux: the bytes a unix socket holds that its peer has not
 read); elsewhere nothing is ever held.
